@@ -1,0 +1,45 @@
+"""The simulated fleet: which routers and external peers a simulated router can talk to.
+
+A fleet is one JSON file (written by `peerops demo`, `peerops simulate` and tests) that every
+router root points to from ROOT/.peerops-sim/host.json ("fleet": "/abs/path/fleet.json"):
+
+    {"routers": {"rtr1": "/abs/root/of/rtr1", "rtr2": "/abs/root/of/rtr2"},
+     "external": {"rtr1": {"alice": EXTERNAL_PEER, ...}, ...}}
+
+EXTERNAL_PEER models a DN42 peer outside the repo, from the repo's data:
+
+    {"name": "alice",
+     "endpoint": "198.51.100.7",            # the peer's IKE/GRE address
+     "local_endpoint": "192.0.2.1",         # our router's address it peers with
+     "identity": {"type": "fqdn", "value": "alice.example.org"},   # the ID the peer sends
+     "expects_identity": {"type": "ipv4", "value": "192.0.2.1"},   # the ID it expects from us
+     "public_key": "-----BEGIN PUBLIC KEY-----...",  # the peer's key (SPKI PEM)
+     "main":  {"auth": "hmac-sha2-256", "enc": "aes-256", "group": "modp2048", "lifetime": 28800},
+     "quick": {"auth": "hmac-sha2-256", "enc": "aes-256", "group": "modp2048", "lifetime": 3600},
+     "state": "up" | "down" | "mismatch",  # down: never answers; mismatch: other proposal
+     "gre": {"inet": {"local": "172.20.1.2", "remote": "172.20.1.1"} or null,
+             "inet6": {"local": "fd42::1", "remote": "fd42::"} or null}}
+
+The peer trusts whatever /etc/isakmpd/local.pub our router holds (it was exchanged out of band).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.sim import state as simstate
+
+
+def load_fleet(root: Path) -> dict[str, Any]:
+    """Return the fleet this router belongs to; a router without one is alone."""
+    info = simstate.read_host_info(root)
+    path = info.get("fleet")
+    if not path or not Path(path).exists():
+        return {"routers": {info["name"]: str(root)}, "external": {}}
+    return json.loads(Path(path).read_text())
+
+
+def write_fleet(path: Path, fleet: dict[str, Any]) -> None:
+    path.write_text(json.dumps(fleet, indent=1, sort_keys=True))
