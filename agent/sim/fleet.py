@@ -43,3 +43,36 @@ def load_fleet(root: Path) -> dict[str, Any]:
 
 def write_fleet(path: Path, fleet: dict[str, Any]) -> None:
     path.write_text(json.dumps(fleet, indent=1, sort_keys=True))
+
+
+def external_peer(p: Any, state: str = "up") -> dict[str, Any]:
+    """Model an external peer of peering p (an agent.model.Peering) that mirrors our config."""
+    ipv6 = p.ipv6
+    return {
+        "name": p.peer,
+        "endpoint": p.remote_endpoint,
+        "local_endpoint": p.local_endpoint,
+        "identity": {"type": p.remote_id.type, "value": p.remote_id.value},
+        "expects_identity": {"type": p.local_id.type, "value": p.local_id.value},
+        "public_key": p.public_key,
+        "main": dict(vars(p.crypto.main)),
+        "quick": dict(vars(p.crypto.quick)),
+        "state": state,
+        "gre": {
+            "inet": {"local": p.ipv4.remote, "remote": p.ipv4.local} if p.ipv4 else None,
+            "inet6": ({"local": ipv6.remote, "remote": ipv6.local} if ipv6 and ipv6.local else None),
+        },
+    }
+
+
+def build_fleet(inventory: Any, roots: dict[str, Path], states: dict[tuple[str, str], str] | None = None,
+                ) -> dict[str, Any]:
+    """Return a fleet document: the managed routers' roots and every external peer, modelled
+    from the repo; states maps (router, peer) to "down" or "mismatch" for a scenario."""
+    states = states or {}
+    external: dict[str, dict[str, Any]] = {}
+    for router, peerings in inventory.peerings.items():
+        for p in peerings:
+            if not p.internal:
+                external.setdefault(router, {})[p.peer] = external_peer(p, states.get((router, p.peer), "up"))
+    return {"routers": {name: str(root) for name, root in roots.items()}, "external": external}

@@ -1,0 +1,140 @@
+"""One run: load → observe → allocate → render → plan → apply → verify → report.
+
+`plan_router` stops after the plan (dry run = the plan, no second code path);
+`apply_router` executes it, observes again uncached, and reports what is still different.
+Exit codes follow Puppet's --detailed-exitcodes: 0 nothing changed and healthy, 2 changes
+applied, 4 failures, 6 both.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.allocate import allocate
+from agent.apply import Applier, StepResult
+from agent.config import AgentConfig
+from agent.desired import Desired
+from agent.facts.observe import Observed, observe
+from agent.health import PeerHealth, assess
+from agent.host import Host
+from agent.inventory import load_inventory
+from agent.model import Peering
+from agent.plan import Step, make_plan
+from agent.record import Applied, load_record
+from agent.render import render
+from agent.yamlpos import Problem
+
+
+@dataclass
+class RunOutcome:
+    """What a plan or apply found and did; enough to print, exit and report."""
+
+    router: str
+    problems: list[Problem] = field(default_factory=list)  # the repo is invalid: nothing done
+    peer_errors: dict[str, str] = field(default_factory=dict)  # peers left out this run
+    observe_errors: list[str] = field(default_factory=list)
+    plan: list[Step] = field(default_factory=list)
+    results: list[StepResult] = field(default_factory=list)
+    residual: list[Step] = field(default_factory=list)  # still different after apply
+    health: list[PeerHealth] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    @property
+    def changed(self) -> bool:
+        return any(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems or self.peer_errors or self.observe_errors or self.residual
+                    or any(not r.ok for r in self.results)
+                    or any(h.state == "down" for h in self.health))
+
+    @property
+    def exit_code(self) -> int:
+        return (2 if self.changed else 0) | (4 if self.failed else 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "router": self.router,
+            "result": self.result,
+            "exit_code": self.exit_code,
+            "problems": [p.to_json() for p in self.problems],
+            "peer_errors": self.peer_errors,
+            "observe_errors": self.observe_errors,
+            "plan": [s.to_json() for s in self.plan],
+            "applied": [r.to_json() for r in self.results],
+            "residual": [s.to_json() for s in self.residual],
+            "health": [h.to_json() for h in self.health],
+        }
+
+    @property
+    def result(self) -> str:
+        if self.problems:
+            return "stalled"
+        if any(not r.ok for r in self.results) or self.residual:
+            return "failed"
+        if self.failed:
+            return "degraded"
+        return "changed" if self.changed else "converged"
+
+
+@dataclass
+class Prepared:
+    host: Host
+    peerings: list[Peering]
+    desired: Desired
+    observed: Observed
+    record: Applied
+
+
+def prepare(cfg: AgentConfig, outcome: RunOutcome) -> Prepared | None:
+    """Load and validate the repo, observe the host and render; None when the repo is invalid."""
+    inventory, problems = load_inventory(cfg.repo)
+    if inventory is None:
+        outcome.problems = problems
+        return None
+    host = cfg.make_host()
+    record = load_record(cfg.state_dir)
+    obs = observe(host)
+    outcome.observe_errors = list(obs.errors)
+    peerings = list(inventory.for_router(cfg.router))
+    owners = {i: obs.owner_of_interface(i) for i in set(obs.gre) | set(obs.hostname_files)}
+    interfaces, errors = allocate(peerings, record.interfaces, owners, taken=())
+    outcome.peer_errors = errors
+    desired = render(cfg.router, peerings, interfaces)
+    return Prepared(host, peerings, desired, obs, record)
+
+
+def plan_router(cfg: AgentConfig) -> RunOutcome:
+    """Return the plan for this router without changing anything."""
+    outcome = RunOutcome(cfg.router)
+    prepared = prepare(cfg, outcome)
+    if prepared is not None:
+        outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
+        outcome.health = assess(prepared.peerings, prepared.desired, prepared.observed,
+                                prepared.record, outcome.peer_errors)
+    outcome.finished = time.time()
+    return outcome
+
+
+def apply_router(cfg: AgentConfig) -> RunOutcome:
+    """Plan, apply, then verify by observing again (uncached) and planning once more."""
+    outcome = RunOutcome(cfg.router)
+    prepared = prepare(cfg, outcome)
+    if prepared is None:
+        outcome.finished = time.time()
+        return outcome
+    outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
+    applier = Applier(prepared.host, prepared.desired, prepared.record, cfg.state_dir,
+                      cfg.command_timeout)
+    outcome.results = applier.apply(outcome.plan)
+    after = observe(prepared.host)
+    outcome.observe_errors = list(after.errors)
+    outcome.residual = make_plan(prepared.desired, after, applier.record)
+    outcome.health = assess(prepared.peerings, prepared.desired, after, applier.record,
+                            outcome.peer_errors)
+    outcome.finished = time.time()
+    return outcome

@@ -1,0 +1,340 @@
+"""Load a state repo: every file parsed, checked against the schema and semantically, and
+turned into each router's resolved peerings. All problems are collected, none is fatal early.
+
+Layout: routers/<router>.yaml and peers/<router>/<peer>.yaml (state/README.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent import checks, schema, yamlpos
+from agent.keys import KeyError_, parse_public_key
+from agent.model import (
+    DEFAULT_CRYPTO,
+    DEFAULT_MTU,
+    Crypto,
+    Identity,
+    Inventory,
+    Ipv4Pair,
+    Ipv6Config,
+    Peering,
+    Phase,
+    Router,
+)
+from agent.yamlpos import Located, Problem
+
+
+def load_inventory(repo: Path) -> tuple[Inventory | None, list[Problem]]:
+    """Return the inventory of repo, or None with every problem found (path:line:col each)."""
+    loader = _Loader(Path(repo))
+    loader.run()
+    problems = sorted(set(loader.problems), key=lambda p: (p.file, p.line, p.col, p.field))
+    if problems:
+        return None, problems
+    peerings = {name: tuple(sorted(ps, key=lambda p: p.peer)) for name, ps in loader.peerings.items()}
+    return Inventory(dict(sorted(loader.routers.items())), peerings), []
+
+
+@dataclass
+class _Loader:
+    repo: Path
+    problems: list[Problem] = field(default_factory=list)
+    routers: dict[str, Router] = field(default_factory=dict)
+    peerings: dict[str, list[Peering]] = field(default_factory=dict)
+    origin: dict[tuple[str, str], Located] = field(default_factory=dict)  # (router, peer) -> file
+
+    def run(self) -> None:
+        router_docs, peer_docs = self._discover()
+        for doc in router_docs:
+            self._add_router(doc)
+        for router_dir, doc in peer_docs:
+            self._add_peer(router_dir, doc)
+        for name in self.routers:
+            self._cross_check(name)
+
+    # -- discovery --------------------------------------------------------------------------
+    def _discover(self) -> tuple[list[Located], list[tuple[str, Located]]]:
+        if not (self.repo / "routers").is_dir():
+            self.problems.append(Problem("routers/", 1, 1, "(repo)",
+                                         f"no routers/ directory in {self.repo}: not a state repo"))
+            return [], []
+        routers = [d for f in sorted((self.repo / "routers").iterdir()) if (d := self._load(f, "router"))]
+        peers: list[tuple[str, Located]] = []
+        peers_root = self.repo / "peers"
+        for entry in sorted(peers_root.iterdir()) if peers_root.is_dir() else []:
+            if not entry.is_dir():
+                self._misplaced(entry, "peer files live in peers/<router>/<peer>.yaml")
+                continue
+            peers += [(entry.name, d) for f in sorted(entry.iterdir()) if (d := self._load(f, "peer"))]
+        return routers, peers
+
+    def _misplaced(self, path: Path, why: str) -> None:
+        self.problems.append(Problem(self._rel(path), 1, 1, "(file)", why))
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.repo).as_posix()
+
+    def _load(self, path: Path, kind: str) -> Located | None:
+        """Parse and schema-check one file; None when it is not usable further."""
+        if path.name.startswith(".") or path.name == "README.md":
+            return None
+        if path.is_dir() or path.suffix != ".yaml":
+            self._misplaced(path, "expected a .yaml file here")
+            return None
+        rel = self._rel(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            self.problems.append(Problem(rel, 1, 1, "(file)", f"not UTF-8 text: {exc.reason}"))
+            return None
+        doc, problems = yamlpos.load(text, rel)
+        self.problems += problems
+        if doc is None:
+            return None
+        if not isinstance(doc.value, dict):
+            self.problems.append(doc.problem((), "the file must hold a mapping of fields"))
+            return None
+        found = schema.validate(doc, kind)
+        self.problems += found
+        if doc.value.get("name") != path.stem:
+            self.problems.append(doc.problem(("name",), f"must equal the file name {path.stem!r}"))
+            return None
+        return None if found else doc
+
+    # -- routers ----------------------------------------------------------------------------
+    def _add_router(self, doc: Located) -> None:
+        v = doc.value
+        ends = v["endpoints"]
+        for fam in ("ipv4", "ipv6"):
+            if fam in ends and (msg := checks.check_endpoint(ends[fam], 4 if fam == "ipv4" else 6)):
+                self.problems.append(doc.problem(("endpoints", fam), msg))
+        identity = self._identity(doc, v.get("identity"), ("identity",))
+        key = self._key(doc, v["public_key"], ("public_key",)) if "public_key" in v else None
+        crypto = self._crypto(doc, DEFAULT_CRYPTO, v.get("crypto", {}), ("crypto",))
+        self.routers[v["name"]] = Router(
+            name=v["name"], asn=v["asn"],
+            ipv4=_compressed(ends.get("ipv4")), ipv6=_compressed(ends.get("ipv6")),
+            identity=identity, public_key=key, crypto=crypto,
+            mtu=v.get("gre", {}).get("mtu", DEFAULT_MTU), source=doc.file,
+        )
+
+    # -- peers ------------------------------------------------------------------------------
+    def _add_peer(self, router_name: str, doc: Located) -> None:
+        router = self.routers.get(router_name)
+        if router is None:
+            self.problems.append(doc.problem((), f"peers/{router_name}/ names no router: "
+                                                 f"routers/{router_name}.yaml is missing or invalid"))
+            return
+        if "router" in doc.value:
+            self._add_internal(router, doc)
+        else:
+            self._add_external(router, doc)
+
+    def _add_external(self, router: Router, doc: Located) -> None:
+        v = doc.value
+        endpoint = v["endpoint"]
+        if msg := checks.check_endpoint(endpoint):
+            self.problems.append(doc.problem(("endpoint",), msg))
+            return
+        endpoint = str(ipaddress.ip_address(endpoint))
+        family = ipaddress.ip_address(endpoint).version
+        local = router.endpoint(family)
+        if local is None:
+            self.problems.append(doc.problem(("endpoint",), f"{router.name} has no IPv{family} "
+                                                            f"endpoint to reach {endpoint}"))
+            return
+        remote_id = self._identity(doc, v.get("identity"), ("identity",)) or Identity.of_address(endpoint)
+        key = self._key(doc, v["public_key"], ("public_key",))
+        crypto = self._crypto(doc, router.crypto, v.get("crypto", {}), ("crypto",))
+        gre = self._gre(doc, v["gre"], router.mtu)
+        if key is None or gre is None:
+            return
+        self._add(doc, Peering(
+            router=router.name, peer=v["name"], asn=v["asn"], internal=False,
+            local_endpoint=local, remote_endpoint=endpoint,
+            local_id=router.identity_for(local), remote_id=remote_id, public_key=key,
+            crypto=crypto, interface=gre["interface"], mtu=gre["mtu"], ipv4=gre["ipv4"],
+            ipv6=gre["ipv6"], description=gre["description"], source=doc.file))
+
+    def _add_internal(self, owner: Router, doc: Located) -> None:
+        v = doc.value
+        other = self.routers.get(v["router"])
+        if other is None or other.name == owner.name:
+            why = "is this router itself" if other else f"names no router in routers/ ({v['router']!r})"
+            self.problems.append(doc.problem(("router",), f"{v['router']} {why}"))
+            return
+        if v["name"] != other.name:
+            self.problems.append(doc.problem(("name",), "an internal link's name must equal its router"))
+            return
+        family = 4 if owner.ipv4 and other.ipv4 else 6 if owner.ipv6 and other.ipv6 else 0
+        if not family:
+            self.problems.append(doc.problem(("router",), f"{owner.name} and {other.name} share no "
+                                                          "endpoint address family"))
+            return
+        for side in (owner, other):
+            if side.public_key is None:
+                self.problems.append(doc.problem(("router",), f"routers/{side.name}.yaml needs "
+                                                              "public_key for this internal link"))
+        crypto = self._crypto(doc, owner.crypto, v.get("crypto", {}), ("crypto",))
+        gre = self._gre(doc, v["gre"], owner.mtu)
+        if gre is None or owner.public_key is None or other.public_key is None:
+            return
+        for me, them, iface, flip in ((owner, other, gre["interface"], False),
+                                      (other, owner, gre["peer_interface"], True)):
+            mine, theirs = me.endpoint(family), them.endpoint(family)
+            assert mine and theirs  # guaranteed by the family choice above  # noqa: S101
+            self._add(doc, Peering(
+                router=me.name, peer=them.name, asn=them.asn, internal=True,
+                local_endpoint=mine, remote_endpoint=theirs,
+                local_id=me.identity_for(mine), remote_id=them.identity_for(theirs),
+                public_key=them.public_key or "", crypto=crypto, interface=iface, mtu=gre["mtu"],
+                ipv4=_flip4(gre["ipv4"]) if flip else gre["ipv4"],
+                ipv6=_flip6(gre["ipv6"]) if flip else gre["ipv6"],
+                description=gre["description"], source=doc.file))
+
+    def _add(self, doc: Located, peering: Peering) -> None:
+        key = (peering.router, peering.peer)
+        if key in self.origin:
+            self.problems.append(doc.problem(("name",), f"{peering.router} already has a peering "
+                                                        f"named {peering.peer} ({self.origin[key].file})"))
+            return
+        self.origin[key] = doc
+        self.peerings.setdefault(peering.router, []).append(peering)
+
+    # -- field groups -------------------------------------------------------------------------
+    def _identity(self, doc: Located, raw: Any, path: tuple[str, ...]) -> Identity | None:
+        if raw is None:
+            return None
+        if msg := checks.check_identity(raw["type"], raw["value"]):
+            self.problems.append(doc.problem((*path, "value"), msg))
+            return None
+        value = raw["value"]
+        if raw["type"] in ("ipv4", "ipv6"):
+            value = str(ipaddress.ip_address(value))  # isakmpd names ipv6 keys in compressed form
+        return Identity(raw["type"], value)
+
+    def _key(self, doc: Located, raw: str, path: tuple[str, ...]) -> str | None:
+        try:
+            return parse_public_key(raw).pem
+        except KeyError_ as exc:
+            self.problems.append(doc.problem(path, str(exc)))
+            return None
+
+    def _crypto(self, doc: Located, base: Crypto, raw: dict[str, Any], path: tuple[str, ...]) -> Crypto:
+        phases = {}
+        for phase in ("main", "quick"):
+            merged = dict(vars(getattr(base, phase)))
+            for key, value in raw.get(phase, {}).items():
+                if msg := checks.check_phase(phase, key, value):
+                    self.problems.append(doc.problem((*path, phase, key), msg))
+                    continue
+                merged[key] = checks.canonical_group(value) if key == "group" else value
+            phases[phase] = Phase(**merged)
+        return Crypto(**phases)
+
+    def _gre(self, doc: Located, raw: dict[str, Any], default_mtu: int) -> dict[str, Any] | None:
+        before = len(self.problems)
+        out: dict[str, Any] = {
+            "interface": raw.get("interface"), "peer_interface": raw.get("peer_interface"),
+            "mtu": raw.get("mtu", default_mtu), "description": raw.get("description"),
+            "ipv4": self._ipv4(doc, raw.get("ipv4")), "ipv6": self._ipv6(doc, raw.get("ipv6")),
+        }
+        if out["description"] is not None and (msg := checks.check_description(out["description"])):
+            self.problems.append(doc.problem(("gre", "description"), msg))
+        if out["ipv4"] is None and out["ipv6"] is None and len(self.problems) == before:
+            self.problems.append(doc.problem(("gre",), "needs ipv4 or ipv6 transfer addresses"))
+        return out if len(self.problems) == before else None
+
+    def _ipv4(self, doc: Located, raw: dict[str, str] | None) -> Ipv4Pair | None:
+        if raw is None:
+            return None
+        if not self._pair_ok(doc, ("gre", "ipv4"), raw, 4):
+            return None
+        local, remote = (str(ipaddress.ip_address(raw[k])) for k in ("local", "remote"))
+        for key, value in (("local", local), ("remote", remote)):
+            ip = ipaddress.ip_address(value)
+            if ip.is_multicast or ip.is_unspecified or ip.is_loopback:
+                self.problems.append(doc.problem(("gre", "ipv4", key), f"{value} cannot be a transfer address"))
+                return None
+        return Ipv4Pair(local, remote)
+
+    def _ipv6(self, doc: Located, raw: str | dict[str, str] | None) -> Ipv6Config | None:
+        if raw is None:
+            return None
+        if raw == "eui64":
+            return Ipv6Config("eui64")
+        path = ("gre", "ipv6")
+        if not isinstance(raw, dict) or not self._pair_ok(doc, path, raw, 6):
+            return None
+        local, remote = (ipaddress.IPv6Address(raw[k]) for k in ("local", "remote"))
+        if local.is_link_local and remote.is_link_local:
+            return Ipv6Config("link-local", str(local), str(remote))
+        if local.is_link_local or remote.is_link_local:
+            self.problems.append(doc.problem(path, "mixes a link-local and a global address"))
+            return None
+        if ipaddress.IPv6Network(f"{local}/127", strict=False) != ipaddress.IPv6Network(f"{remote}/127", strict=False):
+            self.problems.append(doc.problem((*path, "remote"), f"{remote} is not in the /127 of {local}"))
+            return None
+        return Ipv6Config("ula", str(local), str(remote))
+
+    def _pair_ok(self, doc: Located, path: tuple[str, ...], raw: dict[str, str], family: int) -> bool:
+        ok = True
+        for key in ("local", "remote"):
+            if msg := checks.check_address(raw[key], family):
+                self.problems.append(doc.problem((*path, key), msg))
+                ok = False
+        if ok and ipaddress.ip_address(raw["local"]) == ipaddress.ip_address(raw["remote"]):
+            self.problems.append(doc.problem((*path, "remote"), "local and remote are the same address"))
+            ok = False
+        return ok
+
+    # -- checks across one router's peerings ----------------------------------------------------
+    def _cross_check(self, router: str) -> None:
+        seen: dict[str, dict[object, Peering]] = {k: {} for k in ("iface", "endpoint", "id", "addr")}
+        for p in self.peerings.get(router, []):
+            doc = self.origin[(p.router, p.peer)]
+            keys = [("iface", p.interface, ("gre", "interface"), "interface"),
+                    ("endpoint", p.remote_endpoint, ("endpoint",), "endpoint"),
+                    ("id", p.remote_id.pubkey_path, ("identity",), "identity (same key file)")]
+            keys += [("addr", a, path, "transfer address") for a, path in _transfer_addresses(p)]
+            for kind, value, path, label in keys:
+                if value is None:
+                    continue
+                if (first := seen[kind].get(value)) is not None:
+                    self.problems.append(doc.problem(path, f"{label} {_show(value)} is already used by "
+                                                           f"{first.peer} on {router} ({first.source})"))
+                else:
+                    seen[kind][value] = p
+
+
+def _transfer_addresses(p: Peering) -> list[tuple[object, tuple[str, ...]]]:
+    """Addresses and /127 networks that must be unique on a router (link-local are per link)."""
+    out: list[tuple[object, tuple[str, ...]]] = []
+    if p.ipv4:
+        out += [(ipaddress.ip_address(p.ipv4.local), ("gre", "ipv4", "local")),
+                (ipaddress.ip_address(p.ipv4.remote), ("gre", "ipv4", "remote"))]
+    if p.ipv6 and p.ipv6.mode == "ula" and p.ipv6.local:
+        out.append((ipaddress.IPv6Network(f"{p.ipv6.local}/127", strict=False), ("gre", "ipv6", "local")))
+    return out
+
+
+def _show(value: object) -> str:
+    return str(value).removeprefix("/etc/isakmpd/pubkeys/")
+
+
+def _compressed(address: str | None) -> str | None:
+    return str(ipaddress.ip_address(address)) if address else None
+
+
+def _flip4(pair: Ipv4Pair | None) -> Ipv4Pair | None:
+    return Ipv4Pair(pair.remote, pair.local) if pair else None
+
+
+def _flip6(cfg: Ipv6Config | None) -> Ipv6Config | None:
+    if cfg is None or cfg.mode == "eui64":
+        return cfg
+    return Ipv6Config(cfg.mode, cfg.remote, cfg.local)

@@ -1,0 +1,62 @@
+"""JSON Schema validation of state files, with errors placed at the offending line.
+
+The schemas in state/schema/ are the editor-facing contract; jsonschema reads them as they
+are. Errors under `oneOf` are reduced to the branch the document was closest to, so a peer
+file gets "public_key is required", not "is not valid under any of the given schemas".
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from agent.resources import schema_dir
+from agent.yamlpos import Located, Problem
+
+
+@cache
+def _validator(kind: str) -> Any:
+    import jsonschema
+
+    schema = json.loads((schema_dir() / f"{kind}.schema.json").read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def validate(doc: Located, kind: str) -> list[Problem]:
+    """Return every schema problem of a "router" or "peer" document, sorted by position."""
+    problems: dict[tuple[int, int, str, str], Problem] = {}
+    for error in _validator(kind).iter_errors(doc.value):
+        for leaf in _leaves(error):
+            problem = _to_problem(doc, leaf)
+            problems[(problem.line, problem.col, problem.field, problem.message)] = problem
+    return [problems[k] for k in sorted(problems)]
+
+
+def _leaves(error: Any) -> Iterator[Any]:
+    """Yield the most specific errors: under oneOf/anyOf, those of the closest branch."""
+    if not error.context:
+        yield error
+        return
+    branches: dict[Any, list[Any]] = defaultdict(list)
+    for sub in error.context:
+        branches[sub.schema_path[0] if sub.schema_path else 0].append(sub)
+    closest = min(branches.values(), key=len)
+    for sub in closest:
+        yield from _leaves(sub)
+
+
+def _to_problem(doc: Located, error: Any) -> Problem:
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        if extra:
+            return doc.problem((*path, extra[0]), f"unknown field {extra[0]!r}")
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return doc.problem((*path, missing), f"{missing!r} is required")
+    return doc.problem(path, error.message)

@@ -1,0 +1,120 @@
+"""YAML loading that keeps where every value came from, and rejects duplicate keys.
+
+PyYAML's safe loader silently keeps the last of two equal keys, and it forgets positions.
+Here we compose the node tree ourselves, build plain Python values (safe types only), and
+record the 1-based (line, column) of every value under its path, e.g. ("gre", "ipv4", "local").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error in a state file: where it is, which field, and what is wrong."""
+
+    file: str
+    line: int
+    col: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.field}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "col": self.col, "field": self.field,
+                "message": self.message}
+
+
+@dataclass
+class Located:
+    """A loaded document: its plain value and the position of every value in it."""
+
+    file: str
+    value: Any
+    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path) -> tuple[int, int]:
+        """Return the position of path, or of its nearest ancestor that has one."""
+        while path not in self.positions and path:
+            path = path[:-1]
+        return self.positions.get(path, (1, 1))
+
+    def problem(self, path: Path, message: str) -> Problem:
+        line, col = self.where(path)
+        return Problem(self.file, line, col, field_name(path), message)
+
+
+def field_name(path: Path) -> str:
+    """Render a path as the dotted field name users see: gre.ipv4.local, crypto.main.enc."""
+    if not path:
+        return "(document)"
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class _DocumentError(Exception):
+    def __init__(self, line: int, col: int, message: str, path: Path = ()) -> None:
+        super().__init__(message)
+        self.line, self.col, self.message, self.path = line, col, message, path
+
+
+def load(text: str, file: str) -> tuple[Located | None, list[Problem]]:
+    """Parse one YAML document; return it with positions, or None and the problems found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [Problem(file, line, col, "(document)", f"YAML syntax: {exc.problem}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(file, 1, 1, "(document)", f"YAML syntax: {exc}")]
+    doc = Located(file, None)
+    if node is None:
+        return doc, []
+    try:
+        doc.value = _build(node, (), doc.positions)
+    except _DocumentError as exc:
+        return None, [Problem(file, exc.line, exc.col, field_name(exc.path), exc.message)]
+    return doc, []
+
+
+def _build(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        return _build_mapping(node, path, positions)
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), positions) for i, item in enumerate(node.value)]
+    if isinstance(node, yaml.ScalarNode):
+        # Resolve the scalar with the safe constructor only (no Python object tags).
+        try:
+            return yaml.constructor.SafeConstructor().construct_object(node)
+        except yaml.constructor.ConstructorError as exc:
+            raise _DocumentError(node.start_mark.line + 1, node.start_mark.column + 1,
+                                 f"unsupported YAML value: {exc.problem}") from None
+    raise _DocumentError(node.start_mark.line + 1, node.start_mark.column + 1, "unsupported YAML node")
+
+
+def _build_mapping(node: yaml.MappingNode, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise _DocumentError(line, col, "mapping keys must be plain strings")
+        key = str(key_node.value)
+        if key in out:
+            raise _DocumentError(line, col, f"duplicate key {key!r}", (*path, key))
+        if key == "<<":
+            raise _DocumentError(line, col, "YAML merge keys are not allowed in state files")
+        out[key] = _build(value_node, (*path, key), positions)
+        positions[(*path, key)] = (line, col)  # point at the key: that is what users look for
+    return out
