@@ -26,6 +26,10 @@ GROUPS = ("none", *dict.fromkeys(GROUP_ALIASES.values()), *GROUP_ALIASES)
 # ike.c accepts only these in phase 1; ctr/gcm/gmac/null/chacha are phase-2 only.
 MAIN_ENC = ("3des-cbc", "aes", "aes-128", "aes-192", "aes-256", "blowfish", "cast128")
 MAIN_AUTH = ("hmac-md5", "hmac-sha1", "hmac-sha2-256", "hmac-sha2-384", "hmac-sha2-512")
+# parse.y marks these "noauth": ipsecctl refuses an `auth` next to them
+# ("authentication is implicit for %s").
+AEAD_ENC = ("aes-128-gcm", "aes-192-gcm", "aes-256-gcm", "aes-128-gmac", "aes-192-gmac",
+            "aes-256-gmac", "chacha20-poly1305")
 LIFETIME_MIN, LIFETIME_MAX = 60, 86400
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")

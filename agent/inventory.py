@@ -233,6 +233,8 @@ class _Loader:
                     self.problems.append(doc.problem((*path, phase, key), msg))
                     continue
                 merged[key] = checks.canonical_group(value) if key == "group" else value
+            if merged["enc"] in checks.AEAD_ENC:
+                merged["auth"] = None  # an inherited auth would make ipsecctl refuse the rule
             phases[phase] = Phase(**merged)
         return Crypto(**phases)
 
@@ -245,6 +247,12 @@ class _Loader:
         }
         if out["description"] is not None and (msg := checks.check_description(out["description"])):
             self.problems.append(doc.problem(("gre", "description"), msg))
+        elif out["description"] is not None:
+            total = len(f"peerops {doc.value['name']}: {out['description']}")
+            if total > checks.IFDESCR_MAX:
+                self.problems.append(doc.problem(("gre", "description"), (
+                    f"with the 'peerops {doc.value['name']}: ' prefix the interface description is "
+                    f"{total} characters; the kernel keeps {checks.IFDESCR_MAX} (IFDESCRSIZE)")))
         if out["ipv4"] is None and out["ipv6"] is None and len(self.problems) == before:
             self.problems.append(doc.problem(("gre",), "needs ipv4 or ipv6 transfer addresses"))
         return out if len(self.problems) == before else None
@@ -294,7 +302,8 @@ class _Loader:
 
     # -- checks across one router's peerings ----------------------------------------------------
     def _cross_check(self, router: str) -> None:
-        seen: dict[str, dict[object, Peering]] = {k: {} for k in ("iface", "endpoint", "id", "addr")}
+        seen: dict[str, dict[object, tuple[Peering, tuple[str, ...]]]] = {
+            k: {} for k in ("iface", "endpoint", "id", "addr")}
         for p in self.peerings.get(router, []):
             doc = self.origin[(p.router, p.peer)]
             keys = [("iface", p.interface, ("gre", "interface"), "interface"),
@@ -304,11 +313,14 @@ class _Loader:
             for kind, value, path, label in keys:
                 if value is None:
                     continue
-                if (first := seen[kind].get(value)) is not None:
-                    self.problems.append(doc.problem(path, f"{label} {_show(value)} is already used by "
-                                                           f"{first.peer} on {router} ({first.source})"))
-                else:
-                    seen[kind][value] = p
+                first = seen[kind].setdefault(value, (p, path))
+                if first[0] is not p:  # report on both files: either may be the new one
+                    other, other_path = first
+                    self.problems.append(doc.problem(path, f"{label} {_show(value)} is also used by "
+                                                           f"{other.peer} on {router} ({other.source})"))
+                    self.problems.append(self.origin[(other.router, other.peer)].problem(
+                        other_path, f"{label} {_show(value)} is also used by {p.peer} on {router} "
+                                    f"({p.source})"))
 
 
 def _transfer_addresses(p: Peering) -> list[tuple[object, tuple[str, ...]]]:

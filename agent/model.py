@@ -45,7 +45,7 @@ class Identity:
 class Phase:
     """One IKE phase's proposal, every parameter explicit."""
 
-    auth: str
+    auth: str | None  # None with an AEAD cipher: authentication is implicit (parse.y)
     enc: str
     group: str
     lifetime: int

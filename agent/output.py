@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from agent.converge import RunOutcome
-from agent.health import PeerHealth
-from agent.yamlpos import Problem
+if TYPE_CHECKING:  # validate must not import the whole run machinery
+    from agent.converge import RunOutcome
+    from agent.health import PeerHealth
+    from agent.yamlpos import Problem
 
 
 def problems_text(problems: Sequence[Problem]) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from agent import checks
+from agent.keys import KeyError_, parse_public_key
 from agent.resources import schema_dir
 from agent.yamlpos import Located, Problem
 
@@ -56,7 +58,32 @@ def _to_problem(doc: Located, error: Any) -> Problem:
         extra = sorted(k for k in error.instance if k not in allowed)
         if extra:
             return doc.problem((*path, extra[0]), f"unknown field {extra[0]!r}")
+    if error.validator in ("pattern", "format", "minLength", "maxLength", "not"):
+        return doc.problem(path, _friendly(path, error))
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return doc.problem((*path, missing), f"{missing!r} is required")
     return doc.problem(path, error.message)
+
+
+def _friendly(path: tuple[Any, ...], error: Any) -> str:
+    """Say what is wrong in the words of the semantic checks, never echoing key material
+    (jsonschema's own messages quote the whole value and show raw regular expressions)."""
+    field, value = (path[-1] if path else ""), error.instance
+    if error.validator == "not" and isinstance(error.schema, dict) and error.schema.get("description"):
+        return str(error.schema["description"])
+    message: str | None = None
+    if field == "public_key" and isinstance(value, str):
+        try:
+            parse_public_key(value)
+        except KeyError_ as exc:
+            message = str(exc)
+        return message or "not a PEM RSA public key"
+    if field == "description":
+        message = checks.check_description(value)
+    elif field in ("endpoint", "local", "remote", "ipv4", "ipv6"):
+        message = checks.check_address(value)
+    elif field == "value" and len(path) >= 2 and path[-2] == "identity":
+        message = "is not a valid identity for its type"
+    shown = repr(value) if isinstance(value, str | int) and len(str(value)) <= 80 else "the value"
+    return message or f"{shown} is not of the required form"

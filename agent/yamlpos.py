@@ -88,8 +88,13 @@ def load(text: str, file: str) -> tuple[Located | None, list[Problem]]:
     return doc, []
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _build(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise _DocumentError(*positions[path], f"unsupported YAML tag {node.tag}", path)
     if isinstance(node, yaml.MappingNode):
         return _build_mapping(node, path, positions)
     if isinstance(node, yaml.SequenceNode):

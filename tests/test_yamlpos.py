@@ -1,0 +1,38 @@
+"""YAML loading keeps positions for error messages and refuses what PyYAML would hide."""
+
+from __future__ import annotations
+
+from agent import yamlpos
+
+
+def test_positions_point_at_keys_and_list_items() -> None:
+    doc, problems = yamlpos.load("name: a\ngre:\n  ipv4:\n    local: 1.2.3.4\n  x: [1, 2]\n", "p.yaml")
+    assert problems == [] and doc is not None
+    assert doc.where(("gre", "ipv4", "local")) == (4, 5)
+    assert doc.where(("gre", "x", 1)) == (5, 10)
+    # a path that does not exist falls back to its nearest ancestor
+    assert doc.where(("gre", "ipv4", "remote")) == (3, 3)
+
+
+def test_duplicate_keys_are_rejected_with_their_place() -> None:
+    doc, problems = yamlpos.load("name: a\ngre:\n  mtu: 1400\n  mtu: 1300\n", "p.yaml")
+    assert doc is None
+    assert [str(p) for p in problems] == ["p.yaml:4:3: gre.mtu: duplicate key 'mtu'"]
+
+
+def test_python_tags_are_refused_not_constructed() -> None:
+    doc, problems = yamlpos.load("name: !!python/object/apply:os.system ['id']\n", "p.yaml")
+    assert doc is None
+    assert problems[0].line == 1 and "unsupported YAML" in problems[0].message
+
+
+def test_syntax_error_has_a_line() -> None:
+    doc, problems = yamlpos.load("name: a\ngre: {mtu: 1400\n", "p.yaml")
+    assert doc is None
+    assert problems[0].file == "p.yaml" and problems[0].line == 3
+    assert problems[0].message.startswith("YAML syntax:")
+
+
+def test_merge_keys_are_refused() -> None:
+    doc, problems = yamlpos.load("base: &b {mtu: 1}\ngre:\n  <<: *b\n", "p.yaml")
+    assert doc is None and "merge keys" in problems[0].message
