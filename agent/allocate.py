@@ -35,8 +35,10 @@ def allocate(
             continue
         unmanaged = p.interface in live_owner and live_owner[p.interface] is None
         if unmanaged or p.interface in taken_set:
-            errors[p.peer] = (f"{p.interface} exists and is not managed by peerops; "
-                              "remove it by hand or choose another gre.interface")
+            errors[p.peer] = (
+                f"{p.interface} exists and is not managed by peerops; "
+                "remove it by hand or choose another gre.interface"
+            )
         else:
             result[p.peer] = p.interface
     used |= set(result.values())

@@ -87,7 +87,9 @@ class Applier:
             self.host.remove_file(tmp)
         if not result.ok:
             stderr = result.stderr.replace(tmp, "<new ipsec.conf>")
-            raise CommandFailed(("ipsecctl", *flags, "<new ipsec.conf>"), result.rc, stderr, result.timed_out)
+            raise CommandFailed(
+                ("ipsecctl", *flags, "<new ipsec.conf>"), result.rc, stderr, result.timed_out
+            )
 
     def _after_run(self, argv: tuple[str, ...]) -> None:
         """Keep the record true: what isakmpd holds changes with restarts and loads."""

@@ -10,17 +10,52 @@ from __future__ import annotations
 import ipaddress
 import re
 
-AUTH = ("hmac-md5", "hmac-ripemd160", "hmac-sha1", "hmac-sha2-256", "hmac-sha2-384", "hmac-sha2-512")
+AUTH = (
+    "hmac-md5",
+    "hmac-ripemd160",
+    "hmac-sha1",
+    "hmac-sha2-256",
+    "hmac-sha2-384",
+    "hmac-sha2-512",
+)
 ENC = (
-    "3des-cbc", "aes", "aes-128", "aes-192", "aes-256", "aesctr", "aes-128-ctr", "aes-192-ctr",
-    "aes-256-ctr", "aes-128-gcm", "aes-192-gcm", "aes-256-gcm", "aes-128-gmac", "aes-192-gmac",
-    "aes-256-gmac", "blowfish", "cast128", "chacha20-poly1305", "null",
+    "3des-cbc",
+    "aes",
+    "aes-128",
+    "aes-192",
+    "aes-256",
+    "aesctr",
+    "aes-128-ctr",
+    "aes-192-ctr",
+    "aes-256-ctr",
+    "aes-128-gcm",
+    "aes-192-gcm",
+    "aes-256-gcm",
+    "aes-128-gmac",
+    "aes-192-gmac",
+    "aes-256-gmac",
+    "blowfish",
+    "cast128",
+    "chacha20-poly1305",
+    "null",
 )
 GROUP_ALIASES = {
-    "grp1": "modp768", "grp2": "modp1024", "grp5": "modp1536", "grp14": "modp2048",
-    "grp15": "modp3072", "grp16": "modp4096", "grp17": "modp6144", "grp18": "modp8192",
-    "grp19": "ecp256", "grp20": "ecp384", "grp21": "ecp521", "grp26": "ecp224",
-    "grp27": "bp224", "grp28": "bp256", "grp29": "bp384", "grp30": "bp512",
+    "grp1": "modp768",
+    "grp2": "modp1024",
+    "grp5": "modp1536",
+    "grp14": "modp2048",
+    "grp15": "modp3072",
+    "grp16": "modp4096",
+    "grp17": "modp6144",
+    "grp18": "modp8192",
+    "grp19": "ecp256",
+    "grp20": "ecp384",
+    "grp21": "ecp521",
+    "grp26": "ecp224",
+    "grp27": "bp224",
+    "grp28": "bp256",
+    "grp29": "bp384",
+    "grp30": "bp512",
 }
 GROUPS = ("none", *dict.fromkeys(GROUP_ALIASES.values()), *GROUP_ALIASES)
 # ike.c accepts only these in phase 1; ctr/gcm/gmac/null/chacha are phase-2 only.
@@ -28,8 +63,15 @@ MAIN_ENC = ("3des-cbc", "aes", "aes-128", "aes-192", "aes-256", "blowfish", "cas
 MAIN_AUTH = ("hmac-md5", "hmac-sha1", "hmac-sha2-256", "hmac-sha2-384", "hmac-sha2-512")
 # parse.y marks these "noauth": ipsecctl refuses an `auth` next to them
 # ("authentication is implicit for %s").
-AEAD_ENC = ("aes-128-gcm", "aes-192-gcm", "aes-256-gcm", "aes-128-gmac", "aes-192-gmac",
-            "aes-256-gmac", "chacha20-poly1305")
+AEAD_ENC = (
+    "aes-128-gcm",
+    "aes-192-gcm",
+    "aes-256-gcm",
+    "aes-128-gmac",
+    "aes-192-gmac",
+    "aes-256-gmac",
+    "chacha20-poly1305",
+)
 LIFETIME_MIN, LIFETIME_MAX = 60, 86400
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -58,7 +100,8 @@ def check_phase(phase: str, field: str, value: object) -> str | None:
         return f"{value!r} is not an ipsec.conf {field} value (one of: {', '.join(table)})"
     if phase == "main":
         if field == "enc" and value not in MAIN_ENC:
-            return f"isakmpd does not accept {value} in main mode (phase 1): use one of {', '.join(MAIN_ENC)}"
+            allowed = ", ".join(MAIN_ENC)
+            return f"isakmpd does not accept {value} in main mode (phase 1): use one of {allowed}"
         if field == "auth" and value not in MAIN_AUTH:
             return f"isakmpd does not accept {value} in main mode (phase 1)"
         if field == "group" and value == "none":
@@ -90,7 +133,9 @@ def check_endpoint(value: object, family: int | None = None) -> str | None:
         return problem
     ip = ipaddress.ip_address(str(value))
     if ip.is_multicast or ip.is_unspecified or ip.is_loopback or ip.is_link_local:
-        return f"{value} cannot be a tunnel endpoint (multicast, unspecified, loopback or link-local)"
+        return (
+            f"{value} cannot be a tunnel endpoint (multicast, unspecified, loopback or link-local)"
+        )
     return None
 
 
@@ -117,6 +162,8 @@ def check_description(value: object) -> str | None:
     if not DESCRIPTION_RE.match(value):
         bad = sorted({c for c in value if not DESCRIPTION_RE.match(c)})
         shown = ", ".join(repr(c) for c in bad)
-        return (f"contains {shown}: only letters, digits, space and - _ . , : / @ + are allowed "
-                "(netstart evaluates hostname.if lines with the shell)")
+        return (
+            f"contains {shown}: only letters, digits, space and - _ . , : / @ + are allowed "
+            "(netstart evaluates hostname.if lines with the shell)"
+        )
     return None

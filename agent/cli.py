@@ -21,7 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("repo", nargs="?", default=".", help="state repo directory (default: .)")
     p.add_argument("--json", action="store_true")
 
-    for name, text in (("plan", "show what apply would change"), ("apply", "make the router match")):
+    for name, text in (
+        ("plan", "show what apply would change"),
+        ("apply", "make the router match"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", default="/etc/peerops.yaml")
         p.add_argument("--json", action="store_true")
@@ -30,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", metavar="DIR", help="build the fleet in DIR and leave it there")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("sim", help="run a command on a simulated OpenBSD router",
-                       add_help=True, prefix_chars="-")
+    p = sub.add_parser(
+        "sim", help="run a command on a simulated OpenBSD router", add_help=True, prefix_chars="-"
+    )
     p.add_argument("sim_args", nargs=argparse.REMAINDER, help="--root DIR [--init] COMMAND [ARGS]")
     return parser
 
@@ -72,9 +76,17 @@ def _validate(repo: str, as_json: bool) -> int:
 
     inventory, problems = load_inventory(Path(repo))
     if as_json:
-        routers = {n: [p.peer for p in inventory.for_router(n)] for n in inventory.routers} if inventory else {}
-        print(json.dumps({"ok": not problems, "errors": [p.to_json() for p in problems],
-                          "routers": routers}, indent=2))
+        routers = (
+            {n: [p.peer for p in inventory.for_router(n)] for n in inventory.routers}
+            if inventory
+            else {}
+        )
+        print(
+            json.dumps(
+                {"ok": not problems, "errors": [p.to_json() for p in problems], "routers": routers},
+                indent=2,
+            )
+        )
     elif problems:
         sys.stdout.write(problems_text(problems))
     else:

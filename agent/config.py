@@ -45,7 +45,9 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (write one, see packaging/peerops.yaml.sample)") from None
+        raise ConfigError(
+            f"{path}: no such file (write one, see packaging/peerops.yaml.sample)"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -67,7 +69,11 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         return (base / value).resolve()
 
     return AgentConfig(
-        router=str(raw["router"]), repo=resolve(raw["repo"]), root=resolve(raw.get("root", "/")),
-        host=host, state_dir=resolve(raw.get("state_dir", "/var/db/peerops")),
-        command_timeout=float(raw.get("command_timeout", 30)), source=str(path),
+        router=str(raw["router"]),
+        repo=resolve(raw["repo"]),
+        root=resolve(raw.get("root", "/")),
+        host=host,
+        state_dir=resolve(raw.get("state_dir", "/var/db/peerops")),
+        command_timeout=float(raw.get("command_timeout", 30)),
+        source=str(path),
     )

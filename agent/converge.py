@@ -48,9 +48,14 @@ class RunOutcome:
 
     @property
     def failed(self) -> bool:
-        return bool(self.problems or self.peer_errors or self.observe_errors or self.residual
-                    or any(not r.ok for r in self.results)
-                    or any(h.state == "down" for h in self.health))
+        return bool(
+            self.problems
+            or self.peer_errors
+            or self.observe_errors
+            or self.residual
+            or any(not r.ok for r in self.results)
+            or any(h.state == "down" for h in self.health)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -114,8 +119,13 @@ def plan_router(cfg: AgentConfig) -> RunOutcome:
     prepared = prepare(cfg, outcome)
     if prepared is not None:
         outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
-        outcome.health = assess(prepared.peerings, prepared.desired, prepared.observed,
-                                prepared.record, outcome.peer_errors)
+        outcome.health = assess(
+            prepared.peerings,
+            prepared.desired,
+            prepared.observed,
+            prepared.record,
+            outcome.peer_errors,
+        )
     outcome.finished = time.time()
     return outcome
 
@@ -128,13 +138,15 @@ def apply_router(cfg: AgentConfig) -> RunOutcome:
         outcome.finished = time.time()
         return outcome
     outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
-    applier = Applier(prepared.host, prepared.desired, prepared.record, cfg.state_dir,
-                      cfg.command_timeout)
+    applier = Applier(
+        prepared.host, prepared.desired, prepared.record, cfg.state_dir, cfg.command_timeout
+    )
     outcome.results = applier.apply(outcome.plan)
     after = observe(prepared.host)
     outcome.observe_errors = list(after.errors)
     outcome.residual = make_plan(prepared.desired, after, applier.record)
-    outcome.health = assess(prepared.peerings, prepared.desired, after, applier.record,
-                            outcome.peer_errors)
+    outcome.health = assess(
+        prepared.peerings, prepared.desired, after, applier.record, outcome.peer_errors
+    )
     outcome.finished = time.time()
     return outcome

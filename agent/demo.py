@@ -75,13 +75,19 @@ def _router_config(directory: Path, name: str, remote: Path) -> AgentConfig:
     import git
 
     git.Repo.clone_from(str(remote), directory / "repo", branch="main")
-    config = {"router": name, "repo": "repo", "root": "root", "host": "simulated", "state_dir": "state"}
+    config = {
+        "router": name,
+        "repo": "repo",
+        "root": "root",
+        "host": "simulated",
+        "state_dir": "state",
+    }
     (directory / "peerops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return load_config(directory / "peerops.yaml")
 
 
 def run_demo(keep: str | None = None, as_json: bool = False) -> int:
-    """Build the fleet, apply twice, print health; exit 0 only if every link is up and idempotent."""
+    """Build the fleet, apply twice, print health; exit 0 only if all links are up and idempotent."""
     if keep:
         base = Path(keep).resolve()
         if base.exists() and any(base.iterdir()):
@@ -110,7 +116,10 @@ def _demo(base: Path, as_json: bool) -> int:
     ok = all_up and second_changes == 0 and all(not o.failed for o in second.values())
     summary: dict[str, Any] = {
         "fleet": str(base),
-        "links": [{"router": h.router, "peer": h.peer, "state": h.state, "reason": h.reason} for h in health],
+        "links": [
+            {"router": h.router, "peer": h.peer, "state": h.state, "reason": h.reason}
+            for h in health
+        ],
         "first_run_changes": {n: sum(r.ok for r in o.results) for n, o in first.items()},
         "second_run_changes": second_changes,
         "ok": ok,
@@ -120,6 +129,7 @@ def _demo(base: Path, as_json: bool) -> int:
         return 0 if ok else 1
     print("\nPer-peer health after the first run:\n")
     print(health_table(health))
-    print(f"Second run: {second_changes} change(s) planned (idempotent: {'yes' if not second_changes else 'NO'})")
+    idempotent = "yes" if not second_changes else "NO"
+    print(f"Second run: {second_changes} change(s) planned (idempotent: {idempotent})")
     print(f"\n{'Every link is up.' if ok else 'NOT every link is up.'}")
     return 0 if ok else 1

@@ -34,7 +34,9 @@ class ParseError(PeeropsError, ValueError):
 class CommandFailed(PeeropsError):
     """A command of the plan failed; the run stops, verifies and reports."""
 
-    def __init__(self, argv: tuple[str, ...], rc: int, stderr: str, timed_out: bool = False) -> None:
+    def __init__(
+        self, argv: tuple[str, ...], rc: int, stderr: str, timed_out: bool = False
+    ) -> None:
         what = "timed out" if timed_out else f"exited {rc}"
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
         super().__init__(f"{' '.join(argv)} {what}" + (f": {detail}" if detail else ""))

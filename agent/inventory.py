@@ -35,7 +35,9 @@ def load_inventory(repo: Path) -> tuple[Inventory | None, list[Problem]]:
     problems = sorted(set(loader.problems), key=lambda p: (p.file, p.line, p.col, p.field))
     if problems:
         return None, problems
-    peerings = {name: tuple(sorted(ps, key=lambda p: p.peer)) for name, ps in loader.peerings.items()}
+    peerings = {
+        name: tuple(sorted(ps, key=lambda p: p.peer)) for name, ps in loader.peerings.items()
+    }
     return Inventory(dict(sorted(loader.routers.items())), peerings), []
 
 
@@ -59,17 +61,28 @@ class _Loader:
     # -- discovery --------------------------------------------------------------------------
     def _discover(self) -> tuple[list[Located], list[tuple[str, Located]]]:
         if not (self.repo / "routers").is_dir():
-            self.problems.append(Problem("routers/", 1, 1, "(repo)",
-                                         f"no routers/ directory in {self.repo}: not a state repo"))
+            self.problems.append(
+                Problem(
+                    "routers/",
+                    1,
+                    1,
+                    "(repo)",
+                    f"no routers/ directory in {self.repo}: not a state repo",
+                )
+            )
             return [], []
-        routers = [d for f in sorted((self.repo / "routers").iterdir()) if (d := self._load(f, "router"))]
+        routers = [
+            d for f in sorted((self.repo / "routers").iterdir()) if (d := self._load(f, "router"))
+        ]
         peers: list[tuple[str, Located]] = []
         peers_root = self.repo / "peers"
         for entry in sorted(peers_root.iterdir()) if peers_root.is_dir() else []:
             if not entry.is_dir():
                 self._misplaced(entry, "peer files live in peers/<router>/<peer>.yaml")
                 continue
-            peers += [(entry.name, d) for f in sorted(entry.iterdir()) if (d := self._load(f, "peer"))]
+            peers += [
+                (entry.name, d) for f in sorted(entry.iterdir()) if (d := self._load(f, "peer"))
+            ]
         return routers, peers
 
     def _misplaced(self, path: Path, why: str) -> None:
@@ -116,18 +129,28 @@ class _Loader:
         key = self._key(doc, v["public_key"], ("public_key",)) if "public_key" in v else None
         crypto = self._crypto(doc, DEFAULT_CRYPTO, v.get("crypto", {}), ("crypto",))
         self.routers[v["name"]] = Router(
-            name=v["name"], asn=v["asn"],
-            ipv4=_compressed(ends.get("ipv4")), ipv6=_compressed(ends.get("ipv6")),
-            identity=identity, public_key=key, crypto=crypto,
-            mtu=v.get("gre", {}).get("mtu", DEFAULT_MTU), source=doc.file,
+            name=v["name"],
+            asn=v["asn"],
+            ipv4=_compressed(ends.get("ipv4")),
+            ipv6=_compressed(ends.get("ipv6")),
+            identity=identity,
+            public_key=key,
+            crypto=crypto,
+            mtu=v.get("gre", {}).get("mtu", DEFAULT_MTU),
+            source=doc.file,
         )
 
     # -- peers ------------------------------------------------------------------------------
     def _add_peer(self, router_name: str, doc: Located) -> None:
         router = self.routers.get(router_name)
         if router is None:
-            self.problems.append(doc.problem((), f"peers/{router_name}/ names no router: "
-                                                 f"routers/{router_name}.yaml is missing or invalid"))
+            self.problems.append(
+                doc.problem(
+                    (),
+                    f"peers/{router_name}/ names no router: "
+                    f"routers/{router_name}.yaml is missing or invalid",
+                )
+            )
             return
         if "router" in doc.value:
             self._add_internal(router, doc)
@@ -144,63 +167,116 @@ class _Loader:
         family = ipaddress.ip_address(endpoint).version
         local = router.endpoint(family)
         if local is None:
-            self.problems.append(doc.problem(("endpoint",), f"{router.name} has no IPv{family} "
-                                                            f"endpoint to reach {endpoint}"))
+            self.problems.append(
+                doc.problem(
+                    ("endpoint",), f"{router.name} has no IPv{family} endpoint to reach {endpoint}"
+                )
+            )
             return
-        remote_id = self._identity(doc, v.get("identity"), ("identity",)) or Identity.of_address(endpoint)
+        remote_id = self._identity(doc, v.get("identity"), ("identity",)) or Identity.of_address(
+            endpoint
+        )
         key = self._key(doc, v["public_key"], ("public_key",))
         crypto = self._crypto(doc, router.crypto, v.get("crypto", {}), ("crypto",))
         gre = self._gre(doc, v["gre"], router.mtu)
         if key is None or gre is None:
             return
-        self._add(doc, Peering(
-            router=router.name, peer=v["name"], asn=v["asn"], internal=False,
-            local_endpoint=local, remote_endpoint=endpoint,
-            local_id=router.identity_for(local), remote_id=remote_id, public_key=key,
-            crypto=crypto, interface=gre["interface"], mtu=gre["mtu"], ipv4=gre["ipv4"],
-            ipv6=gre["ipv6"], description=gre["description"], source=doc.file))
+        self._add(
+            doc,
+            Peering(
+                router=router.name,
+                peer=v["name"],
+                asn=v["asn"],
+                internal=False,
+                local_endpoint=local,
+                remote_endpoint=endpoint,
+                local_id=router.identity_for(local),
+                remote_id=remote_id,
+                public_key=key,
+                crypto=crypto,
+                interface=gre["interface"],
+                mtu=gre["mtu"],
+                ipv4=gre["ipv4"],
+                ipv6=gre["ipv6"],
+                description=gre["description"],
+                source=doc.file,
+            ),
+        )
 
     def _add_internal(self, owner: Router, doc: Located) -> None:
         v = doc.value
         other = self.routers.get(v["router"])
         if other is None or other.name == owner.name:
-            why = "is this router itself" if other else f"names no router in routers/ ({v['router']!r})"
+            why = (
+                "is this router itself"
+                if other
+                else f"names no router in routers/ ({v['router']!r})"
+            )
             self.problems.append(doc.problem(("router",), f"{v['router']} {why}"))
             return
         if v["name"] != other.name:
-            self.problems.append(doc.problem(("name",), "an internal link's name must equal its router"))
+            self.problems.append(
+                doc.problem(("name",), "an internal link's name must equal its router")
+            )
             return
         family = 4 if owner.ipv4 and other.ipv4 else 6 if owner.ipv6 and other.ipv6 else 0
         if not family:
-            self.problems.append(doc.problem(("router",), f"{owner.name} and {other.name} share no "
-                                                          "endpoint address family"))
+            self.problems.append(
+                doc.problem(
+                    ("router",), f"{owner.name} and {other.name} share no endpoint address family"
+                )
+            )
             return
         for side in (owner, other):
             if side.public_key is None:
-                self.problems.append(doc.problem(("router",), f"routers/{side.name}.yaml needs "
-                                                              "public_key for this internal link"))
+                self.problems.append(
+                    doc.problem(
+                        ("router",),
+                        f"routers/{side.name}.yaml needs public_key for this internal link",
+                    )
+                )
         crypto = self._crypto(doc, owner.crypto, v.get("crypto", {}), ("crypto",))
         gre = self._gre(doc, v["gre"], owner.mtu)
         if gre is None or owner.public_key is None or other.public_key is None:
             return
-        for me, them, iface, flip in ((owner, other, gre["interface"], False),
-                                      (other, owner, gre["peer_interface"], True)):
+        for me, them, iface, flip in (
+            (owner, other, gre["interface"], False),
+            (other, owner, gre["peer_interface"], True),
+        ):
             mine, theirs = me.endpoint(family), them.endpoint(family)
             assert mine and theirs  # guaranteed by the family choice above  # noqa: S101
-            self._add(doc, Peering(
-                router=me.name, peer=them.name, asn=them.asn, internal=True,
-                local_endpoint=mine, remote_endpoint=theirs,
-                local_id=me.identity_for(mine), remote_id=them.identity_for(theirs),
-                public_key=them.public_key or "", crypto=crypto, interface=iface, mtu=gre["mtu"],
-                ipv4=_flip4(gre["ipv4"]) if flip else gre["ipv4"],
-                ipv6=_flip6(gre["ipv6"]) if flip else gre["ipv6"],
-                description=gre["description"], source=doc.file))
+            self._add(
+                doc,
+                Peering(
+                    router=me.name,
+                    peer=them.name,
+                    asn=them.asn,
+                    internal=True,
+                    local_endpoint=mine,
+                    remote_endpoint=theirs,
+                    local_id=me.identity_for(mine),
+                    remote_id=them.identity_for(theirs),
+                    public_key=them.public_key or "",
+                    crypto=crypto,
+                    interface=iface,
+                    mtu=gre["mtu"],
+                    ipv4=_flip4(gre["ipv4"]) if flip else gre["ipv4"],
+                    ipv6=_flip6(gre["ipv6"]) if flip else gre["ipv6"],
+                    description=gre["description"],
+                    source=doc.file,
+                ),
+            )
 
     def _add(self, doc: Located, peering: Peering) -> None:
         key = (peering.router, peering.peer)
         if key in self.origin:
-            self.problems.append(doc.problem(("name",), f"{peering.router} already has a peering "
-                                                        f"named {peering.peer} ({self.origin[key].file})"))
+            self.problems.append(
+                doc.problem(
+                    ("name",),
+                    f"{peering.router} already has a peering "
+                    f"named {peering.peer} ({self.origin[key].file})",
+                )
+            )
             return
         self.origin[key] = doc
         self.peerings.setdefault(peering.router, []).append(peering)
@@ -224,7 +300,9 @@ class _Loader:
             self.problems.append(doc.problem(path, str(exc)))
             return None
 
-    def _crypto(self, doc: Located, base: Crypto, raw: dict[str, Any], path: tuple[str, ...]) -> Crypto:
+    def _crypto(
+        self, doc: Located, base: Crypto, raw: dict[str, Any], path: tuple[str, ...]
+    ) -> Crypto:
         phases = {}
         for phase in ("main", "quick"):
             merged = dict(vars(getattr(base, phase)))
@@ -241,18 +319,28 @@ class _Loader:
     def _gre(self, doc: Located, raw: dict[str, Any], default_mtu: int) -> dict[str, Any] | None:
         before = len(self.problems)
         out: dict[str, Any] = {
-            "interface": raw.get("interface"), "peer_interface": raw.get("peer_interface"),
-            "mtu": raw.get("mtu", default_mtu), "description": raw.get("description"),
-            "ipv4": self._ipv4(doc, raw.get("ipv4")), "ipv6": self._ipv6(doc, raw.get("ipv6")),
+            "interface": raw.get("interface"),
+            "peer_interface": raw.get("peer_interface"),
+            "mtu": raw.get("mtu", default_mtu),
+            "description": raw.get("description"),
+            "ipv4": self._ipv4(doc, raw.get("ipv4")),
+            "ipv6": self._ipv6(doc, raw.get("ipv6")),
         }
         if out["description"] is not None and (msg := checks.check_description(out["description"])):
             self.problems.append(doc.problem(("gre", "description"), msg))
         elif out["description"] is not None:
             total = len(f"peerops {doc.value['name']}: {out['description']}")
             if total > checks.IFDESCR_MAX:
-                self.problems.append(doc.problem(("gre", "description"), (
-                    f"with the 'peerops {doc.value['name']}: ' prefix the interface description is "
-                    f"{total} characters; the kernel keeps {checks.IFDESCR_MAX} (IFDESCRSIZE)")))
+                self.problems.append(
+                    doc.problem(
+                        ("gre", "description"),
+                        (
+                            f"with the 'peerops {doc.value['name']}: ' prefix the interface "
+                            f"description is {total} characters; the kernel keeps "
+                            f"{checks.IFDESCR_MAX} (IFDESCRSIZE)"
+                        ),
+                    )
+                )
         if out["ipv4"] is None and out["ipv6"] is None and len(self.problems) == before:
             self.problems.append(doc.problem(("gre",), "needs ipv4 or ipv6 transfer addresses"))
         return out if len(self.problems) == before else None
@@ -266,7 +354,9 @@ class _Loader:
         for key, value in (("local", local), ("remote", remote)):
             ip = ipaddress.ip_address(value)
             if ip.is_multicast or ip.is_unspecified or ip.is_loopback:
-                self.problems.append(doc.problem(("gre", "ipv4", key), f"{value} cannot be a transfer address"))
+                self.problems.append(
+                    doc.problem(("gre", "ipv4", key), f"{value} cannot be a transfer address")
+                )
                 return None
         return Ipv4Pair(local, remote)
 
@@ -284,31 +374,42 @@ class _Loader:
         if local.is_link_local or remote.is_link_local:
             self.problems.append(doc.problem(path, "mixes a link-local and a global address"))
             return None
-        if ipaddress.IPv6Network(f"{local}/127", strict=False) != ipaddress.IPv6Network(f"{remote}/127", strict=False):
-            self.problems.append(doc.problem((*path, "remote"), f"{remote} is not in the /127 of {local}"))
+        if ipaddress.IPv6Network(f"{local}/127", strict=False) != ipaddress.IPv6Network(
+            f"{remote}/127", strict=False
+        ):
+            self.problems.append(
+                doc.problem((*path, "remote"), f"{remote} is not in the /127 of {local}")
+            )
             return None
         return Ipv6Config("ula", str(local), str(remote))
 
-    def _pair_ok(self, doc: Located, path: tuple[str, ...], raw: dict[str, str], family: int) -> bool:
+    def _pair_ok(
+        self, doc: Located, path: tuple[str, ...], raw: dict[str, str], family: int
+    ) -> bool:
         ok = True
         for key in ("local", "remote"):
             if msg := checks.check_address(raw[key], family):
                 self.problems.append(doc.problem((*path, key), msg))
                 ok = False
         if ok and ipaddress.ip_address(raw["local"]) == ipaddress.ip_address(raw["remote"]):
-            self.problems.append(doc.problem((*path, "remote"), "local and remote are the same address"))
+            self.problems.append(
+                doc.problem((*path, "remote"), "local and remote are the same address")
+            )
             ok = False
         return ok
 
     # -- checks across one router's peerings ----------------------------------------------------
     def _cross_check(self, router: str) -> None:
         seen: dict[str, dict[object, tuple[Peering, tuple[str, ...]]]] = {
-            k: {} for k in ("iface", "endpoint", "id", "addr")}
+            k: {} for k in ("iface", "endpoint", "id", "addr")
+        }
         for p in self.peerings.get(router, []):
             doc = self.origin[(p.router, p.peer)]
-            keys = [("iface", p.interface, ("gre", "interface"), "interface"),
-                    ("endpoint", p.remote_endpoint, ("endpoint",), "endpoint"),
-                    ("id", p.remote_id.pubkey_path, ("identity",), "identity (same key file)")]
+            keys = [
+                ("iface", p.interface, ("gre", "interface"), "interface"),
+                ("endpoint", p.remote_endpoint, ("endpoint",), "endpoint"),
+                ("id", p.remote_id.pubkey_path, ("identity",), "identity (same key file)"),
+            ]
             keys += [("addr", a, path, "transfer address") for a, path in _transfer_addresses(p)]
             for kind, value, path, label in keys:
                 if value is None:
@@ -316,21 +417,34 @@ class _Loader:
                 first = seen[kind].setdefault(value, (p, path))
                 if first[0] is not p:  # report on both files: either may be the new one
                     other, other_path = first
-                    self.problems.append(doc.problem(path, f"{label} {_show(value)} is also used by "
-                                                           f"{other.peer} on {router} ({other.source})"))
-                    self.problems.append(self.origin[(other.router, other.peer)].problem(
-                        other_path, f"{label} {_show(value)} is also used by {p.peer} on {router} "
-                                    f"({p.source})"))
+                    self.problems.append(
+                        doc.problem(
+                            path,
+                            f"{label} {_show(value)} is also used by "
+                            f"{other.peer} on {router} ({other.source})",
+                        )
+                    )
+                    self.problems.append(
+                        self.origin[(other.router, other.peer)].problem(
+                            other_path,
+                            f"{label} {_show(value)} is also used by {p.peer} on {router} "
+                            f"({p.source})",
+                        )
+                    )
 
 
 def _transfer_addresses(p: Peering) -> list[tuple[object, tuple[str, ...]]]:
     """Addresses and /127 networks that must be unique on a router (link-local are per link)."""
     out: list[tuple[object, tuple[str, ...]]] = []
     if p.ipv4:
-        out += [(ipaddress.ip_address(p.ipv4.local), ("gre", "ipv4", "local")),
-                (ipaddress.ip_address(p.ipv4.remote), ("gre", "ipv4", "remote"))]
+        out += [
+            (ipaddress.ip_address(p.ipv4.local), ("gre", "ipv4", "local")),
+            (ipaddress.ip_address(p.ipv4.remote), ("gre", "ipv4", "remote")),
+        ]
     if p.ipv6 and p.ipv6.mode == "ula" and p.ipv6.local:
-        out.append((ipaddress.IPv6Network(f"{p.ipv6.local}/127", strict=False), ("gre", "ipv6", "local")))
+        out.append(
+            (ipaddress.IPv6Network(f"{p.ipv6.local}/127", strict=False), ("gre", "ipv6", "local"))
+        )
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 MIN_BITS = 2048
 
 
-class KeyError_(ValueError):  # noqa: N801 - avoid shadowing the builtin KeyError
+class KeyError_(ValueError):
     """A key that cannot be used; the message never contains key material."""
 
 
@@ -36,9 +36,7 @@ def parse_public_key(text: str, *, min_bits: int = MIN_BITS) -> PublicKey:
         raise KeyError_("this is a private key: remove it from the repo and rotate it")
     data = stripped.encode()
     try:
-        if "BEGIN RSA PUBLIC KEY" in stripped:
-            key = serialization.load_pem_public_key(data)
-        elif "BEGIN PUBLIC KEY" in stripped:
+        if "BEGIN RSA PUBLIC KEY" in stripped or "BEGIN PUBLIC KEY" in stripped:
             key = serialization.load_pem_public_key(data)
         else:
             raise KeyError_("not a PEM public key (expected -----BEGIN PUBLIC KEY-----)")
@@ -50,8 +48,12 @@ def parse_public_key(text: str, *, min_bits: int = MIN_BITS) -> PublicKey:
         raise KeyError_("not an RSA key: isakmpd's IKEv1 authentication needs RSA")
     if key.key_size < min_bits:
         raise KeyError_(f"RSA key has {key.key_size} bits; at least {min_bits} are required")
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return PublicKey(pem.decode(), key.key_size, fingerprint(der))
 
 

@@ -52,8 +52,12 @@ class Step:
         return f"ipsecctl -d -f <last applied rule of {self.resource.removeprefix('rule:')}>"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "resource": self.resource, "why": self.why,
-                               "action": self.describe()}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "resource": self.resource,
+            "why": self.why,
+            "action": self.describe(),
+        }
         if self.argv:
             out["argv"] = list(self.argv)
         return out
@@ -64,8 +68,14 @@ def make_plan(desired: Desired, obs: Observed, record: Applied) -> list[Step]:
     steps: list[Step] = []
     conf_changes = _file_steps(desired.ipsec_conf, obs.files.get(IPSEC_CONF), "ipsec.conf")
     if conf_changes:
-        steps.append(Step("check-ipsec", f"file:{IPSEC_CONF}", "validate before it replaces the live file",
-                          text=desired.ipsec_conf.content.decode()))
+        steps.append(
+            Step(
+                "check-ipsec",
+                f"file:{IPSEC_CONF}",
+                "validate before it replaces the live file",
+                text=desired.ipsec_conf.content.decode(),
+            )
+        )
     steps += _sysctl_steps(desired, obs)
     steps += _pubkey_steps(desired, obs, record)
     rc_steps, restarting = _rc_steps(desired, obs)
@@ -100,8 +110,11 @@ def _sysctl_steps(desired: Desired, obs: Observed) -> list[Step]:
             why = f"{name} is {live}" + ("; gre(4) drops GRE packets" if name == GRE_ALLOW else "")
             steps.append(Step("run", f"sysctl:{name}", why, argv=("sysctl", f"{name}={value}")))
     current = obs.files.get(SYSCTL_CONF)
-    merged = ManagedFile(SYSCTL_CONF, merge_sysctl_conf(current.content if current else None, desired.sysctl),
-                         current.stat.mode if current else SYSCTL_CONF_MODE)
+    merged = ManagedFile(
+        SYSCTL_CONF,
+        merge_sysctl_conf(current.content if current else None, desired.sysctl),
+        current.stat.mode if current else SYSCTL_CONF_MODE,
+    )
     if current is None or current.content != merged.content:
         steps.append(Step("write", f"file:{SYSCTL_CONF}", "set at boot too", file=merged))
     return steps
@@ -121,30 +134,59 @@ def _rc_steps(desired: Desired, obs: Observed) -> tuple[list[Step], bool]:
     """Return rc steps and whether isakmpd is (re)started by them (rules must be reloaded)."""
     steps = []
     if obs.isakmpd_flags is None:
-        steps.append(Step("run", "rc:isakmpd", "isakmpd is not enabled", argv=("rcctl", "enable", "isakmpd")))
+        steps.append(
+            Step("run", "rc:isakmpd", "isakmpd is not enabled", argv=("rcctl", "enable", "isakmpd"))
+        )
     flags_change = obs.isakmpd_flags != desired.isakmpd_flags
     if flags_change:
-        steps.append(Step("run", "rc:isakmpd", f"isakmpd flags are {obs.isakmpd_flags or 'NO'!r}; "
-                          "-K makes isakmpd take policy from ipsecctl",
-                          argv=("rcctl", "set", "isakmpd", "flags", desired.isakmpd_flags)))
+        steps.append(
+            Step(
+                "run",
+                "rc:isakmpd",
+                f"isakmpd flags are {obs.isakmpd_flags or 'NO'!r}; "
+                "-K makes isakmpd take policy from ipsecctl",
+                argv=("rcctl", "set", "isakmpd", "flags", desired.isakmpd_flags),
+            )
+        )
     if desired.ipsec_enabled and not obs.ipsec_enabled:
-        steps.append(Step("run", "rc:ipsec", "ipsec=NO: /etc/ipsec.conf would not load at boot",
-                          argv=("rcctl", "enable", "ipsec")))
+        steps.append(
+            Step(
+                "run",
+                "rc:ipsec",
+                "ipsec=NO: /etc/ipsec.conf would not load at boot",
+                argv=("rcctl", "enable", "ipsec"),
+            )
+        )
     if not obs.isakmpd_running:
-        steps.append(Step("run", "daemon:isakmpd", "isakmpd is not running",
-                          argv=("rcctl", "start", "isakmpd")))
+        steps.append(
+            Step(
+                "run",
+                "daemon:isakmpd",
+                "isakmpd is not running",
+                argv=("rcctl", "start", "isakmpd"),
+            )
+        )
         return steps, True
     if flags_change:
-        steps.append(Step("run", "daemon:isakmpd", "its flags changed; it forgets loaded rules",
-                          argv=("rcctl", "restart", "isakmpd")))
+        steps.append(
+            Step(
+                "run",
+                "daemon:isakmpd",
+                "its flags changed; it forgets loaded rules",
+                argv=("rcctl", "restart", "isakmpd"),
+            )
+        )
         return steps, True
     return steps, False
 
 
-def _rule_steps(desired: Desired, obs: Observed, record: Applied, conf_changes: list[Step],
-                restarting: bool) -> list[Step]:
+def _rule_steps(
+    desired: Desired, obs: Observed, record: Applied, conf_changes: list[Step], restarting: bool
+) -> list[Step]:
     steps = []
-    isakmpd_kept = not restarting and record.isakmpd_pid is not None and record.isakmpd_pid == obs.isakmpd_pid
+    isakmpd_kept = (
+        not restarting and record.isakmpd_pid is not None and record.isakmpd_pid == obs.isakmpd_pid
+    )
     if isakmpd_kept:  # only a live isakmpd holds old rules worth deleting
         for peer, old in sorted(record.rules.items()):
             new = desired.rules.get(peer)
@@ -158,8 +200,9 @@ def _rule_steps(desired: Desired, obs: Observed, record: Applied, conf_changes: 
     return steps
 
 
-def _reload_reason(desired: Desired, obs: Observed, record: Applied, restarting: bool,
-                   changed: bool) -> str | None:
+def _reload_reason(
+    desired: Desired, obs: Observed, record: Applied, restarting: bool, changed: bool
+) -> str | None:
     if not desired.rules:
         return None
     if restarting:
@@ -167,7 +210,8 @@ def _reload_reason(desired: Desired, obs: Observed, record: Applied, restarting:
     if changed:
         return "the rules changed"
     if record.isakmpd_pid != obs.isakmpd_pid:
-        return f"isakmpd restarted since the rules were loaded (pid {record.isakmpd_pid} -> {obs.isakmpd_pid})"
+        pids = f"pid {record.isakmpd_pid} -> {obs.isakmpd_pid}"
+        return f"isakmpd restarted since the rules were loaded ({pids})"
     if record.rules != desired.rules:
         return "the loaded rules are not the desired ones"
     return None
@@ -176,26 +220,51 @@ def _reload_reason(desired: Desired, obs: Observed, record: Applied, restarting:
 def _gre_steps(desired: Desired, obs: Observed) -> list[Step]:
     steps = []
     for iface, spec in sorted(desired.gre.items()):
-        file_steps = _file_steps(desired.hostname_files[iface], obs.hostname_files.get(iface),
-                                 f"hostname.{iface}")
+        file_steps = _file_steps(
+            desired.hostname_files[iface], obs.hostname_files.get(iface), f"hostname.{iface}"
+        )
         steps += file_steps
         live = obs.gre.get(iface)
         why = gre_difference(spec, live)
         if live is not None and (why or file_steps):
-            steps.append(Step("run", f"gre:{iface}", f"re-create: {why or 'its file changed'}",
-                              argv=("ifconfig", iface, "destroy")))
+            steps.append(
+                Step(
+                    "run",
+                    f"gre:{iface}",
+                    f"re-create: {why or 'its file changed'}",
+                    argv=("ifconfig", iface, "destroy"),
+                )
+            )
         if live is None or why or file_steps:
-            steps.append(Step("run", f"gre:{iface}", why or "apply its changed file",
-                              argv=("sh", "/etc/netstart", iface)))
+            steps.append(
+                Step(
+                    "run",
+                    f"gre:{iface}",
+                    why or "apply its changed file",
+                    argv=("sh", "/etc/netstart", iface),
+                )
+            )
     for iface in sorted(set(obs.gre) | set(obs.hostname_files)):
         if iface in desired.gre or obs.owner_of_interface(iface) is None:
             continue  # wanted, or not ours: never touched
         if iface in obs.gre:
-            steps.append(Step("run", f"gre:{iface}", f"peer {obs.owner_of_interface(iface)} was removed",
-                              argv=("ifconfig", iface, "destroy")))
+            steps.append(
+                Step(
+                    "run",
+                    f"gre:{iface}",
+                    f"peer {obs.owner_of_interface(iface)} was removed",
+                    argv=("ifconfig", iface, "destroy"),
+                )
+            )
         if iface in obs.hostname_files:
-            steps.append(Step("remove", f"file:{hostname_path(iface)}", "its peering was removed",
-                              path=hostname_path(iface)))
+            steps.append(
+                Step(
+                    "remove",
+                    f"file:{hostname_path(iface)}",
+                    "its peering was removed",
+                    path=hostname_path(iface),
+                )
+            )
     return steps
 
 
@@ -207,12 +276,22 @@ def gre_difference(spec: GreSpec, live: Interface | None) -> str | None:
         (live.up, True, "is down"),
         (live.mtu, spec.mtu, f"mtu is {live.mtu}, not {spec.mtu}"),
         (live.description, spec.description, "description differs"),
-        ((live.tunnel.src, live.tunnel.dst) if live.tunnel else None, (spec.tunnel_src, spec.tunnel_dst),
-         "tunnel endpoints differ"),
-        ([(a.address, a.dest, a.netmask) for a in live.inet],
-         [(spec.inet[0], spec.inet[1], "255.255.255.255")] if spec.inet else [], "IPv4 addresses differ"),
+        (
+            (live.tunnel.src, live.tunnel.dst) if live.tunnel else None,
+            (spec.tunnel_src, spec.tunnel_dst),
+            "tunnel endpoints differ",
+        ),
+        (
+            [(a.address, a.dest, a.netmask) for a in live.inet],
+            [(spec.inet[0], spec.inet[1], "255.255.255.255")] if spec.inet else [],
+            "IPv4 addresses differ",
+        ),
         (_explicit_inet6(live, spec), sorted(spec.inet6), "IPv6 addresses differ"),
-        (any(a.address.startswith("fe80:") for a in live.inet6), spec.link_local, "link-local differs"),
+        (
+            any(a.address.startswith("fe80:") for a in live.inet6),
+            spec.link_local,
+            "link-local differs",
+        ),
     ]
     for have, want, why in checks:
         if have != want:
@@ -223,5 +302,8 @@ def gre_difference(spec: GreSpec, live: Interface | None) -> str | None:
 def _explicit_inet6(live: Interface, spec: GreSpec) -> list[tuple[str, int]]:
     """Live IPv6 addresses except kernel-made link-locals (eui64, or added with an address)."""
     wanted = {a for a, _ in spec.inet6}
-    return sorted((a.address, a.prefixlen) for a in live.inet6
-                  if not a.address.startswith("fe80:") or a.address in wanted)
+    return sorted(
+        (a.address, a.prefixlen)
+        for a in live.inet6
+        if not a.address.startswith("fe80:") or a.address in wanted
+    )

@@ -36,7 +36,9 @@ def load_record(state_dir: Path) -> Applied:
 
 
 def save_record(state_dir: Path, record: Applied) -> None:
-    write_atomic(Path(state_dir) / RECORD, json.dumps(asdict(record), indent=1, sort_keys=True).encode())
+    write_atomic(
+        Path(state_dir) / RECORD, json.dumps(asdict(record), indent=1, sort_keys=True).encode()
+    )
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -49,8 +49,13 @@ def render_rule(p: Peering) -> str:
 
 
 def render_hostname(p: Peering, interface: str) -> str:
-    return _env().get_template("hostname.gre.j2").render(
-        p=p, interface=interface, description=description_for(p)).rstrip("\n") + "\n"
+    return (
+        _env()
+        .get_template("hostname.gre.j2")
+        .render(p=p, interface=interface, description=description_for(p))
+        .rstrip("\n")
+        + "\n"
+    )
 
 
 def render(router: str, peerings: Sequence[Peering], interfaces: Mapping[str, str]) -> Desired:
@@ -61,17 +66,27 @@ def render(router: str, peerings: Sequence[Peering], interfaces: Mapping[str, st
     hostname_files, gre = {}, {}
     for p in active:
         iface = interfaces[p.peer]
-        hostname_files[iface] = ManagedFile(hostname_path(iface), render_hostname(p, iface).encode(),
-                                            HOSTNAME_MODE)
+        hostname_files[iface] = ManagedFile(
+            hostname_path(iface), render_hostname(p, iface).encode(), HOSTNAME_MODE
+        )
         gre[iface] = gre_spec(p, iface)
-    pubkeys = {p.remote_id.pubkey_path: ManagedFile(p.remote_id.pubkey_path, p.public_key.encode(),
-                                                    PUBKEY_MODE) for p in active}
+    pubkeys = {
+        p.remote_id.pubkey_path: ManagedFile(
+            p.remote_id.pubkey_path, p.public_key.encode(), PUBKEY_MODE
+        )
+        for p in active
+    }
     return Desired(
         router=router,
         ipsec_conf=ManagedFile("/etc/ipsec.conf", conf.encode(), IPSEC_CONF_MODE),
-        rules=rules, pubkeys=pubkeys, hostname_files=hostname_files, gre=gre,
+        rules=rules,
+        pubkeys=pubkeys,
+        hostname_files=hostname_files,
+        gre=gre,
         interfaces={p.peer: interfaces[p.peer] for p in active},
-        sysctl={GRE_ALLOW: "1"}, isakmpd_flags=ISAKMPD_FLAGS, ipsec_enabled=True,
+        sysctl={GRE_ALLOW: "1"},
+        isakmpd_flags=ISAKMPD_FLAGS,
+        ipsec_enabled=True,
     )
 
 
@@ -80,10 +95,15 @@ def gre_spec(p: Peering, interface: str) -> GreSpec:
     if p.ipv6 and p.ipv6.local:
         inet6 = ((p.ipv6.local, p.ipv6.prefixlen),)
     return GreSpec(
-        interface=interface, peer=p.peer, description=description_for(p), mtu=p.mtu,
-        tunnel_src=p.local_endpoint, tunnel_dst=p.remote_endpoint,
+        interface=interface,
+        peer=p.peer,
+        description=description_for(p),
+        mtu=p.mtu,
+        tunnel_src=p.local_endpoint,
+        tunnel_dst=p.remote_endpoint,
         inet=(p.ipv4.local, p.ipv4.remote) if p.ipv4 else None,
-        inet6=inet6, link_local=p.ipv6 is not None,
+        inet6=inet6,
+        link_local=p.ipv6 is not None,
     )
 
 
@@ -102,6 +122,9 @@ def merge_sysctl_conf(current: bytes | None, settings: Mapping[str, str]) -> byt
                 done.add(name)
             continue
         out.append(line)
-    out += [f"{k}={v}\t# peerops: GRE must be allowed for gre(4) tunnels" for k, v in settings.items()
-            if k not in done]
+    out += [
+        f"{k}={v}\t# peerops: GRE must be allowed for gre(4) tunnels"
+        for k, v in settings.items()
+        if k not in done
+    ]
     return ("\n".join(out) + "\n").encode()

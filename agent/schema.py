@@ -70,7 +70,11 @@ def _friendly(path: tuple[Any, ...], error: Any) -> str:
     """Say what is wrong in the words of the semantic checks, never echoing key material
     (jsonschema's own messages quote the whole value and show raw regular expressions)."""
     field, value = (path[-1] if path else ""), error.instance
-    if error.validator == "not" and isinstance(error.schema, dict) and error.schema.get("description"):
+    if (
+        error.validator == "not"
+        and isinstance(error.schema, dict)
+        and error.schema.get("description")
+    ):
         return str(error.schema["description"])
     message: str | None = None
     if field == "public_key" and isinstance(value, str):

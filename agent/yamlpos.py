@@ -29,8 +29,13 @@ class Problem:
         return f"{self.file}:{self.line}:{self.col}: {self.field}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "col": self.col, "field": self.field,
-                "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "field": self.field,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -104,12 +109,19 @@ def _build(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]]) 
         try:
             return yaml.constructor.SafeConstructor().construct_object(node)
         except yaml.constructor.ConstructorError as exc:
-            raise _DocumentError(node.start_mark.line + 1, node.start_mark.column + 1,
-                                 f"unsupported YAML value: {exc.problem}") from None
-    raise _DocumentError(node.start_mark.line + 1, node.start_mark.column + 1, "unsupported YAML node")
+            raise _DocumentError(
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                f"unsupported YAML value: {exc.problem}",
+            ) from None
+    raise _DocumentError(
+        node.start_mark.line + 1, node.start_mark.column + 1, "unsupported YAML node"
+    )
 
 
-def _build_mapping(node: yaml.MappingNode, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
+def _build_mapping(
+    node: yaml.MappingNode, path: Path, positions: dict[Path, tuple[int, int]]
+) -> Any:
     out: dict[str, Any] = {}
     for key_node, value_node in node.value:
         line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1

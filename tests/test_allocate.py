@@ -8,11 +8,22 @@ from agent.model import DEFAULT_CRYPTO, Identity, Ipv4Pair, Peering
 
 def peering(name: str, interface: str | None = None) -> Peering:
     return Peering(
-        router="rtr1", peer=name, asn=4242420000, internal=False, local_endpoint="192.0.2.1",
-        remote_endpoint="198.51.100.1", local_id=Identity("ipv4", "192.0.2.1"),
-        remote_id=Identity("ipv4", "198.51.100.1"), public_key="", crypto=DEFAULT_CRYPTO,
-        interface=interface, mtu=1400, ipv4=Ipv4Pair("172.20.0.1", "172.20.0.2"), ipv6=None,
-        description=None, source="x",
+        router="rtr1",
+        peer=name,
+        asn=4242420000,
+        internal=False,
+        local_endpoint="192.0.2.1",
+        remote_endpoint="198.51.100.1",
+        local_id=Identity("ipv4", "192.0.2.1"),
+        remote_id=Identity("ipv4", "198.51.100.1"),
+        public_key="",
+        crypto=DEFAULT_CRYPTO,
+        interface=interface,
+        mtu=1400,
+        ipv4=Ipv4Pair("172.20.0.1", "172.20.0.2"),
+        ipv6=None,
+        description=None,
+        source="x",
     )
 
 

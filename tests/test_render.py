@@ -28,7 +28,10 @@ def test_rule_writes_every_parameter_and_the_ids_it_needs(state_copy: Path) -> N
         "\tdstid alice.example.org rsa",
     ]
     # rtr2 presents an FQDN: its side of the internal link needs srcid, and no dstid
-    assert render_rule(peering(state_copy, "rtr2", "rtr1")).splitlines()[-1] == "\tsrcid rtr2.example.net rsa"
+    assert (
+        render_rule(peering(state_copy, "rtr2", "rtr1")).splitlines()[-1]
+        == "\tsrcid rtr2.example.net rsa"
+    )
     # bob uses default (address) identities on both sides: neither srcid nor dstid
     assert render_rule(peering(state_copy, "rtr1", "bob")).splitlines()[-1] == "\trsa"
 
@@ -53,7 +56,9 @@ def test_hostname_uses_netstart_forms(state_copy: Path) -> None:
 def test_desired_state_modes_and_paths(state_copy: Path) -> None:
     inventory, _ = load_inventory(state_copy)
     assert inventory is not None
-    desired = render("rtr1", inventory.for_router("rtr1"), {"rtr2": "gre0", "alice": "gre1", "bob": "gre2"})
+    desired = render(
+        "rtr1", inventory.for_router("rtr1"), {"rtr2": "gre0", "alice": "gre1", "bob": "gre2"}
+    )
     assert desired.ipsec_conf.mode == 0o600 and desired.hostname_files["gre1"].mode == 0o640
     assert sorted(desired.pubkeys) == [
         "/etc/isakmpd/pubkeys/fqdn/alice.example.org",

@@ -29,7 +29,10 @@ def test_example_repo_is_valid_and_internal_link_has_two_sides(state_copy: Path)
     assert (rtr1_side.local_endpoint, rtr1_side.remote_endpoint) == ("192.0.2.1", "192.0.2.2")
     assert (rtr2_side.local_endpoint, rtr2_side.remote_endpoint) == ("192.0.2.2", "192.0.2.1")
     assert rtr1_side.ipv4 and rtr2_side.ipv4
-    assert (rtr2_side.ipv4.local, rtr2_side.ipv4.remote) == (rtr1_side.ipv4.remote, rtr1_side.ipv4.local)
+    assert (rtr2_side.ipv4.local, rtr2_side.ipv4.remote) == (
+        rtr1_side.ipv4.remote,
+        rtr1_side.ipv4.local,
+    )
     assert rtr1_side.public_key == inventory.routers["rtr2"].public_key
     assert rtr2_side.public_key == inventory.routers["rtr1"].public_key
     # rtr2 presents an FQDN identity: rtr1 must look for its key under fqdn/
@@ -40,25 +43,48 @@ def test_example_repo_is_valid_and_internal_link_has_two_sides(state_copy: Path)
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("description: dn42 peer alice", 'description: "x $(reboot)"',
-         "peers/rtr1/alice.yaml:{line}:3: gre.description: contains '$', '(', ')'"),
+        (
+            "description: dn42 peer alice",
+            'description: "x $(reboot)"',
+            "peers/rtr1/alice.yaml:{line}:3: gre.description: contains '$', '(', ')'",
+        ),
         ("description: dn42 peer alice", 'description: "a\\n!reboot"', "gre.description: contains"),
         ("description: dn42 peer alice", "description: 'say \"hi\"'", "gre.description"),
-        ("    local: 172.20.1.1", "    local: 172.20.0.1",
-         "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.local: transfer address 172.20.0.1 is also used by rtr2"),
-        ("    local: 172.20.1.1", "    local: 172.20.1.300", "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.local: '172.20.1.300' is not an IP address"),
-        ("  ipv6: eui64", "  ipv6: eui64\n  mtu: 1400\n  mtu: 1300", "gre.mtu: duplicate key 'mtu'"),
-        ("endpoint: 198.51.100.7", "endpoint: 192.0.2.2",
-         "peers/rtr1/alice.yaml:{line}:1: endpoint: endpoint 192.0.2.2 is also used by rtr2"),
+        (
+            "    local: 172.20.1.1",
+            "    local: 172.20.0.1",
+            "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.local: "
+            "transfer address 172.20.0.1 is also used by rtr2",
+        ),
+        (
+            "    local: 172.20.1.1",
+            "    local: 172.20.1.300",
+            "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.local: '172.20.1.300' is not an IP address",
+        ),
+        (
+            "  ipv6: eui64",
+            "  ipv6: eui64\n  mtu: 1400\n  mtu: 1300",
+            "gre.mtu: duplicate key 'mtu'",
+        ),
+        (
+            "endpoint: 198.51.100.7",
+            "endpoint: 192.0.2.2",
+            "peers/rtr1/alice.yaml:{line}:1: endpoint: endpoint 192.0.2.2 is also used by rtr2",
+        ),
         ("  value: alice.example.org", "  value: -bad-.example", "identity.value: "),
         ("  ipv6: eui64", "  ipv6: eui64\n  colour: blue", "gre.colour: unknown field 'colour'"),
     ],
 )
-def test_broken_alice_reports_place_and_field(state_copy: Path, old: str, new: str, expected: str) -> None:
+def test_broken_alice_reports_place_and_field(
+    state_copy: Path, old: str, new: str, expected: str
+) -> None:
     alice = state_copy / "peers/rtr1/alice.yaml"
     edit(alice, old, new)
-    line = next(i for i, text in enumerate(alice.read_text().splitlines(), 1)
-                if text.endswith(new.splitlines()[0].strip()))
+    line = next(
+        i
+        for i, text in enumerate(alice.read_text().splitlines(), 1)
+        if text.endswith(new.splitlines()[0].strip())
+    )
     expected = expected.replace("{line}", str(line))
     found = errors(state_copy)
     assert any(expected in e for e in found), found
@@ -68,7 +94,9 @@ def test_phase1_restrictions_and_lifetime_range(state_copy: Path) -> None:
     bob = state_copy / "peers/rtr1/bob.yaml"
     text = bob.read_text()
     assert "crypto:" in text
-    bob.write_text(text.replace("crypto:", "crypto:\n  main:\n    enc: aes-128-gcm\n    lifetime: 30", 1))
+    bob.write_text(
+        text.replace("crypto:", "crypto:\n  main:\n    enc: aes-128-gcm\n    lifetime: 30", 1)
+    )
     found = errors(state_copy)
     assert any("crypto.main.enc" in e and "aes-128-gcm" in e for e in found), found
     assert any("crypto.main.lifetime" in e for e in found), found
@@ -79,12 +107,15 @@ def test_all_errors_of_all_files_at_once(state_copy: Path) -> None:
     edit(state_copy / "peers/rtr2/carol.yaml", "name: carol", "name: carol\nname: carol2")
     found = errors(state_copy)
     assert any(e.startswith("peers/rtr1/alice.yaml:5:") and "asn" in e for e in found), found
-    assert any(e.startswith("peers/rtr2/carol.yaml:") and "duplicate key 'name'" in e for e in found), found
+    assert any(
+        e.startswith("peers/rtr2/carol.yaml:") and "duplicate key 'name'" in e for e in found
+    ), found
 
 
 def test_internal_link_written_twice_is_an_error(state_copy: Path) -> None:
     (state_copy / "peers/rtr2/rtr1.yaml").write_text(
-        "name: rtr1\nrouter: rtr1\ngre:\n  ipv4: {local: 172.20.9.1, remote: 172.20.9.2}\n")
+        "name: rtr1\nrouter: rtr1\ngre:\n  ipv4: {local: 172.20.9.1, remote: 172.20.9.2}\n"
+    )
     found = errors(state_copy)
     assert any("already has a peering named" in e for e in found), found
 
@@ -97,15 +128,22 @@ def test_peer_directory_without_router(state_copy: Path) -> None:
 
 def _pem_in(path: Path, pem: str) -> None:
     text = path.read_text()
-    start, end = text.index("  -----BEGIN PUBLIC KEY-----"), text.index("-----END PUBLIC KEY-----") + 24
-    path.write_text(text[:start] + "".join("  " + line + "\n" for line in pem.strip().splitlines())
-                    + text[end + 1:])
+    start, end = (
+        text.index("  -----BEGIN PUBLIC KEY-----"),
+        text.index("-----END PUBLIC KEY-----") + 24,
+    )
+    path.write_text(
+        text[:start]
+        + "".join("  " + line + "\n" for line in pem.strip().splitlines())
+        + text[end + 1 :]
+    )
 
 
 def test_pasted_private_key_is_refused_without_echoing_it(state_copy: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     _pem_in(state_copy / "peers/rtr1/alice.yaml", pem)
     found = errors(state_copy)
     assert any("this is a private key: remove it from the repo and rotate it" in e for e in found)
@@ -115,22 +153,38 @@ def test_pasted_private_key_is_refused_without_echoing_it(state_copy: Path) -> N
 
 @pytest.mark.parametrize("kind", ["rsa1024", "ec"])
 def test_weak_or_non_rsa_keys_are_refused(state_copy: Path, kind: str) -> None:
-    key = (rsa.generate_private_key(public_exponent=65537, key_size=1024) if kind == "rsa1024"
-           else ec.generate_private_key(ec.SECP256R1()))
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the point
+        if kind == "rsa1024"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     _pem_in(state_copy / "peers/rtr1/alice.yaml", pem)
     expected = "1024 bits; at least 2048" if kind == "rsa1024" else "not an RSA key"
     assert any(expected in e and "public_key" in e for e in errors(state_copy))
 
 
 def test_cli_exit_codes_and_json(state_copy: Path) -> None:
-    ok = subprocess.run([sys.executable, "-m", "agent", "validate", str(state_copy)],
-                        capture_output=True, text=True, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-m", "agent", "validate", str(state_copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    edit(state_copy / "peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: '`id`'")
-    bad = subprocess.run([sys.executable, "-m", "agent", "validate", "--json", str(state_copy)],
-                         capture_output=True, text=True, check=False)
+    edit(
+        state_copy / "peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: '`id`'"
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "agent", "validate", "--json", str(state_copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     report = json.loads(bad.stdout)
     assert report["ok"] is False

@@ -6,7 +6,9 @@ from agent import yamlpos
 
 
 def test_positions_point_at_keys_and_list_items() -> None:
-    doc, problems = yamlpos.load("name: a\ngre:\n  ipv4:\n    local: 1.2.3.4\n  x: [1, 2]\n", "p.yaml")
+    doc, problems = yamlpos.load(
+        "name: a\ngre:\n  ipv4:\n    local: 1.2.3.4\n  x: [1, 2]\n", "p.yaml"
+    )
     assert problems == [] and doc is not None
     assert doc.where(("gre", "ipv4", "local")) == (4, 5)
     assert doc.where(("gre", "x", 1)) == (5, 10)

@@ -67,7 +67,11 @@ class Observed:
     def owner_of_interface(self, name: str) -> str | None:
         """The peer owning a gre interface or hostname file, or None if not peerops'."""
         iface = self.gre.get(name)
-        if iface is not None and iface.description and (m := OWNED_DESCRIPTION.match(iface.description)):
+        if (
+            iface is not None
+            and iface.description
+            and (m := OWNED_DESCRIPTION.match(iface.description))
+        ):
             return m.group(1)
         file = self.hostname_files.get(name)
         if file is not None and (m := OWNED_HOSTNAME.match(file.content.decode(errors="replace"))):
@@ -101,7 +105,9 @@ def read_file_fact(host: Host, path: str) -> FileFact | None:
 def _hostname_files(host: Host) -> dict[str, FileFact]:
     out = {}
     for name in host.list_dir("/etc") or []:
-        if re.fullmatch(r"hostname\.gre[0-9]+", name) and (fact := read_file_fact(host, f"/etc/{name}")):
+        if re.fullmatch(r"hostname\.gre[0-9]+", name) and (
+            fact := read_file_fact(host, f"/etc/{name}")
+        ):
             out[name.removeprefix("hostname.")] = fact
     return out
 

@@ -21,11 +21,21 @@ class OpenBSDHost:
     ) -> CommandResult:
         argv_t = tuple(argv)
         try:
-            proc = subprocess.run(argv_t, input=stdin, capture_output=True, text=True, timeout=timeout,
-                                  env=ENV, check=False, stdin=None if stdin is not None else subprocess.DEVNULL)
+            proc = subprocess.run(
+                argv_t,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=ENV,
+                check=False,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-            return CommandResult(argv_t, -9, out, f"timed out after {timeout:g} s\n", timed_out=True)
+            return CommandResult(
+                argv_t, -9, out, f"timed out after {timeout:g} s\n", timed_out=True
+            )
         except FileNotFoundError:
             return CommandResult(argv_t, 127, "", f"{argv_t[0]}: not found\n")
         return CommandResult(argv_t, proc.returncode, proc.stdout, proc.stderr)

@@ -60,13 +60,18 @@ def external_peer(p: Any, state: str = "up") -> dict[str, Any]:
         "state": state,
         "gre": {
             "inet": {"local": p.ipv4.remote, "remote": p.ipv4.local} if p.ipv4 else None,
-            "inet6": ({"local": ipv6.remote, "remote": ipv6.local} if ipv6 and ipv6.local else None),
+            "inet6": (
+                {"local": ipv6.remote, "remote": ipv6.local} if ipv6 and ipv6.local else None
+            ),
         },
     }
 
 
-def build_fleet(inventory: Any, roots: dict[str, Path], states: dict[tuple[str, str], str] | None = None,
-                ) -> dict[str, Any]:
+def build_fleet(
+    inventory: Any,
+    roots: dict[str, Path],
+    states: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
     """Return a fleet document: the managed routers' roots and every external peer, modelled
     from the repo; states maps (router, peer) to "down" or "mismatch" for a scenario."""
     states = states or {}
@@ -74,5 +79,7 @@ def build_fleet(inventory: Any, roots: dict[str, Path], states: dict[tuple[str, 
     for router, peerings in inventory.peerings.items():
         for p in peerings:
             if not p.internal:
-                external.setdefault(router, {})[p.peer] = external_peer(p, states.get((router, p.peer), "up"))
+                external.setdefault(router, {})[p.peer] = external_peer(
+                    p, states.get((router, p.peer), "up")
+                )
     return {"routers": {name: str(root) for name, root in roots.items()}, "external": external}

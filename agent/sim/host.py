@@ -28,11 +28,11 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class WouldBlock(Exception):  # noqa: N818 - it is a condition, not a failure of the sim
+class WouldBlock(Exception):
     """Raised by a command that would block for ever on OpenBSD (e.g. a stale isakmpd FIFO)."""
 
 
-class UsageExit(Exception):  # noqa: N818
+class UsageExit(Exception):
     """Raised by a command to stop with an exit code after it printed its message."""
 
     def __init__(self, rc: int) -> None:
@@ -112,7 +112,9 @@ class SimHost:
         name = os.path.basename(argv_t[0])
         module_name = COMMANDS.get(name)
         if module_name is None:
-            return CommandResult(argv_t, 127, "", f"peerops sim: {argv_t[0]}: command not simulated\n")
+            return CommandResult(
+                argv_t, 127, "", f"peerops sim: {argv_t[0]}: command not simulated\n"
+            )
         module = importlib.import_module(module_name)
         with simstate.transaction(self.root) as st:
             ctx = Ctx(self, st, name, timeout, stdin)
@@ -167,7 +169,7 @@ class SimHost:
             return self.remove_raw(path)
 
     def chown(self, path: str, uid: int, gid: int) -> None:
-        """Model a change of owner (what `chown` would do on the router); for tests and scenarios."""
+        """Model a change of owner (what `chown` does on the router); for tests and scenarios."""
         with simstate.transaction(self.root) as st:
             st["owners"][path] = [uid, gid]
 

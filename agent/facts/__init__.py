@@ -1,0 +1,1 @@
+"""Facts: pure parsers that turn OpenBSD command output into typed values."""
