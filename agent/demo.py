@@ -87,7 +87,7 @@ def _router_config(directory: Path, name: str, remote: Path) -> AgentConfig:
 
 
 def run_demo(keep: str | None = None, as_json: bool = False) -> int:
-    """Build the fleet, apply twice, print health; exit 0 only if all links are up and idempotent."""
+    """Build the fleet, apply twice, print health; exit 0 only if all links are up, idempotent."""
     if keep:
         base = Path(keep).resolve()
         if base.exists() and any(base.iterdir()):

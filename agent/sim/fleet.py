@@ -83,3 +83,14 @@ def build_fleet(
                     p, states.get((router, p.peer), "up")
                 )
     return {"routers": {name: str(root) for name, root in roots.items()}, "external": external}
+
+
+def refresh_external(fleet_path: Path, inventory: Any) -> None:
+    """Model every external peer of the repo in the fleet file, keeping scenario states
+    ("down", "mismatch") of peers that were already there; peers no longer in the repo go."""
+    fleet = json.loads(fleet_path.read_text())
+    old = fleet.get("external", {})
+    roots = {name: Path(root) for name, root in fleet["routers"].items()}
+    states = {(r, p): e["state"] for r, peers in old.items() for p, e in peers.items()}
+    fleet["external"] = build_fleet(inventory, roots, states)["external"]
+    write_fleet(fleet_path, fleet)

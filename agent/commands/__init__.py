@@ -1,0 +1,12 @@
+"""One module per `peerops` subcommand: HELP, add_arguments(parser) and run(args) -> int.
+
+cli.py imports a command's module only when that command runs, so start-up stays cheap.
+"""
+
+# subcommand -> module; the order is the order of `peerops --help`
+COMMANDS: dict[str, str] = {
+    "validate": "agent.commands.validate",
+    "plan": "agent.commands.plan",
+    "apply": "agent.commands.apply",
+    "demo": "agent.commands.demo",
+}

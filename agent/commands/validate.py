@@ -1,0 +1,36 @@
+"""peerops validate [REPO]: schema and semantic checks of a state repo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "check a state repo: every error as path:line:col: field: message"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("repo", nargs="?", default=".", help="state repo directory (default: .)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.inventory import load_inventory
+    from agent.output import problems_text
+
+    inventory, problems = load_inventory(Path(args.repo))
+    if args.json:
+        routers = (
+            {n: [p.peer for p in inventory.for_router(n)] for n in inventory.routers}
+            if inventory
+            else {}
+        )
+        report = {"ok": not problems, "errors": [p.to_json() for p in problems], "routers": routers}
+        print(json.dumps(report, indent=2))
+    elif problems:
+        sys.stdout.write(problems_text(problems))
+    elif inventory is not None:
+        count = sum(len(ps) for ps in inventory.peerings.values())
+        print(f"{args.repo}: ok ({len(inventory.routers)} routers, {count} peerings)")
+    return 1 if problems else 0

@@ -1,0 +1,182 @@
+"""`peerops sim`: run one command on a simulated router, as a person would on the real one.
+
+    peerops sim --root DIR [--init [--name NAME] [--address ADDR ...]] [--timeout SECONDS]
+                [COMMAND [ARG ...]]
+
+`main(argv)` takes the arguments after `peerops sim` (a leading "sim" is skipped too), runs
+COMMAND through SimHost(DIR) and copies its stdout/stderr unchanged to ours; the exit status
+is the command's, 124 when it would have blocked (with a message), 127 for a command the
+simulator does not have (SimHost says so on stderr), 2 for a usage error of `peerops sim`.
+
+`init_root()` makes a minimal freshly installed router (used by `--init` and by
+agent/sim/provision.py, which adds the isakmpd keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.host import DEFAULT_TIMEOUT
+from agent.sim import ifconfig, rcctl
+from agent.sim import state as simstate
+from agent.sim.host import SimHost
+
+USAGE = ("usage: peerops sim --root DIR [--init [--name NAME] [--address ADDR ...]]"
+         " [--timeout SECONDS] [COMMAND [ARG ...]]")
+
+# Directories of a fresh install that the agent relies on (etc/mtree/4.4BSD.dist modes:
+# /etc/isakmpd/private is 0700, the rest 0755).
+DIRECTORIES: tuple[tuple[str, int], ...] = (
+    ("/etc", 0o755), ("/var/run", 0o755), ("/etc/isakmpd", 0o755),
+    ("/etc/isakmpd/private", 0o700), ("/etc/isakmpd/pubkeys", 0o755),
+    ("/etc/isakmpd/pubkeys/ipv4", 0o755), ("/etc/isakmpd/pubkeys/ipv6", 0o755),
+    ("/etc/isakmpd/pubkeys/fqdn", 0o755), ("/etc/isakmpd/pubkeys/ufqdn", 0o755),
+)
+
+
+def _mac_for(name: str) -> str:
+    """A stable, universally administered MAC for the router's em0 (made up from its name:
+    the simulator has no hardware). Universal matters: gre link-locals borrow its EUI-64."""
+    digest = hashlib.sha256(name.encode()).digest()
+    octets = [0x00, 0x1B, 0x21, *digest[:3]]
+    return ":".join(f"{o:02x}" for o in octets)
+
+
+def _split_addresses(addresses: list[str]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """`ADDR[/LEN]` -> (inet, inet6) lists; a bare address gets /24 (IPv4) or /64 (IPv6),
+    an assumption for the public LAN em0 sits on."""
+    inet: list[tuple[str, int]] = []
+    inet6: list[tuple[str, int]] = []
+    for text in addresses:
+        addr_text, _, plen = text.partition("/")
+        addr = ipaddress.ip_address(addr_text)
+        if addr.version == 4:
+            inet.append((str(addr), int(plen or 24)))
+        else:
+            inet6.append((str(addr), int(plen or 64)))
+    return inet, inet6
+
+
+def init_root(root: Path, name: str, addresses: list[str]) -> None:
+    """Make ROOT a freshly booted router if it is not one yet: the directories above,
+    /etc/rc.conf and /etc/myname, lo0/em0/enc0/pflog0 (em0 with `addresses`), and the daemons
+    rc.conf enables by default running. No keys (see agent/sim/provision.py)."""
+    root = Path(root)
+    if simstate.is_provisioned(root):
+        return
+    for directory, mode in DIRECTORIES:
+        path = root.joinpath(*directory.strip("/").split("/"))
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(mode)
+    state = simstate.new_state()
+    inet, inet6 = _split_addresses(addresses)
+    ifconfig.add_physical(state, "em0", inet=inet, inet6=inet6, mac=_mac_for(name))
+    ifconfig.add_physical(state, "enc0")
+    ifconfig.add_physical(state, "lo0")
+    ifconfig.add_physical(state, "pflog0")
+    simstate.save(root, state)
+    if not (simstate.sim_dir(root) / simstate.HOST_FILE).exists():
+        simstate.write_host_info(root, name, None)
+    host = SimHost(root)
+    host.write_file("/etc/rc.conf", rcctl.RC_CONF_TEXT.encode(), mode=0o644)
+    host.write_file("/etc/myname", f"{name}\n".encode(), mode=0o644)
+    on = host.run(["rcctl", "ls", "on"]).stdout.split()
+    daemons = [svc for svc in on if svc in rcctl.RC_D]
+    if daemons:
+        host.run(["rcctl", "start", *daemons])  # what /etc/rc's start_daemon does at boot
+
+
+@dataclass
+class _Args:
+    root: Path | None = None
+    init: bool = False
+    name: str | None = None
+    addresses: list[str] = field(default_factory=list)
+    timeout: float = DEFAULT_TIMEOUT
+    command: list[str] = field(default_factory=list)
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Help(Exception):
+    pass
+
+
+def _take(argv: list[str], i: int, opt: str) -> tuple[str, int]:
+    """The value of an option given as `--opt VALUE` or `--opt=VALUE`; returns it and the
+    index after it."""
+    word = argv[i]
+    if word.startswith(opt + "="):
+        return word[len(opt) + 1:], i + 1
+    if i + 1 >= len(argv):
+        raise _UsageError(f"option {opt} needs a value")
+    return argv[i + 1], i + 2
+
+
+def _parse(argv: list[str]) -> _Args:
+    """Options up to the first word that is not one; the rest is the command."""
+    args = _Args()
+    i = 1 if argv[:1] == ["sim"] else 0
+    while i < len(argv) and argv[i].startswith("-"):
+        word = argv[i]
+        opt = word.split("=", 1)[0]
+        if opt in ("-h", "--help"):
+            raise _Help
+        if opt == "--init":
+            args.init, i = True, i + 1
+        elif opt == "--root":
+            value, i = _take(argv, i, opt)
+            args.root = Path(value)
+        elif opt == "--name":
+            args.name, i = _take(argv, i, opt)
+        elif opt == "--address":
+            value, i = _take(argv, i, opt)
+            args.addresses.append(value)
+        elif opt == "--timeout":
+            value, i = _take(argv, i, opt)
+            args.timeout = float(value)
+        else:
+            raise _UsageError(f"unknown option {word}")
+    args.command = argv[i:]
+    if args.root is None:
+        raise _UsageError("--root is required")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    """Run `peerops sim ...`; returns the exit status."""
+    try:
+        args = _parse(list(argv))
+    except _Help:
+        print(USAGE)
+        return 0
+    except (_UsageError, ValueError) as error:
+        sys.stderr.write(f"peerops sim: {error}\n{USAGE}\n")
+        return 2
+    root = args.root or Path()
+    if args.init:
+        init_root(root, args.name or root.resolve().name, args.addresses)
+    elif not simstate.is_provisioned(root):
+        sys.stderr.write(f"peerops sim: {root}: not a simulated router (use --init)\n")
+        return 2
+    if not args.command:
+        if args.init:
+            return 0
+        sys.stderr.write(f"peerops sim: no command given\n{USAGE}\n")
+        return 2
+    result = SimHost(root).run(args.command, timeout=args.timeout)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    sys.stdout.flush()
+    if result.timed_out:
+        shown = " ".join(args.command)
+        sys.stderr.write(f"peerops sim: {shown}: timed out after {args.timeout:g} s"
+                         " (it would block for ever on OpenBSD)\n")
+        return 124
+    return result.rc

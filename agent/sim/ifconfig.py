@@ -1,0 +1,1468 @@
+"""Simulated ifconfig(8) for the interfaces a DN42 router has: gre(4) tunnels and the few
+physical/pseudo interfaces a fresh install shows (lo0, em0, enc0, pflog0).
+
+Sources (read from the openbsd/src GitHub mirror):
+- sbin/ifconfig/ifconfig.c v1.476 (2025): main() argument loop and cmds[] table, printif(),
+  status(), getencap(), phys_status()/print_tunnel(), in_status(), in6_alias(), printb()
+  with IFFBITS, in_getaddr()/in_getprefix(), in6_getaddr()/in6_getprefix(), notealias(),
+  setifaddr()/setifdstaddr(), settunnel(), setkeepalive(), setifgroup(), list_cloners(),
+  printgroupattribs(), usage(). Every message below is copied from there.
+- sys/net/if_gre.c v1.190 (2025): gre_clone_create() (flags POINTOPOINT|MULTICAST, mtu
+  GREMTU 1476, ttl = ip_defttl 64, txprio payload, rxprio packet, nodf, ecn, llprio
+  IFQ_TOS2PRIO(IPTOS_PREC_INTERNETCONTROL) = 6), gre_ioctl() (SIOCSIFADDR sets IFF_UP,
+  keepalive limits), gre_tunnel_ioctl() (mtu >= 576), gre_set_tunnel() (EINVAL cases),
+  gre_link_state().
+- sys/netinet/in.c in_ioctl_change_ifaddr()/in_ifinit(): first-address deletion, exact-match
+  update, classful default netmask, RFC 3021 broadcast.
+- sys/net/if.h LINK_STATE_DESCRIPTIONS ("active", "keepalive down", "no carrier", ...).
+- lib/libc/net/gai_strerror.c v1.8 for getaddrinfo() error texts.
+
+State schema: state["interfaces"][name] is a dict
+    index: int              if_index (scopeid of link-local addresses)
+    type: str               "gre" | "ether" | "loop" | "enc" | "pflog"
+    cloned: bool            created by `ifconfig X create` (may be destroyed)
+    up: bool                IFF_UP
+    running: bool           IFF_RUNNING (the driver sets it when up)
+    mtu: int, priority: int, llprio: int
+    description: str        "" when none
+    groups: [str]           interface groups except the implicit "all", in join order
+    lladdr: str | None      ether address (ether interfaces only)
+    media: str | None       media word printed by status() (ether only)
+    link_state: str         "unknown" | "up" | "down" | "keepalive down"
+    tunnel: None | {src, dst, ttl, df, ecn, rdomain}   None: no tunnel support (not gre);
+                            src/dst None until `tunnel` is given (printed "(unset)")
+    encap: None | {vnetid, txprio, rxprio}             gre only; vnetid None = "none"
+    keepalive: None | {timeout, count}
+    inet6_enabled: bool     AF_INET6 attached (SIOCIFAFATTACH): the link-local exists
+    inet:  [{address, dest, netmask, broadcast, seq}]  dotted quads; dest/broadcast or None
+    inet6: [{address, prefixlen, dest, flags, scope, seq}]  address without %zone; scope is
+                            the ifindex for link-local addresses, else None; flags e.g.
+                            ["anycast"] (none are set by this simulator)
+    seq: int                last address sequence number: addresses print in `seq` order,
+                            which is the kernel's if_addrlist order (ifa_add appends)
+The index counter is state["next_ifindex"] (agent/sim/state.py).
+
+Deliberate simplifications (each also noted where it happens): DAD completes at once (no
+"tentative"); the keepalive hold timer fires at once (link state "keepalive down" as soon as
+keepalive is set on a running gre), a peer never answers keepalives here (the fleet may set
+link_state "up"); names resolve only through ROOT/etc/hosts (there is no DNS); only gre can be
+created; keywords of ifconfig.c that are not modelled fail loudly instead of pretending.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+PROG = "ifconfig"
+IFNAMSIZ = 16
+
+# errno texts (lib/libc/gen/errlist.c); err()/warn() append ": <text>".
+ENXIO = "Device not configured"
+EINVAL = "Invalid argument"
+EEXIST = "File exists"
+EADDRNOTAVAIL = "Can't assign requested address"
+ENOTTY = "Inappropriate ioctl for device"
+ENOENT = "No such file or directory"
+EPERM = "Operation not permitted"
+ENAMETOOLONG = "File name too long"
+
+# getaddrinfo() errors (lib/libc/net/gai_strerror.c v1.8).
+EAI_NONAME = "name or service is not known"
+EAI_SERVICE = "service not supported for ai_socktype"
+
+IFF_UP = 0x1
+IFF_BROADCAST = 0x2
+IFF_LOOPBACK = 0x8
+IFF_POINTOPOINT = 0x10
+IFF_RUNNING = 0x40
+IFF_PROMISC = 0x100
+IFF_SIMPLEX = 0x800
+IFF_MULTICAST = 0x8000
+
+# ifconfig.c IFFBITS: printb() bit numbers are 1-based ("\1UP" is 0x1).
+IFFBITS: tuple[tuple[int, str], ...] = (
+    (1, "UP"), (2, "BROADCAST"), (3, "DEBUG"), (4, "LOOPBACK"), (5, "POINTOPOINT"),
+    (6, "STATICARP"), (7, "RUNNING"), (8, "NOARP"), (9, "PROMISC"), (10, "ALLMULTI"),
+    (11, "OACTIVE"), (12, "SIMPLEX"), (13, "LINK0"), (14, "LINK1"), (15, "LINK2"),
+    (16, "MULTICAST"), (19, "AUTOCONF6TEMP"), (20, "MPLS"), (21, "WOL"), (22, "AUTOCONF6"),
+    (23, "INET6_NOSOII"), (24, "AUTOCONF4"), (25, "MONITOR"), (26, "LRO"),
+)
+
+# Per driver: flags fixed at attach, default mtu and llprio. gre from gre_clone_create();
+# ether/loop/enc/pflog from the usual 7.x output of em(4), lo(4), enc(4), pflog(4)
+# (`flags=8843<...> mtu 1500`, `flags=8049<...> mtu 32768`, `flags=0<>`,
+# `flags=141<...> mtu 33136`, llprio 3 = IFQ_DEFPRIO). Newer releases may add LRO on lo0
+# (unverified), which this simulator does not show.
+DRIVERS: dict[str, dict[str, int]] = {
+    "gre": {"flags": IFF_POINTOPOINT | IFF_MULTICAST, "mtu": 1476, "llprio": 6},
+    "ether": {"flags": IFF_BROADCAST | IFF_SIMPLEX | IFF_MULTICAST, "mtu": 1500, "llprio": 3},
+    "loop": {"flags": IFF_LOOPBACK | IFF_MULTICAST, "mtu": 32768, "llprio": 3},
+    "enc": {"flags": 0, "mtu": 0, "llprio": 3},
+    "pflog": {"flags": IFF_PROMISC, "mtu": 33136, "llprio": 3},
+}
+
+# `ifconfig -C` names: the pseudo-devices of an amd64 GENERIC 7.x kernel, best knowledge
+# (unverified against a running kernel); list_cloners() prints them qsort()ed.
+CLONERS: tuple[str, ...] = (
+    "aggr", "bpe", "bridge", "carp", "egre", "enc", "eoip", "etherip", "gif", "gre", "lo",
+    "mgre", "mpe", "mpip", "mpw", "nvgre", "pair", "pflog", "pflow", "pfsync", "ppp", "pppoe",
+    "sec", "svlan", "tap", "tpmr", "trunk", "tun", "veb", "vether", "vlan", "vport", "vxlan",
+    "wg",
+)
+SIMULATED_CLONERS = ("gre",)
+
+# Every other keyword of ifconfig.c cmds[]: real, but not modelled here, so it fails loudly.
+_UNSIMULATED_TEXT = (
+    """arp -arp debug -debug nwid -nwid join -join joinlist -joinlist bssid -bssid nwkey
+    -nwkey wpa -wpa wpaakms wpaciphers wpagroupcipher wpaprotos wpakey -wpakey chan -chan scan
+    parent -parent vlan -vlan vlandev -vlandev autoconf -autoconf trunkport -trunkport
+    trunkproto lacpmode lacptimeout anycast -anycast tentative -tentative pltime vltime
+    temporary -temporary soii -soii monitor -monitor tcplro -tcplro hwfeatures metric
+    powersave -powersave rtlabel -rtlabel rdomain -rdomain staticarp -staticarp mpls -mpls
+    mplslabel -mplslabel pwecw -pwecw pwefat -pwefat pweneighbor -pweneighbor advbase advskew
+    carppeer -carppeer pass vhid state carpdev carpnodes balancing syncdev -syncdev syncif
+    -syncif syncpeer -syncpeer maxupd defer -defer tunneladdr vnetflowid -vnetflowid pppoedev
+    pppoesvc -pppoesvc pppoeac -pppoeac authproto authname authkey peerproto peername peerkey
+    peerflag -peerflag nwflag -nwflag flowsrc -flowsrc flowdst -flowdst pflowproto add del
+    addspan delspan discover -discover blocknonip -blocknonip learn -learn stp -stp edge -edge
+    autoedge -autoedge protected -protected ptp -ptp autoptp -autoptp flush flushall static
+    endpoint -endpoint deladdr maxaddr addr hellotime fwddelay maxage proto ifpriority ifcost
+    -ifcost timeout holdcnt spanpriority ipdst rules rulefile flushrule rule wol -wol pin
+    chgpin puk apn -apn class -class roaming -roaming patch -patch addlocal transceiver sff
+    sffdump wgpeer wgdescription wgdescr wgendpoint wgaip wgpsk wgpka wgport wgkey wgrtable
+    -wgpeer -wgpsk -wgdescription -wgdescr -wgpeerall link0 -link0 link1 -link1 link2 -link2
+    media mediaopt -mediaopt mode -mode instance inst lladdr"""
+)
+UNSIMULATED_KEYWORDS = frozenset(_UNSIMULATED_TEXT.split())
+
+# Fixed indexes of the interfaces a fresh install attaches first (the rest count up from
+# state["next_ifindex"]); matches the comment in agent/sim/state.py new_state().
+PHYSICAL_INDEX = {"em0": 1, "enc0": 2, "lo0": 3, "pflog0": 4}
+PHYSICAL_TYPES = {"em": "ether", "lo": "loop", "enc": "enc", "pflog": "pflog"}
+
+ADDR, MASK, DSTADDR, RIDADDR = "addr", "mask", "dst", "rid"
+ANY4 = "0.0.0.0"  # noqa: S104 - INADDR_ANY as inet_ntoa() prints it, nothing is bound
+
+
+class IfconfigExit(Exception):
+    """exit(rc) of the simulated ifconfig after err()/errx()/usage() printed their message."""
+
+    def __init__(self, rc: int) -> None:
+        super().__init__(rc)
+        self.rc = rc
+
+
+# --------------------------------------------------------------------------------------------
+# Interface model
+
+
+def interfaces(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return state["interfaces"], creating the key on an old state document."""
+    return state.setdefault("interfaces", {})
+
+
+def _new_iface(itype: str, index: int, cloned: bool) -> dict[str, Any]:
+    """Return a freshly attached interface of driver `itype` with the driver's defaults."""
+    drv = DRIVERS[itype]
+    is_gre = itype == "gre"
+    return {
+        "index": index, "type": itype, "cloned": cloned, "up": False, "running": False,
+        "mtu": drv["mtu"], "priority": 0, "llprio": drv["llprio"], "description": "",
+        "groups": [], "lladdr": None, "media": None, "link_state": "unknown",
+        # gre_clone_create(): t_ttl = ip_defttl (64), t_df = 0, t_ecn = ECN_ALLOWED.
+        "tunnel": ({"src": None, "dst": None, "ttl": 64, "df": False, "ecn": True, "rdomain": 0}
+                   if is_gre else None),
+        "encap": {"vnetid": None, "txprio": "payload", "rxprio": "packet"} if is_gre else None,
+        "keepalive": None, "inet6_enabled": False, "inet": [], "inet6": [], "seq": 0,
+    }
+
+
+def _alloc_index(state: dict[str, Any], name: str) -> int:
+    """Return the ifindex for a new interface: the fixed one of a boot interface if free,
+    else the next counter value (if_idxmap allocation counts up)."""
+    used = {i["index"] for i in interfaces(state).values()}
+    fixed = PHYSICAL_INDEX.get(name)
+    if fixed is not None and fixed not in used:
+        return fixed
+    index = int(state.get("next_ifindex", 5))
+    while index in used:
+        index += 1
+    state["next_ifindex"] = index + 1
+    return index
+
+
+def _next_seq(iface: dict[str, Any]) -> int:
+    iface["seq"] = int(iface.get("seq", 0)) + 1
+    return iface["seq"]
+
+
+def iface_flags(iface: dict[str, Any]) -> int:
+    """Return if_flags as SIOCGIFFLAGS reports them (driver bits plus UP/RUNNING)."""
+    flags = DRIVERS[iface["type"]]["flags"]
+    if iface["up"]:
+        flags |= IFF_UP
+    if iface["running"]:
+        flags |= IFF_RUNNING
+    return flags
+
+
+def add_physical(
+    state: dict[str, Any],
+    name: str,
+    *,
+    inet: list[tuple[str, int]] | None = None,
+    inet6: list[tuple[str, int]] | None = None,
+    mac: str | None = None,
+    groups: list[str] | None = None,
+) -> None:
+    """Attach a boot-time interface (em0, lo0, enc0, pflog0) as a booted 7.x box shows it.
+
+    em0 gets `mac`, the given addresses (broadcast computed as in_ifinit() does) and, when
+    inet6 is given, its own EUI-64 link-local first. lo0 gets ::1, fe80::1 and 127.0.0.1/8
+    in the order netstart/in6_ifattach leave them. enc0 is down with link state up
+    ("status: active"); pflog0 is up. A name already present is left alone.
+    """
+    ifs = interfaces(state)
+    if name in ifs:
+        return
+    prefix = re.sub(r"\d+$", "", name)
+    itype = PHYSICAL_TYPES.get(prefix)
+    if itype is None:
+        raise ValueError(f"add_physical: unknown boot interface type for {name!r}")
+    iface = _new_iface(itype, _alloc_index(state, name), cloned=False)
+    ifs[name] = iface
+    if itype != "ether":
+        iface["groups"].append(prefix)  # if_clone_create() joins the cloner's group
+    iface["groups"].extend(groups or [])
+    _setup_physical(state, name, iface, mac)
+    for addr, plen in inet or []:
+        _add_inet(iface, addr, _plen_to_mask(plen), None)
+    if inet6:
+        _inet6_attach(state, name)
+        for addr, plen in inet6:
+            _add_inet6(iface, addr, plen, None, None)
+
+
+def _setup_physical(
+    state: dict[str, Any], name: str, iface: dict[str, Any], mac: str | None
+) -> None:
+    """Set the up/running/link/media state each boot interface type has after /etc/netstart."""
+    itype = iface["type"]
+    if itype == "ether":
+        iface.update(up=True, running=True, link_state="up",
+                     lladdr=(mac or "00:00:00:00:00:00").lower(),
+                     media="Ethernet autoselect (1000baseT full-duplex)")
+    elif itype == "loop":
+        iface.update(up=True, running=True)
+        iface["inet6_enabled"] = True
+        _add_inet6(iface, "::1", 128, None, None)
+        _add_inet6(iface, "fe80::1", 64, None, iface["index"])
+        _add_inet(iface, "127.0.0.1", 0xFF000000, None)
+    elif itype == "enc":
+        iface["link_state"] = "up"
+    elif itype == "pflog":
+        iface.update(up=True, running=True)
+
+
+def _add_inet(iface: dict[str, Any], addr: str, mask: int, dst: str | None) -> dict[str, Any]:
+    """Append an IPv4 address; broadcast as in_ifinit() computes it on BROADCAST interfaces."""
+    entry = {"address": addr, "dest": dst, "netmask": _ntoa(mask), "broadcast": None, "seq": 0}
+    _set_broadcast(iface, entry)
+    entry["seq"] = _next_seq(iface)
+    iface["inet"].append(entry)
+    return entry
+
+
+def _set_broadcast(iface: dict[str, Any], entry: dict[str, Any]) -> None:
+    """in_ifinit(): broadcast = net | ~mask, or 0 for an RFC 3021 /31 (not printed then)."""
+    if not DRIVERS[iface["type"]]["flags"] & IFF_BROADCAST:
+        entry["broadcast"] = None
+        return
+    mask = _aton_strict(entry["netmask"])
+    addr = _aton_strict(entry["address"])
+    entry["broadcast"] = None if mask == 0xFFFFFFFE else _ntoa((addr & mask) | (~mask & 0xFFFFFFFF))
+
+
+def _add_inet6(
+    iface: dict[str, Any], addr: str, plen: int, dst: str | None, scope: int | None
+) -> dict[str, Any]:
+    entry = {"address": str(ipaddress.IPv6Address(addr)), "prefixlen": plen, "dest": dst,
+             "flags": [], "scope": scope, "seq": _next_seq(iface)}
+    iface["inet6"].append(entry)
+    return entry
+
+
+def _inet6_attach(state: dict[str, Any], name: str) -> None:
+    """in6_ifattach(): give the interface its link-local fe80::IID/64 once."""
+    iface = interfaces(state)[name]
+    if iface["inet6_enabled"]:
+        return
+    iface["inet6_enabled"] = True
+    if iface["type"] == "loop":
+        _add_inet6(iface, "::1", 128, None, None)
+        _add_inet6(iface, "fe80::1", 64, None, iface["index"])
+        return
+    iid = _interface_id(state, name)
+    _add_inet6(iface, str(ipaddress.IPv6Address((0xFE80 << 112) | iid)), 64, None, iface["index"])
+    # in6_ifinit() calls the driver's SIOCSIFADDR for the first inet6 address; gre_ioctl()
+    # sets IFF_UP there (so `inet6 eui64` alone brings a gre up, as sample B1 shows: its
+    # hostname.gre0 had no `up` line). Inferred from the code, not seen on a box.
+    _ifaddr_up(iface)
+
+
+def _interface_id(state: dict[str, Any], name: str) -> int:
+    """in6_get_ifid() (netinet6/in6_ifattach.c, KAME): the EUI-64 of the interface's own
+    MAC, else borrowed from the first hardware interface with a universal MAC (sample B1:
+    gre0 got fe80::221:28ff:fef9:c1d8 from MAC 00:21:28:f9:c1:d8). The kernel's last
+    resort is a random IID; the simulator derives a fixed one from the name instead."""
+    ifs = interfaces(state)
+    own = ifs[name].get("lladdr")
+    if own:
+        return _eui64(own)
+    for other in sorted(ifs.values(), key=lambda i: i["index"]):
+        mac = other.get("lladdr")
+        if mac and not int(mac.split(":")[0], 16) & 0x02:
+            return _eui64(mac)
+    return (sum(name.encode()) * 0x9E3779B1) & 0xFFFFFFFFFFFFFF | 0x0200000000000000
+
+
+def _eui64(mac: str) -> int:
+    """Modified EUI-64 from a MAC: insert ff:fe and flip the universal/local bit."""
+    octets = [int(x, 16) for x in mac.split(":")]
+    octets[0] ^= 0x02
+    value = 0
+    for b in [*octets[:3], 0xFF, 0xFE, *octets[3:]]:
+        value = (value << 8) | b
+    return value
+
+
+def _ifaddr_up(iface: dict[str, Any]) -> None:
+    """Driver SIOCSIFADDR: gre_ioctl() (and em/lo) set IFF_UP and start the interface."""
+    iface["up"] = True
+    _driver_flags_changed(iface)
+
+
+def _driver_flags_changed(iface: dict[str, Any]) -> None:
+    """gre_ioctl() SIOCSIFFLAGS: UP without RUNNING -> gre_up(); !UP with RUNNING -> gre_down()."""
+    if iface["type"] == "enc":
+        return
+    iface["running"] = iface["up"]
+    if iface["type"] != "gre":
+        return
+    if not iface["running"]:
+        # gre_down() -> gre_link_state(): not RUNNING is LINK_STATE_UNKNOWN.
+        iface["link_state"] = "unknown"
+    elif iface["keepalive"]:
+        # Simplification: the hold timer (timeout*count s) fires at once; no peer answers.
+        iface["link_state"] = "keepalive down"
+
+
+# --------------------------------------------------------------------------------------------
+# Address text helpers (libc semantics)
+
+
+def _ntoa(value: int) -> str:
+    return str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+
+
+def _aton_strict(text: str) -> int:
+    return int(ipaddress.IPv4Address(text))
+
+
+def _plen_to_mask(plen: int) -> int:
+    return 0 if plen == 0 else (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+
+
+def _c_number(part: str) -> int | None:
+    """One inet_aton() part: 0x hex, leading-0 octal, else decimal."""
+    if re.fullmatch(r"0[xX][0-9a-fA-F]*", part):
+        return int(part[2:] or "0", 16)
+    if re.fullmatch(r"0[0-7]*", part):
+        return int(part, 8)
+    if re.fullmatch(r"[1-9][0-9]*", part):
+        return int(part)
+    return None
+
+
+def inet_aton(text: str) -> int | None:
+    """lib/libc/net/inet_addr.c inet_aton(): 1-4 parts (a, a.b, a.b.c, a.b.c.d) in C number
+    syntax, trailing whitespace allowed; so `0xffffffff` is a valid netmask."""
+    text = text.rstrip(" \t\n\r\f\v")
+    parts = text.split(".")
+    if not text or len(parts) > 4:
+        return None
+    values = [_c_number(p) for p in parts]
+    if any(v is None for v in values):
+        return None
+    nums = [int(v) for v in values if v is not None]
+    limits = {1: [0xFFFFFFFF], 2: [0xFF, 0xFFFFFF], 3: [0xFF, 0xFF, 0xFFFF],
+              4: [0xFF] * 4}[len(nums)]
+    if any(v > lim for v, lim in zip(nums, limits, strict=True)):
+        return None
+    value = 0
+    for v, lim in zip(nums, limits, strict=True):
+        value = (value * (lim + 1)) + v
+    return value
+
+
+def inet_net_pton4(text: str) -> tuple[int, int] | None:
+    """inet_net_pton(AF_INET, "a.b.c.d/bits"): decimal octets, bits 0..32, missing octets 0."""
+    m = re.fullmatch(r"(\d{1,3}(?:\.\d{1,3}){0,3})/(\d{1,2})", text)
+    if not m:
+        return None
+    octets = [int(o) for o in m.group(1).split(".")]
+    bits = int(m.group(2))
+    if any(o > 255 for o in octets) or bits > 32:
+        return None
+    octets += [0] * (4 - len(octets))
+    return int.from_bytes(bytes(octets), "big"), bits
+
+
+def strtonum(text: str, low: int, high: int) -> tuple[int, str | None]:
+    """strtonum(3): (value, None) or (0, "invalid" | "too small" | "too large")."""
+    if not re.fullmatch(r"[ \t\n\r\f\v]*[+-]?\d+", text):
+        return 0, "invalid"
+    value = int(text.strip())
+    if value < low:
+        return 0, "too small"
+    if value > high:
+        return 0, "too large"
+    return value, None
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+
+
+@dataclass
+class _Req:
+    """The in_addreq/in6_addreq/ridreq being built while ifconfig walks its arguments."""
+
+    af: str = "inet"
+    setaddr: int = 0
+    setipdst: int = 0
+    doalias: int = 0
+    clearaddr: bool = False
+    newaddr: bool = False
+    explicit_prefix: bool = False
+    addr: tuple[int, int] | None = None  # (value, scope ifindex) ; inet scope is 0
+    mask: int | None = None
+    dst: tuple[int, int] | None = None
+    rid: tuple[int, int] | None = None
+    actions: bool = False
+
+
+@dataclass
+class _Op:
+    """One run of ifconfig on interface `name` (the globals of ifconfig.c)."""
+
+    ctx: Any
+    name: str
+    req: _Req = field(default_factory=_Req)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.ctx.state
+
+    def iface(self) -> dict[str, Any] | None:
+        return interfaces(self.state).get(self.name)
+
+    # -- err(3) family -----------------------------------------------------------------------
+    def errx(self, msg: str) -> None:
+        self.ctx.eprint(f"{PROG}: {msg}")
+        raise IfconfigExit(1)
+
+    def err(self, msg: str, errno_text: str) -> None:
+        self.ctx.eprint(f"{PROG}: {msg}: {errno_text}")
+        raise IfconfigExit(1)
+
+    def warn(self, msg: str, errno_text: str) -> None:
+        self.ctx.eprint(f"{PROG}: {msg}: {errno_text}")
+
+    def refuse(self, what: str) -> None:
+        self.ctx.eprint(f"peerops sim: {PROG}: {what} is not simulated")
+        raise IfconfigExit(1)
+
+    def need(self, label: str) -> dict[str, Any] | None:
+        """Return the interface; if it does not exist the ioctl fails with ENXIO (if_unit())
+        and ifconfig warn()s about it and carries on."""
+        iface = self.iface()
+        if iface is None:
+            self.warn(label, ENXIO)
+        return iface
+
+    def must(self, label: str) -> dict[str, Any]:
+        """Return the interface, or err(1, label) with ENXIO when it does not exist."""
+        iface = self.iface()
+        if iface is None:
+            self.err(label, ENXIO)
+            raise IfconfigExit(1)  # not reached: err() exits
+        return iface
+
+    def usage(self) -> None:
+        self.ctx.eprint("usage: ifconfig [-AaC] [-M lladdr] [interface] [address_family]")
+        self.ctx.eprint("\t\t[address [dest_address]] [parameters]")
+        raise IfconfigExit(1)
+
+
+def main(ctx: Any, args: list[str]) -> int:
+    """ifconfig(8): print interfaces or apply the arguments; returns the exit status."""
+    try:
+        return _main(ctx, list(args))
+    except IfconfigExit as stop:
+        return stop.rc
+
+
+def _main(ctx: Any, argv: list[str]) -> int:
+    """ifconfig.c main(): options, interface name, address family, then the command loop."""
+    op = _Op(ctx, "")
+    if not argv:
+        printif(op, None, ifaliases=False, afp=None)
+        return 0
+    opts, argv = _parse_options(op, argv)
+    if "C" in opts or "g" in opts:
+        return _special_modes(op, opts, argv)
+    if len(op.name) >= IFNAMSIZ:
+        op.errx(f"interface name '{op.name}' too long")
+    afp = None
+    if argv and argv[0] in ("inet", "inet6"):
+        afp = argv.pop(0)
+    op.req.af = afp or "inet"
+    if argv and argv[0] == "create":
+        clone_create(op)
+        argv.pop(0)
+        if not argv:
+            return 0
+    if "a" not in opts:
+        _getinfo(op, create=bool(argv) and argv[0] != "destroy")
+    if argv and op.req.af == "inet6":
+        _addaf(op)
+    _run_commands(op, argv)
+    if not op.req.actions:
+        aflag = "a" in opts
+        printif(op, None if aflag else op.name, ifaliases=("A" in opts) if aflag else True, afp=afp)
+        return 0
+    _finish_address(op)
+    return 0
+
+
+def _parse_options(op: _Op, argv: list[str]) -> tuple[set[str], list[str]]:
+    """The `-AaCgM` letters; without a terminal one (a, A, C) the next word is the name."""
+    if not argv[0].startswith("-"):
+        op.name = argv[0]
+        return set(), argv[1:]
+    opts: set[str] = set()
+    nomore = False
+    for ch in argv[0][1:]:
+        if ch in "aAC":
+            opts.update({"a", ch} if ch == "A" else {ch})
+            nomore = True
+        elif ch == "g":
+            opts.add("g")
+        elif ch == "M":
+            if len(argv) < 2:
+                op.usage()
+            raise IfconfigExit(_findmac(op, argv[1]))
+        else:
+            op.usage()
+    if not nomore:
+        if len(argv) < 2:
+            op.usage()
+        op.name = argv[1]
+        if len(op.name) >= IFNAMSIZ:
+            op.errx(f"interface name '{op.name}' too long")
+        return opts, argv[2:]
+    return opts, argv[1:]
+
+
+def _special_modes(op: _Op, opts: set[str], argv: list[str]) -> int:
+    """`-C` lists the cloners; `-g NAME` prints the group's attributes."""
+    if argv and argv[0] in ("inet", "inet6"):
+        argv = argv[1:]
+    if "C" in opts:
+        if argv or "a" in opts:
+            op.usage()
+        op.ctx.print(" ".join(sorted(CLONERS)))
+        return 0
+    if argv:
+        op.refuse("setting interface group attributes (carpdemote)")
+    if not _group_members(op.state, op.name):
+        op.err(f"{op.name}: SIOCGIFGATTR", ENOENT)
+    # The carp demotion counter is not modelled: groups here never carry demotions.
+    op.ctx.print(f"{op.name}: carp demote count 0")
+    return 0
+
+
+def _findmac(op: _Op, mac: str) -> int:
+    """findmac(): print the (non-cloned) interface with this lladdr; 1 if several have it."""
+    names = [n for n, i in sorted(interfaces(op.state).items(), key=lambda kv: kv[1]["index"])
+             if i.get("lladdr") == mac and not i["cloned"]]
+    if len(names) > 1:
+        return 1
+    if names:
+        op.ctx.print(names[0])
+    return 0
+
+
+# -- creation ----------------------------------------------------------------------------------
+
+
+def _cloner_of(name: str) -> str | None:
+    """if_clone_lookup(): cloner name + unit without leading zeros, or None (EINVAL)."""
+    m = re.fullmatch(r"([a-z]+)(0|[1-9][0-9]*)", name)
+    if not m or m.group(1) not in CLONERS:
+        return None
+    return m.group(1)
+
+
+def _create(op: _Op) -> str | None:
+    """SIOCIFCREATE: create op.name; return None or the errno text of the failure."""
+    if op.iface() is not None:
+        return EEXIST
+    cloner = _cloner_of(op.name)
+    if cloner is None:
+        return EINVAL
+    if cloner not in SIMULATED_CLONERS:
+        op.refuse(f"creating {cloner} interfaces")
+    iface = _new_iface("gre", _alloc_index(op.state, op.name), cloned=True)
+    iface["groups"].append(cloner)  # if_clone_create() -> if_addgroup(ifp, ifc_name)
+    interfaces(op.state)[op.name] = iface
+    return None
+
+
+def clone_create(op: _Op) -> None:
+    """`create`: err(1, "%s: SIOCIFCREATE") on failure."""
+    error = _create(op)
+    if error:
+        op.err(f"{op.name}: SIOCIFCREATE", error)
+
+
+def _getinfo(op: _Op, create: bool) -> None:
+    """getinfo(): a missing interface is created silently when a command follows (not
+    `destroy`); names not ending in a digit are groups and are never created."""
+    if not op.name or not op.name[-1].isdigit() or op.iface() is not None or not create:
+        return
+    _create(op)
+
+
+def _addaf(op: _Op) -> None:
+    """addaf(AF_INET6) -> SIOCIFAFATTACH -> in6_ifattach(): needs IFF_MULTICAST and an mtu
+    of at least IPV6_MMTU 1280 (from memory of netinet6/in6_ifattach.c; unverified)."""
+    iface = op.need(f"{op.name}: SIOCIFAFATTACH")
+    if iface is None:
+        return
+    if not iface_flags(iface) & IFF_MULTICAST or iface["mtu"] < 1280:
+        op.warn(f"{op.name}: SIOCIFAFATTACH", EINVAL)
+        return
+    _inet6_attach(op.state, op.name)
+
+
+# -- the command loop ---------------------------------------------------------------------------
+
+Handler = Callable[..., None]
+
+
+def _run_commands(op: _Op, argv: list[str]) -> None:
+    """main()'s while loop: keywords take 0, 1 or 2 arguments; any other word is the address,
+    then the destination, then `<word>: bad value`."""
+    while argv:
+        word = argv[0]
+        entry = COMMANDS.get(word)
+        if entry is None and word in UNSIMULATED_KEYWORDS:
+            op.refuse(f"keyword '{word}'")
+        if entry is None:
+            if op.req.setaddr >= 2:
+                op.errx(f"{word}: bad value")
+            (setifaddr if op.req.setaddr == 0 else setifdstaddr)(op, word)
+            op.req.actions = True
+            argv = argv[1:]
+            continue
+        nargs, handler = entry
+        if len(argv) <= nargs:
+            op.errx(f"'{word}' requires argument" if nargs == 1
+                    else f"'{word}' requires 2 arguments")
+        handler(op, *(argv[1:1 + nargs] or [word]))
+        op.req.actions = True
+        argv = argv[1 + nargs:]
+
+
+def _finish_address(op: _Op) -> None:
+    """After the loop: default IPv6 prefix (64, or 128 with a p2p destination), then
+    SIOCDIFADDR (clearaddr) and SIOCAIFADDR (newaddr)."""
+    req = op.req
+    iface = op.iface()
+    if req.af == "inet6" and not req.explicit_prefix:
+        p2p = iface is not None and iface_flags(iface) & IFF_POINTOPOINT
+        setifprefixlen(op, "128" if req.setipdst and p2p else "64")
+    if req.clearaddr:
+        error = _del_address(op)
+        if error and not (error == EADDRNOTAVAIL and req.doalias >= 0):
+            op.err("SIOCDIFADDR", error)
+    if req.newaddr:
+        error = _add_address(op)
+        if error:
+            op.err("SIOCAIFADDR", error)
+
+
+# -- address arguments --------------------------------------------------------------------------
+
+
+def setifaddr(op: _Op, word: str) -> None:
+    """The first address word: add (and, without `alias`, replace the first address)."""
+    req = op.req
+    req.setaddr += 1
+    if req.doalias >= 0:
+        req.newaddr = True
+    if req.doalias == 0:
+        req.clearaddr = True
+    getaddr(op, word, ADDR if req.doalias >= 0 else RIDADDR)
+
+
+def setifdstaddr(op: _Op, word: str) -> None:
+    op.req.setaddr += 1
+    op.req.setipdst += 1
+    getaddr(op, word, DSTADDR)
+
+
+def setifnetmask(op: _Op, word: str) -> None:
+    getaddr(op, word, MASK)
+    op.req.explicit_prefix = True
+
+
+def setifbroadaddr(op: _Op, word: str) -> None:
+    # in_aliasreq's ifra_broadaddr *is* ifra_dstaddr: on a gre `broadcast X` sets the peer.
+    getaddr(op, word, DSTADDR)
+
+
+def setifprefixlen(op: _Op, word: str) -> None:
+    if op.req.af == "inet":
+        in_getprefix(op, word, MASK)
+    else:
+        in6_getprefix(op, word, MASK)
+    op.req.explicit_prefix = True
+
+
+def notealias(op: _Op, word: str) -> None:
+    """`alias` (param 1), `-alias`/`delete` (param -1): after an address, -1 turns the add
+    into a delete of that address."""
+    req = op.req
+    param = 1 if word == "alias" else -1
+    if req.setaddr and req.doalias == 0 and param < 0:
+        req.rid = req.addr
+    req.doalias = param
+    if param < 0:
+        req.clearaddr = True
+        req.newaddr = False
+    else:
+        req.clearaddr = False
+
+
+def getaddr(op: _Op, word: str, which: str) -> None:
+    if op.req.af == "inet":
+        in_getaddr(op, word, which)
+    else:
+        in6_getaddr(op, word, which)
+
+
+def _store(op: _Op, which: str, value: tuple[int, int] | int) -> None:
+    if which == MASK:
+        op.req.mask = value[0] if isinstance(value, tuple) else value
+    else:
+        setattr(op.req, which, value if isinstance(value, tuple) else (value, 0))
+
+
+def in_getaddr(op: _Op, word: str, which: str) -> None:
+    """in_getaddr(): `a.b.c.d/len` (ADDR only) via inet_net_pton, else inet_aton, else
+    gethostbyname (here: ROOT/etc/hosts only), else `%s: bad value`."""
+    net = inet_net_pton4(word) if which == ADDR and "/" in word else None
+    if net is not None:
+        in_getprefix(op, str(net[1]), MASK)
+        value: int | None = net[0]
+    else:
+        value = inet_aton(word)
+        if value is None:
+            found = _hosts_lookup(op.ctx, word, 4)
+            value = int(ipaddress.IPv4Address(found)) if found else None
+        if value is None:
+            op.errx(f"{word}: bad value")
+            return
+    if which == MASK and value & (((~value) & 0xFFFFFFFF) >> 1):
+        op.errx(f"{word}: non-contiguous mask")
+    _store(op, which, value)
+
+
+def in_getprefix(op: _Op, plen: str, which: str) -> None:
+    """in_getprefix(): 0 and 32 both give 255.255.255.255 (as the C code does)."""
+    length, error = strtonum(plen, 0, 32)
+    if error:
+        op.errx(f"prefix {plen}: {error}")
+    _store(op, which, 0xFFFFFFFF if length in (0, 32) else _plen_to_mask(length))
+
+
+def in6_getprefix(op: _Op, plen: str, which: str) -> None:
+    """in6_getprefix(): 0 and 128 both give an all-ones mask."""
+    length, error = strtonum(plen, 0, 128)
+    if error:
+        op.errx(f"prefix {plen}: {error}")
+    full = (1 << 128) - 1
+    _store(op, which, full if length in (0, 128) else (full << (128 - length)) & full)
+
+
+def in6_getaddr(op: _Op, word: str, which: str) -> None:
+    """in6_getaddr(): ADDR may carry /len; getaddrinfo(AF_INET6) parses `addr%zone`."""
+    if which == ADDR and "/" in word:
+        word, plen = word.split("/", 1)
+        in6_getprefix(op, plen, MASK)
+        op.req.explicit_prefix = True
+    parsed = _getaddrinfo6(op, word)
+    if parsed is None:
+        op.errx(f"{word}: {EAI_NONAME}")
+        return
+    _store(op, which, parsed)
+
+
+def _getaddrinfo6(op: _Op, word: str) -> tuple[int, int] | None:
+    """Numeric IPv6 with optional %zone (interface name, or a number), or ROOT/etc/hosts.
+    A zone that names no interface fails like an unknown name (EAI_NONAME, unverified)."""
+    try:
+        addr = ipaddress.IPv6Address(word)
+    except ValueError:
+        found = _hosts_lookup(op.ctx, word, 6)
+        return (int(ipaddress.IPv6Address(found)), 0) if found else None
+    scope = 0
+    if addr.scope_id:
+        zone = addr.scope_id
+        target = interfaces(op.state).get(zone)
+        if target is not None and addr.is_link_local:
+            scope = int(target["index"])
+        elif zone.isdigit():
+            scope = int(zone)
+        else:
+            return None
+    return int(ipaddress.IPv6Address(word.split("%")[0])), scope
+
+
+def _hosts_lookup(ctx: Any, name: str, version: int) -> str | None:
+    """gethostbyname()/getaddrinfo() without DNS: the first ROOT/etc/hosts line naming it."""
+    try:
+        text = ctx.path("/etc/hosts").read_text()
+    except (OSError, ValueError):
+        return None
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) < 2 or name not in words[1:]:
+            continue
+        try:
+            addr = ipaddress.ip_address(words[0])
+        except ValueError:
+            continue
+        if version == 0 or addr.version == version:
+            return str(addr)
+    return None
+
+
+def setia6eui64(op: _Op, word: str) -> None:
+    """`eui64`: attach inet6 and fill the low 64 bits of the address with the link-local's."""
+    if op.req.af != "inet6":
+        op.errx(f"{word} not allowed for this address family")
+    _addaf(op)
+    value, scope = op.req.addr or (0, 0)
+    if value & ((1 << 64) - 1):
+        op.errx("interface index is already filled")
+    iface = op.iface()
+    lladdr = None
+    for entry in (iface or {}).get("inet6", []):
+        if ipaddress.IPv6Address(entry["address"]).is_link_local:
+            lladdr = int(ipaddress.IPv6Address(entry["address"]))
+            break
+    if lladdr is None:
+        op.errx("could not determine link local address")
+        return
+    op.req.addr = (value | (lladdr & ((1 << 64) - 1)), scope)
+
+
+# -- kernel side of SIOCDIFADDR / SIOCAIFADDR ----------------------------------------------------
+
+
+def _del_address(op: _Op) -> str | None:
+    """SIOCDIFADDR(_IN6): delete the exact rid address, or (inet, no address given) the
+    first inet address; EADDRNOTAVAIL when there is none."""
+    iface = op.iface()
+    if iface is None:
+        return ENXIO
+    rid = op.req.rid
+    if op.req.af == "inet":
+        entries = iface["inet"]
+        idx = next((i for i, e in enumerate(entries)
+                    if rid is None or _aton_strict(e["address"]) == rid[0]), None)
+    else:
+        entries = iface["inet6"]
+        idx = None if rid is None else next(
+            (i for i, e in enumerate(entries)
+             if int(ipaddress.IPv6Address(e["address"])) == rid[0]), None)
+    if idx is None:
+        return EADDRNOTAVAIL
+    del entries[idx]
+    return None
+
+
+def _add_address(op: _Op) -> str | None:
+    iface = op.iface()
+    if iface is None:
+        return ENXIO
+    if op.req.addr is None:
+        return EINVAL
+    if op.req.af == "inet":
+        return _add_inet_req(op, iface, op.req.addr[0])
+    return _add_inet6_req(op, iface, op.req.addr)
+
+
+def _add_inet_req(op: _Op, iface: dict[str, Any], value: int) -> str | None:
+    """in_ioctl_change_ifaddr() SIOCAIFADDR + in_ifinit(): update an exact match (it moves to
+    the end of the list when re-initialised), else append with the given or classful mask."""
+    req = op.req
+    addr = _ntoa(value)
+    p2p = bool(iface_flags(iface) & IFF_POINTOPOINT)
+    dst = _ntoa(req.dst[0]) if req.dst is not None and p2p else None
+    entry = next((e for e in iface["inet"] if e["address"] == addr), None)
+    if entry is None:
+        mask = req.mask if req.mask is not None else _classful(value)
+        _add_inet(iface, addr, mask, dst or (ANY4 if p2p else None))
+        _ifaddr_up(iface)
+        return None
+    if req.mask is None and dst is None:
+        return None
+    if req.mask is not None:
+        entry["netmask"] = _ntoa(req.mask)
+    if dst is not None:
+        entry["dest"] = dst
+    _set_broadcast(iface, entry)
+    iface["inet"].remove(entry)  # in_ifinit(): ifa_del() + ifa_add() re-append
+    entry["seq"] = _next_seq(iface)
+    iface["inet"].append(entry)
+    _ifaddr_up(iface)
+    return None
+
+
+def _classful(addr: int) -> int:
+    """in_ifinit(): no netmask given for a new address -> IN_CLASSA/B/C_NET."""
+    if not addr & 0x80000000:
+        return 0xFF000000
+    if (addr & 0xC0000000) == 0x80000000:
+        return 0xFFFF0000
+    return 0xFFFFFF00
+
+
+def _mask2len(mask: int) -> int:
+    """in6_mask2len(): prefix length of a contiguous mask, -1 otherwise."""
+    bits = bin(mask)[2:].zfill(128)
+    plen = len(bits) - len(bits.lstrip("1"))
+    return plen if "1" not in bits[plen:] else -1
+
+
+def _add_inet6_req(op: _Op, iface: dict[str, Any], value: tuple[int, int]) -> str | None:
+    """in6_update_ifa() (KAME heritage): plen > 0; a destination only on p2p/loopback and
+    only with prefixlen 128; link-local zones must be this interface; an existing
+    address keeps its prefix length (changing it is EINVAL)."""
+    req = op.req
+    plen = _mask2len(req.mask if req.mask is not None else 0)
+    if plen <= 0:
+        return EINVAL
+    if _bad_zone(iface, value) or (req.dst is not None and _bad_zone(iface, req.dst)):
+        return EINVAL
+    dst = str(ipaddress.IPv6Address(req.dst[0])) if req.dst is not None else None
+    p2p = iface_flags(iface) & (IFF_POINTOPOINT | IFF_LOOPBACK)
+    if dst is not None and (not p2p or plen != 128):
+        return EINVAL
+    addr = ipaddress.IPv6Address(value[0])
+    entry = next((e for e in iface["inet6"] if ipaddress.IPv6Address(e["address"]) == addr), None)
+    if entry is not None:
+        if entry["prefixlen"] != plen:
+            return EINVAL
+        if dst is not None:
+            entry["dest"] = dst
+        return None
+    _inet6_attach(op.state, op.name)
+    _add_inet6(iface, str(addr), plen, dst, iface["index"] if addr.is_link_local else None)
+    return None
+
+
+def _bad_zone(iface: dict[str, Any], value: tuple[int, int]) -> bool:
+    addr = ipaddress.IPv6Address(value[0])
+    return addr.is_link_local and value[1] not in (0, iface["index"])
+
+
+# -- interface keywords ------------------------------------------------------------------------
+
+
+def setifflags(op: _Op, word: str) -> None:
+    """`up`/`down`: SIOCGIFFLAGS (err on failure) then SIOCSIFFLAGS to the driver."""
+    iface = op.must(f"{op.name}: SIOCGIFFLAGS")
+    iface["up"] = word == "up"
+    _driver_flags_changed(iface)
+
+
+def clone_destroy(op: _Op, word: str) -> None:
+    """`destroy`: SIOCIFDESTROY -> if_clone_destroy() (sys/net/if.c): EINVAL for a name no
+    cloner makes, ENXIO when the interface does not exist."""
+    if _cloner_of(op.name) is None:
+        op.err(f"{op.name}: SIOCIFDESTROY", EINVAL)
+    iface = op.iface()
+    if iface is None:
+        op.err(f"{op.name}: SIOCIFDESTROY", ENXIO)
+        return
+    if not iface["cloned"]:
+        # lo_clone_destroy() refuses the rdomain's loopback with EPERM (from memory,
+        # unverified); the simulator treats every boot interface that way.
+        op.err(f"{op.name}: SIOCIFDESTROY", EPERM)
+    del interfaces(op.state)[op.name]
+
+
+def setifmtu(op: _Op, value: str) -> None:
+    """`mtu N`: strtonum 0..INT_MAX, then gre_tunnel_ioctl(): below 576 is EINVAL."""
+    mtu, error = strtonum(value, 0, 2**31 - 1)
+    if error:
+        op.errx(f"mtu {value}: {error}")
+    iface = op.need("SIOCSIFMTU")
+    if iface is None:
+        return
+    # ether_ioctl() allows ETHERMIN..if_hardmtu (9216 assumed for em; unverified); the other
+    # pseudo-interfaces are not modelled and refuse (ENOTTY, unverified).
+    limits = {"gre": (576, 2**31 - 1), "ether": (46, 9216)}.get(iface["type"])
+    if limits is None:
+        op.warn("SIOCSIFMTU", ENOTTY)
+    elif not limits[0] <= mtu <= limits[1]:
+        op.warn("SIOCSIFMTU", EINVAL)
+    else:
+        iface["mtu"] = mtu
+
+
+def setifdesc(op: _Op, value: str) -> None:
+    """`description TEXT` (IFDESCRSIZE 64 with the NUL: longer is ENAMETOOLONG)."""
+    iface = op.need("SIOCSIFDESCR")
+    if iface is None:
+        return
+    if len(value.encode()) > 63:
+        op.warn("SIOCSIFDESCR", ENAMETOOLONG)
+        return
+    iface["description"] = value
+
+
+def unsetifdesc(op: _Op, word: str) -> None:
+    setifdesc(op, "")
+
+
+def setifgroup(op: _Op, group: str) -> None:
+    """`group NAME`: name checks of setifgroup(); joining a group twice is fine (EEXIST)."""
+    if not group:
+        op.errx("setifgroup: group name empty")
+    if len(group) >= IFNAMSIZ:
+        op.errx("setifgroup: group name too long")
+    if group[-1].isdigit():
+        op.errx("setifgroup: group names may not end in a digit")
+    iface = op.must(f"{group}: SIOCAIFGROUP")
+    if group not in iface["groups"] and group != "all":
+        iface["groups"].append(group)
+
+
+def unsetifgroup(op: _Op, group: str) -> None:
+    """`-group NAME`: ENOENT when the interface is not a member."""
+    if len(group) >= IFNAMSIZ:
+        op.errx("unsetifgroup: group name too long")
+    iface = op.must(f"{group}: SIOCDIFGROUP")
+    if group not in iface["groups"]:
+        op.err(f"{group}: SIOCDIFGROUP", ENOENT)
+    iface["groups"].remove(group)
+
+
+def setifpriority(op: _Op, value: str) -> None:
+    prio, error = strtonum(value, 0, 15)
+    if error:
+        op.errx(f"priority {value}: {error}")
+    iface = op.need("SIOCSIFPRIORITY")
+    if iface is not None:
+        iface["priority"] = prio
+
+
+def setifllprio(op: _Op, value: str) -> None:
+    """`llprio N`: strtonum 0..255, the kernel accepts IFQ_MINPRIO..IFQ_MAXPRIO (0..7)."""
+    prio, error = strtonum(value, 0, 255)
+    if error:
+        op.errx(f"llprio {value}: {error}")
+    iface = op.need("SIOCSIFLLPRIO")
+    if iface is None:
+        return
+    if prio > 7:
+        op.warn("SIOCSIFLLPRIO", EINVAL)
+        return
+    iface["llprio"] = prio
+
+
+def removeaf(op: _Op, word: str) -> None:
+    """`-inet`/`-inet6`: SIOCIFAFDETACH removes every address of the family."""
+    iface = op.need(f"{op.name}: SIOCIFAFDETACH")
+    if iface is None:
+        return
+    if word == "-inet6":
+        iface["inet6"] = []
+        iface["inet6_enabled"] = False
+    else:
+        iface["inet"] = []
+
+
+def _gre(op: _Op, label: str) -> dict[str, Any] | None:
+    """The interface for a gre-only ioctl: ENXIO when absent, ENOTTY when not a gre."""
+    iface = op.need(label)
+    if iface is not None and iface["tunnel"] is None:
+        op.warn(label, ENOTTY)
+        return None
+    return iface
+
+
+def _split_port(text: str) -> tuple[str, str | None]:
+    """settunnel(): `addr:port` when there is exactly one ':' (IPv6 has more)."""
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, port
+    return text, None
+
+
+def _tunnel_endpoint(op: _Op, text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """getaddrinfo(AF_UNSPEC) of one tunnel endpoint; errx like settunnel() on failure."""
+    host, port = _split_port(text)
+    if port is not None and not port.isdigit():
+        # A service name is looked up in /etc/services for udp; none is known here.
+        op.errx(f"error in parsing address string: {EAI_SERVICE}")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        found = _hosts_lookup(op.ctx, host, 0)
+        if found is None:
+            op.errx(f"error in parsing address string: {EAI_NONAME}")
+        return ipaddress.ip_address(str(found))
+
+
+def settunnel(op: _Op, src_text: str, dst_text: str) -> None:
+    """`tunnel SRC DST`: families must match, then gre_set_tunnel() refuses unspecified or
+    multicast endpoints (EINVAL, a warning: ifconfig carries on)."""
+    src = _tunnel_endpoint(op, src_text)
+    dst = _tunnel_endpoint(op, dst_text)
+    if src.version != dst.version:
+        op.errx("source and destination address families do not match")
+    iface = _gre(op, "SIOCSLIFPHYADDR")
+    if iface is None:
+        return
+    if src.is_unspecified or src.is_multicast or dst.is_unspecified or dst.is_multicast:
+        op.warn("SIOCSLIFPHYADDR", EINVAL)
+        return
+    iface["tunnel"].update(src=str(src), dst=str(dst))
+
+
+def deletetunnel(op: _Op, word: str) -> None:
+    iface = _gre(op, "SIOCDIFPHYADDR")
+    if iface is not None:
+        iface["tunnel"].update(src=None, dst=None)
+
+
+def settunnelttl(op: _Op, value: str) -> None:
+    """`tunnelttl N|copy`: strtonum 0..255; gre_ioctl() refuses 0 (EINVAL)."""
+    ttl = -1
+    if value != "copy":
+        ttl, error = strtonum(value, 0, 0xFF)
+        if error:
+            op.errx(f"tunnelttl {value}: {error}")
+    iface = _gre(op, "SIOCSLIFPHYTTL")
+    if iface is None:
+        return
+    if ttl == 0:
+        op.warn("SIOCSLIFPHYTTL", EINVAL)
+        return
+    iface["tunnel"]["ttl"] = ttl
+
+
+def _tunnel_bool(label: str, key: str, value: bool) -> Handler:
+    def handler(op: _Op, word: str) -> None:
+        iface = _gre(op, label)
+        if iface is not None:
+            iface["tunnel"][key] = value
+
+    return handler
+
+
+def settunnelinst(op: _Op, value: str) -> None:
+    """`tunneldomain N`: only rdomain 0 exists on the simulated router (EINVAL otherwise)."""
+    rdomain, error = strtonum(value, 0, 255)
+    if error:
+        op.errx(f"rdomain {value}: {error}")
+    iface = _gre(op, "SIOCSLIFPHYRTABLE")
+    if iface is None:
+        return
+    if rdomain != 0:
+        op.warn("SIOCSLIFPHYRTABLE", EINVAL)
+        return
+    iface["tunnel"]["rdomain"] = 0
+
+
+def unsettunnelinst(op: _Op, word: str) -> None:
+    iface = _gre(op, "SIOCSLIFPHYRTABLE")
+    if iface is not None:
+        iface["tunnel"]["rdomain"] = 0
+
+
+def setvnetid(op: _Op, value: str) -> None:
+    """`vnetid N|any`: gre_set_vnetid() takes 0..0xffffffff ("any" is -1: EINVAL)."""
+    vnetid = -1
+    if value.lower() != "any":
+        vnetid, error = strtonum(value, 0, 2**63 - 1)
+        if error:
+            op.errx(f"vnetid {value}: {error}")
+    iface = _gre(op, "SIOCSVNETID")
+    if iface is None:
+        return
+    if not 0 <= vnetid <= 0xFFFFFFFF:
+        op.warn("SIOCSVNETID", EINVAL)
+        return
+    iface["encap"]["vnetid"] = vnetid
+
+
+def delvnetid(op: _Op, word: str) -> None:
+    iface = _gre(op, "SIOCDVNETID")
+    if iface is not None:
+        iface["encap"]["vnetid"] = None
+
+
+def _hdrprio(op: _Op, value: str, names: tuple[str, ...], what: str) -> str | int:
+    """txprio/rxprio value: a keyword or 0..7 (IF_HDRPRIO_MIN..MAX)."""
+    if value in names:
+        return value
+    prio, error = strtonum(value, 0, 7)
+    if error:
+        op.errx(f"{what} {value}: {error}")
+    return prio
+
+
+def settxprio(op: _Op, value: str) -> None:
+    prio = _hdrprio(op, value, ("packet", "payload"), "tx prio")
+    iface = _gre(op, "SIOCSTXHPRIO")
+    if iface is not None:
+        iface["encap"]["txprio"] = prio
+
+
+def setrxprio(op: _Op, value: str) -> None:
+    prio = _hdrprio(op, value, ("packet", "payload", "outer"), "rx prio")
+    iface = _gre(op, "SIOCSRXHPRIO")
+    if iface is not None:
+        iface["encap"]["rxprio"] = prio
+
+
+def setkeepalive(op: _Op, timeout: str, count: str) -> None:
+    """`keepalive T C`: ifconfig allows 1..3600 and 2..600, gre_ioctl() a count <= 256."""
+    t, error = strtonum(timeout, 1, 3600)
+    if error:
+        op.errx(f"keepalive period {timeout}: {error}")
+    c, error = strtonum(count, 2, 600)
+    if error:
+        op.errx(f"keepalive count {count}: {error}")
+    iface = _gre(op, "SIOCSETKALIVE")
+    if iface is None:
+        return
+    if c > 256:
+        op.warn("SIOCSETKALIVE", EINVAL)
+        return
+    iface["keepalive"] = {"timeout": t, "count": c}
+    if iface["running"]:
+        iface["link_state"] = "keepalive down"  # hold timer fired at once (simplification)
+
+
+def unsetkeepalive(op: _Op, word: str) -> None:
+    """`-keepalive`: sc_ka_state = NONE; gre_ioctl() leaves the link state as it was."""
+    iface = _gre(op, "SIOCSETKALIVE")
+    if iface is not None:
+        iface["keepalive"] = None
+
+
+COMMANDS: dict[str, tuple[int, Handler]] = {
+    "up": (0, setifflags), "down": (0, setifflags),
+    "alias": (0, notealias), "-alias": (0, notealias), "delete": (0, notealias),
+    "netmask": (1, setifnetmask), "broadcast": (1, setifbroadaddr),
+    "prefixlen": (1, setifprefixlen), "eui64": (0, setia6eui64),
+    "mtu": (1, setifmtu), "priority": (1, setifpriority), "llprio": (1, setifllprio),
+    "description": (1, setifdesc), "descr": (1, setifdesc),
+    "-description": (0, unsetifdesc), "-descr": (0, unsetifdesc),
+    "group": (1, setifgroup), "-group": (1, unsetifgroup),
+    "-inet": (0, removeaf), "-inet6": (0, removeaf),
+    "destroy": (0, clone_destroy),
+    "tunnel": (2, settunnel), "-tunnel": (0, deletetunnel),
+    "tunnelttl": (1, settunnelttl),
+    "tunneldf": (0, _tunnel_bool("SIOCSLIFPHYDF", "df", True)),
+    "-tunneldf": (0, _tunnel_bool("SIOCSLIFPHYDF", "df", False)),
+    "tunnelecn": (0, _tunnel_bool("SIOCSLIFPHYECN", "ecn", True)),
+    "-tunnelecn": (0, _tunnel_bool("SIOCSLIFPHYECN", "ecn", False)),
+    "tunneldomain": (1, settunnelinst), "-tunneldomain": (0, unsettunnelinst),
+    "vnetid": (1, setvnetid), "-vnetid": (0, delvnetid),
+    "txprio": (1, settxprio), "rxprio": (1, setrxprio),
+    "keepalive": (2, setkeepalive), "-keepalive": (0, unsetkeepalive),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def _group_members(state: dict[str, Any], group: str) -> list[str]:
+    """SIOCGIFGMEMB: the members of a group ("all" holds every interface). Members are
+    listed in ifindex order (the kernel keeps join order; equal for cloner groups)."""
+    ordered = sorted(interfaces(state).items(), key=lambda kv: kv[1]["index"])
+    return [n for n, i in ordered if group == "all" or group in i["groups"]]
+
+
+def printif(op: _Op, name: str | None, ifaliases: bool, afp: str | None) -> None:
+    """printif(): one interface, a group (a name not ending in a digit), or all of them;
+    nothing matched -> `<name>: no such interface` on stderr, exit 1."""
+    state = op.state
+    if name is not None and name and not name[-1].isdigit():
+        members = _group_members(state, name)
+        if members:
+            for member in members:
+                op.ctx.out.extend(line + "\n" for line in format_lines(state, member, True, afp))
+            return
+    ordered = sorted(interfaces(state).items(), key=lambda kv: kv[1]["index"])
+    matched = [n for n, _ in ordered if _name_matches(name, n)]
+    if not matched:
+        op.ctx.eprint(f"{name or ''}: no such interface")
+        raise IfconfigExit(1)
+    for member in matched:
+        op.ctx.out.extend(line + "\n" for line in format_lines(state, member, ifaliases, afp))
+
+
+def _name_matches(wanted: str | None, name: str) -> bool:
+    """printif(): exact match for a name ending in a digit, else `<prefix><digit>...`."""
+    if wanted is None:
+        return True
+    if wanted and wanted[-1].isdigit():
+        return wanted == name
+    return name.startswith(wanted) and name[len(wanted):len(wanted) + 1].isdigit()
+
+
+def format_interface(state: dict[str, Any], name: str) -> str:
+    """Return `ifconfig NAME` output for one interface (all of its addresses)."""
+    return "".join(line + "\n" for line in format_lines(state, name, True, None))
+
+
+def format_lines(state: dict[str, Any], name: str, ifaliases: bool, afp: str | None) -> list[str]:
+    """status() then the address lines of printif(); `ifaliases` False (ifconfig, -a) shows
+    only the first inet address, as printif()'s noinet logic does."""
+    iface = interfaces(state)[name]
+    lines = _status_lines(name, iface)
+    first_inet = True
+    addrs = [("inet", e) for e in iface["inet"]] + [("inet6", e) for e in iface["inet6"]]
+    for family, entry in sorted(addrs, key=lambda fe: fe[1]["seq"]):
+        if afp is not None and family != afp:
+            continue
+        if family == "inet":
+            if not ifaliases and not first_inet:
+                continue
+            first_inet = False
+            lines.append(_inet_line(iface, entry))
+        else:
+            lines.append(_inet6_line(name, iface, entry))
+    return lines
+
+
+def _printb(value: int) -> str:
+    names = [n for bit, n in IFFBITS if value & (1 << (bit - 1))]
+    return f"flags={value:x}<{','.join(names)}>"
+
+
+def _status_lines(name: str, iface: dict[str, Any]) -> list[str]:
+    """status(): header, lladdr, description, index line, keepalive, encap, groups, media
+    and status, tunnel (phys_status)."""
+    header = f"{name}: {_printb(iface_flags(iface))}"
+    if iface["mtu"]:
+        header += f" mtu {iface['mtu']}"
+    lines = [header]
+    if iface.get("lladdr"):
+        lines.append(f"\tlladdr {iface['lladdr']}")
+    if iface["description"]:
+        lines.append(f"\tdescription: {iface['description']}")
+    lines.append(f"\tindex {iface['index']} priority {iface['priority']} llprio {iface['llprio']}")
+    ka = iface.get("keepalive")
+    if ka:
+        lines.append(f"\tkeepalive: timeout {ka['timeout']} count {ka['count']}")
+    if iface.get("encap"):
+        lines.append(_encap_line(iface["encap"]))
+    if iface["groups"]:
+        lines.append("\tgroups: " + " ".join(iface["groups"]))
+    lines.extend(_link_lines(iface))
+    if iface.get("tunnel") is not None:
+        lines.append(_tunnel_line(iface["tunnel"]))
+    return lines
+
+
+def _encap_line(encap: dict[str, Any]) -> str:
+    vnetid = encap["vnetid"]
+    return (f"\tencap: vnetid {'none' if vnetid is None else vnetid}"
+            f" txprio {encap['txprio']} rxprio {encap['rxprio']}")
+
+
+def _link_lines(iface: dict[str, Any]) -> list[str]:
+    """Media interfaces print media and status; the others print status only when the link
+    state is known (LINK_STATE_DESCRIPTIONS)."""
+    state = iface["link_state"]
+    if iface.get("media"):
+        carrier = "active" if state == "up" else "no carrier"
+        return [f"\tmedia: {iface['media']}", f"\tstatus: {carrier}"]
+    if state == "unknown":
+        return []
+    return [f"\tstatus: {'active' if state == 'up' else state}"]
+
+
+def _tunnel_line(tunnel: dict[str, Any]) -> str:
+    """phys_status()/print_tunnel(): `(unset)` until SIOCSLIFPHYADDR, then ttl/df/ecn."""
+    if tunnel["src"] is None:
+        text = "(unset)"
+    else:
+        ver = "6" if ":" in tunnel["src"] else ""
+        text = f"inet{ver} {tunnel['src']} --> {tunnel['dst']}"
+    ttl = tunnel["ttl"]
+    if ttl == -1:
+        text += " ttl copy"
+    elif ttl > 0:
+        text += f" ttl {ttl}"
+    text += " df" if tunnel["df"] else " nodf"
+    text += " ecn" if tunnel["ecn"] else " noecn"
+    if tunnel.get("rdomain"):
+        text += f" rdomain {tunnel['rdomain']}"
+    return f"\ttunnel: {text}"
+
+
+def _inet_line(iface: dict[str, Any], entry: dict[str, Any]) -> str:
+    """in_status(): `inet A[ --> D] netmask 0x%x[ broadcast B]`."""
+    line = f"\tinet {entry['address']}"
+    flags = iface_flags(iface)
+    if flags & IFF_POINTOPOINT:
+        line += f" --> {entry['dest'] or ANY4}"
+    line += f" netmask 0x{_aton_strict(entry['netmask']):x}"
+    if flags & IFF_BROADCAST and entry.get("broadcast"):
+        line += f" broadcast {entry['broadcast']}"
+    return line
+
+
+def _inet6_line(name: str, iface: dict[str, Any], entry: dict[str, Any]) -> str:
+    """in6_alias(): `inet6 A[%if][ --> D] prefixlen N[ flags][ scopeid 0x%x]`; with no
+    destination getnameinfo() fails and prints nothing, hence `-->  prefixlen`."""
+    scope = entry.get("scope")
+    line = f"\tinet6 {entry['address']}" + (f"%{name}" if scope else "")
+    if iface_flags(iface) & IFF_POINTOPOINT:
+        line += f" --> {entry.get('dest') or ''}"
+    line += f" prefixlen {entry['prefixlen']}"
+    for flag in entry.get("flags", []):
+        line += f" {flag}"
+    if scope:
+        line += f" scopeid 0x{scope:x}"
+    return line

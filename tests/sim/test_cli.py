@@ -1,0 +1,86 @@
+"""agent.sim.cli: `peerops sim` and init_root()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.sim import host as simhost
+from agent.sim import state as simstate
+from agent.sim.cli import init_root
+from agent.sim.cli import main as sim_main
+from agent.sim.host import SimHost, WouldBlock
+
+
+def main(ctx: Any, args: list[str]) -> int:
+    """This module doubles as the simulated command `hang` (host.COMMANDS maps argv[0] to a
+    module's main): it would block for ever, like ipsecctl on a stale isakmpd FIFO."""
+    raise WouldBlock
+
+
+def test_init_and_run_writes_the_command_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "rtr1"
+    rc = sim_main(["--root", str(root), "--init", "--address", "192.0.2.1", "--address",
+               "2001:db8::1", "ifconfig", "em0"])
+    captured = capsys.readouterr()
+    assert (rc, captured.err) == (0, "")
+    lines = captured.out.splitlines()
+    assert lines[0] == "em0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500"
+    assert "\tinet 192.0.2.1 netmask 0xffffff00 broadcast 192.0.2.255" in lines
+    assert "\tinet6 2001:db8::1 prefixlen 64" in lines
+    assert simstate.read_host_info(root)["name"] == "rtr1"
+
+
+def test_exit_codes_and_stderr_pass_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "r"
+    assert sim_main(["sim", "--root", str(root), "--init"]) == 0
+    capsys.readouterr()
+    assert sim_main(["--root", str(root), "ifconfig", "gre0"]) == 1
+    assert capsys.readouterr() == ("", "gre0: no such interface\n")
+    assert sim_main(["--root", str(root), "pfctl", "-sr"]) == 127
+    assert "command not simulated" in capsys.readouterr().err
+    assert sim_main(["--root", str(root), "rcctl", "-f", "start", "bgpd"]) == 0
+    assert capsys.readouterr().out == "bgpd(ok)\n"
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert sim_main(["ifconfig"]) == 2
+    assert "--root is required" in capsys.readouterr().err
+    assert sim_main(["--root", str(tmp_path / "none"), "ifconfig"]) == 2
+    assert "not a simulated router" in capsys.readouterr().err
+    assert sim_main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: peerops sim --root DIR")
+
+
+def test_timeout_is_124(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(simhost.COMMANDS, "hang", __name__)
+    root = tmp_path / "r"
+    init_root(root, "r", [])
+    assert sim_main(["--root", str(root), "--timeout", "5", "hang"]) == 124
+    assert capsys.readouterr().err == (
+        "peerops sim: hang: timed out after 5 s (it would block for ever on OpenBSD)\n")
+
+
+def test_init_root_layout_is_minimal_and_idempotent(tmp_path: Path) -> None:
+    root = tmp_path / "rtr"
+    init_root(root, "rtr", ["198.51.100.7/28"])
+    host = SimHost(root)
+    assert host.list_dir("/etc/isakmpd/pubkeys") == ["fqdn", "ipv4", "ipv6", "ufqdn"]
+    assert host.list_dir("/etc/isakmpd/private") == []  # no keys: provision.py makes them
+    private = host.stat("/etc/isakmpd/private")
+    assert private is not None and private.mode == 0o700
+    state = simstate.load(root)
+    assert {n: i["index"] for n, i in state["interfaces"].items()} == {
+        "em0": 1, "enc0": 2, "lo0": 3, "pflog0": 4}
+    assert state["interfaces"]["em0"]["inet"][0]["netmask"] == "255.255.255.240"
+    assert "sshd" in state["daemons"] and "isakmpd" not in state["daemons"]
+    host.run(["ifconfig", "gre0", "create"])
+    init_root(root, "rtr", ["198.51.100.7/28"])  # an existing router is left alone
+    assert "gre0" in simstate.load(root)["interfaces"]
