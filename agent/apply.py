@@ -49,6 +49,7 @@ class Applier:
             results.append(StepResult(step, True))
             save_record(self.state_dir, self.record)
         self.record.interfaces = dict(self.desired.interfaces)
+        self.record.peer_keys = dict(self.desired.peer_keys)
         save_record(self.state_dir, self.record)
         return results
 

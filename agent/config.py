@@ -1,8 +1,8 @@
-"""The agent's configuration file (/etc/peerops.yaml by default)."""
+"""The agent's configuration file (/etc/peerops.yaml by default; packaging/peerops.yaml.sample)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +16,55 @@ HOST_KINDS = ("openbsd", "simulated")
 
 
 @dataclass(frozen=True)
+class TrustConfig:
+    """Which commits of the state repo may be applied (the GitOps loop checks these)."""
+
+    require_signed: bool = False  # every new commit must carry a signature of an allowed signer
+    allowed_signers: Path | None = None  # SSH allowed_signers file (gpg.ssh.allowedSignersFile)
+    gpg_home: Path | None = None  # GnuPG home whose keyring holds the allowed keys
+    allow_rewind: bool = False  # accept a remote rewound behind the last applied commit
+
+
+@dataclass(frozen=True)
+class KeyPolicy:
+    """Rules for peers' public keys in the state repo."""
+
+    min_bits: int = 2048
+    require_signatures: bool = False  # a peer key without a valid detached signature stays out
+    gpg_home: Path | None = None  # trust root for `gpg -sb -a` signatures
+    allowed_signers: Path | None = None  # trust root for `ssh-keygen -Y sign -n peerops`
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    interval: float = 300.0  # seconds between cycles
+    jitter: float = 0.2  # each interval is interval * (1 ± jitter)
+    splay: float = 60.0  # random delay before the first cycle, at most this many seconds
+    run_timeout: float = 600.0  # a whole run is abandoned after this long
+    stale_after: float = 86400.0  # warn when the remote gave nothing new for this long
+    heartbeat: float = 86400.0  # commit an unchanged status report this often
+
+
+@dataclass(frozen=True)
 class AgentConfig:
-    """router: this router's name in the repo; repo: the state repo checkout (a local path for
-    now); root: the host's root ("/" on a router, the simulated root otherwise); host: openbsd
-    or simulated; state_dir: where the agent keeps its applied record."""
+    """router: this router's name in the repo; repo: the state repo checkout; remote: the git
+    URL it is pulled from (None: use the checkout as it is); root: the host's root ("/" on a
+    router, the simulated root otherwise); host: openbsd or simulated; state_dir: where the
+    agent keeps its applied record."""
 
     router: str
     repo: Path
     root: Path
     host: str
     state_dir: Path
+    remote: str | None = None
+    branch: str = "main"
+    status_branch: str = "status"
     command_timeout: float = 30.0
+    lock_file: Path | None = None  # default: <state_dir>/peerops.lock
+    trust: TrustConfig = field(default_factory=TrustConfig)
+    keys: KeyPolicy = field(default_factory=KeyPolicy)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     source: str = DEFAULT_PATH
 
     def make_host(self) -> Any:
@@ -37,6 +75,14 @@ class AgentConfig:
         from agent.host.openbsd import OpenBSDHost
 
         return OpenBSDHost()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.lock_file or self.state_dir / "peerops.lock"
+
+
+_TOP = {"router", "repo", "root", "host", "state_dir", "remote", "branch", "status_branch",
+        "command_timeout", "lock_file", "trust", "keys", "schedule"}
 
 
 def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
@@ -52,9 +98,7 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: must be a mapping of settings")
-    unknown = set(raw) - {"router", "repo", "root", "host", "state_dir", "command_timeout"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+    _no_unknown(path, "", raw, _TOP)
     for key in ("router", "repo"):
         if not raw.get(key):
             raise ConfigError(f"{path}: {key}: required")
@@ -65,8 +109,11 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         raise ConfigError(f"{path}: host: must be one of {', '.join(HOST_KINDS)}")
     base = path.resolve().parent
 
-    def resolve(value: str) -> Path:
-        return (base / value).resolve()
+    def resolve(value: Any) -> Path:
+        return (base / str(value)).resolve()
+
+    def maybe(value: Any) -> Path | None:
+        return resolve(value) if value else None
 
     return AgentConfig(
         router=str(raw["router"]),
@@ -74,6 +121,56 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         root=resolve(raw.get("root", "/")),
         host=host,
         state_dir=resolve(raw.get("state_dir", "/var/db/peerops")),
-        command_timeout=float(raw.get("command_timeout", 30)),
+        remote=_remote(raw.get("remote"), base),
+        branch=str(raw.get("branch", "main")),
+        status_branch=str(raw.get("status_branch", "status")),
+        command_timeout=_number(path, "command_timeout", raw.get("command_timeout", 30)),
+        lock_file=maybe(raw.get("lock_file")),
+        trust=TrustConfig(**_section(path, raw, "trust", TrustConfig, maybe)),
+        keys=KeyPolicy(**_section(path, raw, "keys", KeyPolicy, maybe)),
+        schedule=ScheduleConfig(**_section(path, raw, "schedule", ScheduleConfig, maybe)),
         source=str(path),
     )
+
+
+def _remote(value: Any, base: Path) -> str | None:
+    """A URL stays as it is; a local path is taken relative to the config file."""
+    if not value:
+        return None
+    text = str(value)
+    if "://" in text or ("@" in text and ":" in text):
+        return text
+    return str((base / text).resolve())
+
+
+def _section(path: Path, raw: dict[str, Any], name: str, cls: Any, maybe: Any) -> dict[str, Any]:
+    """Check one nested section against its dataclass; paths resolved, numbers checked."""
+    section = raw.get(name) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: {name}: must be a mapping")
+    fields = cls.__dataclass_fields__
+    _no_unknown(path, f"{name}.", section, set(fields))
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        default = fields[key].default
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: {name}.{key}: must be true or false")
+            out[key] = value
+        elif isinstance(default, int | float):
+            out[key] = type(default)(_number(path, f"{name}.{key}", value))
+        else:
+            out[key] = maybe(value)
+    return out
+
+
+def _number(path: Path, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{path}: {key}: must be a non-negative number")
+    return float(value)
+
+
+def _no_unknown(path: Path, prefix: str, raw: dict[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(prefix + u for u in unknown)}")

@@ -9,6 +9,7 @@ applied, 4 failures, 6 both.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +18,14 @@ from agent.apply import Applier, StepResult
 from agent.config import AgentConfig
 from agent.desired import Desired
 from agent.facts.observe import Observed, observe
+from agent.gates import gate_peers
 from agent.health import PeerHealth, assess
 from agent.host import Host
 from agent.inventory import load_inventory
 from agent.model import Peering
 from agent.plan import Step, make_plan
 from agent.record import Applied, load_record
-from agent.render import render
+from agent.render import Held, render
 from agent.yamlpos import Problem
 
 
@@ -106,11 +108,24 @@ def prepare(cfg: AgentConfig, outcome: RunOutcome) -> Prepared | None:
     obs = observe(host)
     outcome.observe_errors = list(obs.errors)
     peerings = list(inventory.for_router(cfg.router))
+    gated = gate_peers(cfg, peerings)
+    active = [p for p in peerings if p.peer not in gated]
     owners = {i: obs.owner_of_interface(i) for i in set(obs.gre) | set(obs.hostname_files)}
-    interfaces, errors = allocate(peerings, record.interfaces, owners, taken=())
-    outcome.peer_errors = errors
-    desired = render(cfg.router, peerings, interfaces)
+    held_ifaces = {record.interfaces[p] for p in gated if p in record.interfaces}
+    interfaces, errors = allocate(active, record.interfaces, owners, taken=held_ifaces)
+    outcome.peer_errors = gated | errors
+    desired = render(cfg.router, active, interfaces, held_from(record, gated))
     return Prepared(host, peerings, desired, obs, record)
+
+
+def held_from(record: Applied, peers: Iterable[str]) -> Held:
+    """What stays applied for gated peers: exactly what the record says was applied."""
+    peers = [p for p in peers if p in record.rules or p in record.interfaces]
+    return Held(
+        rules={p: record.rules[p] for p in peers if p in record.rules},
+        interfaces={p: record.interfaces[p] for p in peers if p in record.interfaces},
+        keys={p: record.peer_keys[p] for p in peers if p in record.peer_keys},
+    )
 
 
 def plan_router(cfg: AgentConfig) -> RunOutcome:

@@ -6,7 +6,7 @@ Plain frozen data (BundleWrap's expected_state): the diff compares it with what 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 IPSEC_CONF = "/etc/ipsec.conf"
 SYSCTL_CONF = "/etc/sysctl.conf"
@@ -64,3 +64,6 @@ class Desired:
     sysctl: dict[str, str]
     isakmpd_flags: str
     ipsec_enabled: bool
+    held_interfaces: frozenset[str] = frozenset()  # interfaces of held peers: left as they are
+    held_files: frozenset[str] = frozenset()  # key files of held peers: left as they are
+    peer_keys: dict[str, str] = field(default_factory=dict)  # peer -> its key file

@@ -75,7 +75,8 @@ def _assess_one(
     sas_out = sum(
         1 for s in obs.ipsec.sas if s.src == p.local_endpoint and s.dst == p.remote_endpoint
     )
-    gre = iface is not None and gre_difference(desired.gre[iface], obs.gre.get(iface)) is None
+    spec = desired.gre.get(iface) if iface else None  # held peers have no new spec
+    gre = spec is not None and gre_difference(spec, obs.gre.get(iface)) is None
     checks = [
         (error is None, error),
         (obs.local_key is not None, "our private key /etc/isakmpd/private/local.key is missing"),

@@ -124,7 +124,7 @@ def _pubkey_steps(desired: Desired, obs: Observed, record: Applied) -> list[Step
     steps = []
     for path, want in desired.pubkeys.items():
         steps += _file_steps(want, obs.pubkey_files.get(path), "peer key")
-    for path in sorted(set(record.pubkeys) - set(desired.pubkeys)):
+    for path in sorted(set(record.pubkeys) - set(desired.pubkeys) - desired.held_files):
         if path in obs.pubkey_files:
             steps.append(Step("remove", f"file:{path}", "its peering was removed", path=path))
     return steps
@@ -245,8 +245,10 @@ def _gre_steps(desired: Desired, obs: Observed) -> list[Step]:
                 )
             )
     for iface in sorted(set(obs.gre) | set(obs.hostname_files)):
-        if iface in desired.gre or obs.owner_of_interface(iface) is None:
-            continue  # wanted, or not ours: never touched
+        if iface in desired.gre or iface in desired.held_interfaces:
+            continue  # wanted, or held as it is for a gated peer
+        if obs.owner_of_interface(iface) is None:
+            continue  # not ours: never touched
         if iface in obs.gre:
             steps.append(
                 Step(

@@ -24,6 +24,7 @@ class Applied:
     loaded_at: float | None = None
     interfaces: dict[str, str] = field(default_factory=dict)  # peer -> greN
     pubkeys: list[str] = field(default_factory=list)  # key files peerops wrote
+    peer_keys: dict[str, str] = field(default_factory=dict)  # peer -> its key file
     commit: str | None = None
 
 

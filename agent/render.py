@@ -7,6 +7,7 @@ that runs as root. Every value that reaches a template was validated by the inve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 
 import jinja2
@@ -26,6 +27,15 @@ from agent.resources import templates_dir
 IPSEC_CONF_MODE = 0o600  # ipsecctl refuses group-writable/world bits; 0600 passes every release
 HOSTNAME_MODE = 0o640  # netstart "fixes" files with other bits or a non-root owner
 PUBKEY_MODE = 0o644  # isakmpd does not check pubkey secrecy; public material
+
+
+@dataclass(frozen=True)
+class Held:
+    """What stays applied for peers kept out of this run (agent.gates)."""
+
+    rules: Mapping[str, str] = field(default_factory=dict)  # peer -> rule block as loaded
+    interfaces: Mapping[str, str] = field(default_factory=dict)  # peer -> greN
+    keys: Mapping[str, str] = field(default_factory=dict)  # peer -> its key file
 
 
 @cache
@@ -58,10 +68,18 @@ def render_hostname(p: Peering, interface: str) -> str:
     )
 
 
-def render(router: str, peerings: Sequence[Peering], interfaces: Mapping[str, str]) -> Desired:
-    """Return the desired state for the peerings that have an interface assigned."""
+def render(
+    router: str,
+    peerings: Sequence[Peering],
+    interfaces: Mapping[str, str],
+    held: Held | None = None,
+) -> Desired:
+    """Return the desired state for the peerings that have an interface assigned; held peers
+    keep the rule, interface and key file applied for them before."""
+    held = held or Held()
     active = [p for p in peerings if p.peer in interfaces]
-    rules = {p.peer: render_rule(p) for p in active}
+    rules = {p.peer: render_rule(p) for p in active} | dict(held.rules)
+    rules = dict(sorted(rules.items()))
     conf = _env().get_template("ipsec.conf.j2").render(router=router, rules=list(rules.values()))
     hostname_files, gre = {}, {}
     for p in active:
@@ -83,10 +101,13 @@ def render(router: str, peerings: Sequence[Peering], interfaces: Mapping[str, st
         pubkeys=pubkeys,
         hostname_files=hostname_files,
         gre=gre,
-        interfaces={p.peer: interfaces[p.peer] for p in active},
+        interfaces={p.peer: interfaces[p.peer] for p in active} | dict(held.interfaces),
         sysctl={GRE_ALLOW: "1"},
         isakmpd_flags=ISAKMPD_FLAGS,
         ipsec_enabled=True,
+        held_interfaces=frozenset(held.interfaces.values()),
+        held_files=frozenset(held.keys.values()),
+        peer_keys={p.peer: p.remote_id.pubkey_path for p in active} | dict(held.keys),
     )
 
 

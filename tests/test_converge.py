@@ -174,3 +174,28 @@ def test_invalid_repo_changes_nothing(fleet: dict[str, AgentConfig]) -> None:
     assert outcome.result == "stalled" and outcome.exit_code == 4
     assert outcome.results == []
     assert SimHost(cfg.root).read_file("/etc/ipsec.conf") is None
+
+
+def test_gated_peer_is_held_as_applied_while_others_converge(
+    fleet: dict[str, AgentConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    converge(fleet)
+    cfg = fleet["rtr1"]
+    before = sa_lines(cfg, "198.51.100.7")
+    host = SimHost(cfg.root)
+    key_before = host.read_file("/etc/isakmpd/pubkeys/fqdn/alice.example.org")
+    # a new commit changes alice and bob, and a gate (e.g. a bad key signature) rejects alice
+    edit(cfg.repo / "peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: new")
+    edit(cfg.repo / "peers/rtr1/bob.yaml", "enc: aes-128", "enc: aes-192")
+    peers_answer(cfg)
+    monkeypatch.setattr("agent.gates._gates", lambda: [lambda _cfg, _ps: {"alice": "bad signature"}])
+    outcome = apply_router(cfg)
+    assert outcome.peer_errors == {"alice": "bad signature"}
+    assert {r.step.resource for r in outcome.results if r.step.kind == "delete-rule"} == {"rule:bob"}
+    assert sa_lines(cfg, "198.51.100.7") == before  # alice's tunnel kept working as it was
+    assert host.read_file("/etc/isakmpd/pubkeys/fqdn/alice.example.org") == key_before
+    assert b"description \"peerops alice: dn42 peer alice\"" in (host.read_file("/etc/hostname.gre1") or b"")
+    assert plan_router(cfg).plan == []
+    monkeypatch.undo()
+    converge(fleet)  # the gate lifts: alice's new commit applies
+    assert b"peerops alice: new" in (host.read_file("/etc/hostname.gre1") or b"")
