@@ -1,0 +1,333 @@
+"""ipsecctl(8) for the simulated router: `main(ctx, args)` with argv after "ipsecctl".
+
+Source: sbin/ipsecctl/ipsecctl.c v1.88 (2024): `main` (getopt "cD:df:Fi:kmnvs:", then flush,
+then rules, then show, then monitor), `usage`, `ipsecctl_lookup_option`, `ipsecctl_rules`,
+`ipsecctl_commit`, `ipsecctl_show` / `ipsecctl_print_title` / `ipsecctl_print_flow` /
+`ipsecctl_print_sa` / `ipsecctl_print_addr`; sbin/ipsecctl/ike.c `ike_ipsec_establish`;
+sbin/ipsecctl/parse.y `pushfile` / `check_file_secrecy` (see agent.sim.ipsecconf).
+
+Exit status: 0, or 1 on any error (err/errx exit 1 at once; a failed rule load makes 1).
+The simulator runs commands as root, so getuid() is 0 in the file secrecy check.
+
+Not simulated (a message on stderr, exit 1): -v together with a show of SAs (pfkdump's
+verbose extension dump), and what agent.sim.ipsecconf refuses. -m (monitor) blocks for ever
+(WouldBlock) after the other actions, as the real one never returns.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.sim import ike, isakmpd
+from agent.sim.host import UsageExit, WouldBlock
+from agent.sim.ipsecconf import (
+    PROTO_BY_NUMBER,
+    SERVICE_BY_PORT,
+    FatalExit,
+    IkeRule,
+    NotSimulated,
+    ParseOptions,
+    check_file_secrecy,
+    cmdline_symset,
+    delete_config,
+    gen_config,
+    getopt,
+    parse_rules,
+)
+
+USAGE = "usage: ipsecctl [-cdFkmnv] [-D macro=value] [-f file] [-i fifo] [-s modifier]"
+SHOW_OPTIONS = ("flow", "sa", "all")
+STATE_KEY = "ipsec"  # state["ipsec"] = {"flush_generation": int}: bumped by every -F
+
+
+@dataclass
+class Opts:
+    """What getopt collected (ipsecctl.c `opts` bits and arguments)."""
+
+    collapse: bool = False
+    delete: bool = False
+    flush: bool = False
+    showkey: bool = False
+    monitor: bool = False
+    noaction: bool = False
+    verbose: int = 0
+    show: str | None = None
+    rules: str | None = None
+    fifo: str = isakmpd.FIFO
+    macros: list[tuple[str, str]] = field(default_factory=list)
+
+
+def usage(ctx: Any) -> UsageExit:
+    """ipsecctl.c `usage`: the usage line on stderr, exit 1."""
+    ctx.eprint(USAGE)
+    return UsageExit(1)
+
+
+def lookup_option(cmd: str) -> str | None:
+    """ipsecctl.c `ipsecctl_lookup_option`: `cmd` is a prefix of flow, sa or all."""
+    if not cmd:
+        return None
+    return next((opt for opt in SHOW_OPTIONS if opt.startswith(cmd)), None)
+
+
+def _parse_args(ctx: Any, args: list[str]) -> Opts:
+    """The getopt loop of `main`; raises UsageExit for usage errors."""
+    if not args:
+        raise usage(ctx)
+    parsed, operands, error = getopt("ipsecctl", args, "cD:df:Fi:kmnvs:")
+    opts = Opts()
+    for ch, arg in parsed:
+        _apply_option(ctx, opts, ch, arg)
+    if error is not None:
+        ctx.eprint(error)
+        raise usage(ctx)
+    if operands:
+        ctx.eprint(f"ipsecctl: unknown command line argument: {operands[0]} ...")
+        raise usage(ctx)
+    return opts
+
+
+_FLAGS = {
+    "c": "collapse",
+    "d": "delete",
+    "F": "flush",
+    "k": "showkey",
+    "m": "monitor",
+    "n": "noaction",
+}
+_VALUES = {"f": "rules", "i": "fifo"}
+
+
+def _apply_option(ctx: Any, opts: Opts, ch: str, arg: str) -> None:
+    """One option of the getopt loop, in command-line order."""
+    if ch in _FLAGS:
+        setattr(opts, _FLAGS[ch], True)
+    elif ch in _VALUES:
+        setattr(opts, _VALUES[ch], arg)
+    elif ch == "v":
+        opts.verbose += 1
+    elif ch == "D":
+        macro = cmdline_symset(arg)
+        if macro is None:
+            ctx.eprint(f"ipsecctl: could not parse macro definition {arg}")
+        else:
+            opts.macros.append(macro)
+    elif ch == "s":
+        opts.show = lookup_option(arg)
+        if opts.show is None:
+            ctx.eprint(f"ipsecctl: Unknown show modifier '{arg}'")
+            raise usage(ctx)
+
+
+def main(ctx: Any, args: list[str]) -> int:
+    """ipsecctl: flush, load (or delete) rules, show, monitor, in that order."""
+    opts = _parse_args(ctx, args)
+    error = 0
+    flushed = False
+    if opts.flush and not opts.noaction:
+        flush(ctx.state)
+        flushed = True
+    if opts.rules is not None and load_rules(ctx, opts):
+        error = 1
+    if opts.show is not None:
+        show(ctx, opts, flushed)
+    if opts.monitor:
+        raise WouldBlock("ipsecctl -m monitors PF_KEY for ever")
+    return error
+
+
+def flush(state: dict[str, Any]) -> None:
+    """pfkey_ipsec_flush: every SA and flow goes; isakmpd keeps its config and negotiates
+    again, so the SAs come back with new SPIs (a new flush generation)."""
+    ipsec = state.setdefault(STATE_KEY, {"flush_generation": 0})
+    ipsec["flush_generation"] = int(ipsec.get("flush_generation", 0)) + 1
+
+
+# -- -f: load / delete -------------------------------------------------------------------------
+
+
+def _abs(path: str) -> str:
+    return path if path.startswith("/") else "/" + path
+
+
+def _read_config(ctx: Any, path: str) -> tuple[str, str] | None:
+    """parse.y `pushfile(name, 1)`: (name, text), or None after printing why not."""
+    if path == "-":
+        return "stdin", ctx.stdin or ""
+    real = ctx.path(_abs(path))
+    try:
+        mode = real.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        ctx.eprint(f"ipsecctl: pushfile: {path}: No such file or directory")
+        return None
+    problem = check_file_secrecy(path, ctx.owner(_abs(path))[0], mode)
+    if problem is not None:
+        ctx.eprint(problem)
+        return None
+    # fopen(3) succeeds on a directory; reading it then fails at once, like an empty file.
+    text = real.read_bytes().decode("latin-1") if stat.S_ISREG(mode) else ""
+    return path, text
+
+
+def _include(ctx: Any, path: str) -> str | None:
+    real = ctx.path(_abs(path))
+    if not real.exists():
+        return None
+    return real.read_bytes().decode("latin-1") if real.is_file() else ""
+
+
+def hostname(ctx: Any) -> str:
+    """gethostname(3): /etc/myname as /etc/rc sets it, else the simulated host's name."""
+    real = ctx.path("/etc/myname")
+    if real.is_file():
+        name = real.read_text(errors="replace").strip().splitlines()
+        if name:
+            return name[0]
+    return str(ctx.host.name)
+
+
+def load_rules(ctx: Any, opts: Opts) -> int:
+    """ipsecctl.c `ipsecctl_rules`: parse, then (unless -n) send the rules to isakmpd."""
+    opened = _read_config(ctx, opts.rules or "")
+    if opened is None:
+        ctx.eprint("ipsecctl: Syntax error in config file: ipsec rules not loaded")
+        return 1
+    name, text = opened
+    popts = ParseOptions(
+        verbose=opts.verbose,
+        show=opts.show is not None,
+        delete=opts.delete,
+        hostname=hostname(ctx),
+        macros=opts.macros,
+    )
+    try:
+        result = parse_rules(name, text, popts, lambda p: _include(ctx, p))
+    except NotSimulated as exc:
+        ctx.eprint(f"peerops sim: ipsecctl: {exc} are not simulated")
+        raise UsageExit(1) from exc
+    except FatalExit as exc:
+        ctx.eprint(exc.message)
+        raise UsageExit(1) from exc
+    ctx.out.extend(result.out)
+    for line in result.err:
+        ctx.eprint(line)
+    if result.failed:
+        ctx.eprint("ipsecctl: Syntax error in config file: ipsec rules not loaded")
+        return 1
+    if opts.noaction:
+        return 0
+    return commit(ctx, opts, result.rules, name)
+
+
+def commit(ctx: Any, opts: Opts, rules: list[IkeRule], name: str) -> int:
+    """ipsecctl.c `ipsecctl_commit` for ike rules: one FIFO write per rule."""
+    failed = False
+    for rule in rules:
+        open_fifo(ctx, opts.fifo)
+        gen = delete_config(rule) if opts.delete else gen_config(rule, hostname(ctx))
+        complete = gen.text.split("\n")[:-1]  # a partial last line never reaches isakmpd
+        isakmpd.apply_commands(ctx.state, complete)
+        for warning in gen.warnings:
+            ctx.eprint(warning)
+        if not gen.ok:
+            action = "delete" if opts.delete else "add"
+            ctx.eprint(f"ipsecctl: failed to {action} ike rule {rule.nr}")
+            failed = True
+    return 1 if failed else 0
+
+
+def open_fifo(ctx: Any, fifo: str) -> None:
+    """ike.c `ike_ipsec_establish`: open(fifo, O_WRONLY), fstat, S_ISFIFO.
+
+    A FIFO nobody reads (isakmpd gone, the FIFO left behind) blocks the open for ever.
+    """
+    real = ctx.path(_abs(fifo))
+    try:
+        st = os.stat(real)
+    except (FileNotFoundError, NotADirectoryError):
+        ctx.eprint(f"ipsecctl: ike_ipsec_establish: open({fifo}): No such file or directory")
+        raise UsageExit(1) from None
+    if stat.S_ISDIR(st.st_mode):
+        ctx.eprint(f"ipsecctl: ike_ipsec_establish: open({fifo}): Is a directory")
+        raise UsageExit(1)
+    if not stat.S_ISFIFO(st.st_mode):
+        ctx.eprint(f"ipsecctl: ike_ipsec_establish: {fifo} not a fifo")
+        raise UsageExit(1)
+    if not isakmpd.fifo_has_reader(ctx.state, fifo, st):
+        raise WouldBlock(f"open({fifo}, O_WRONLY) blocks: no isakmpd reads it")
+
+
+# -- -s: show ------------------------------------------------------------------------------------
+
+
+def show(ctx: Any, opts: Opts, flushed: bool) -> None:
+    """ipsecctl.c `ipsecctl_show`: flows in kernel order, SAs sorted by SPI."""
+    flows_wanted = opts.show in ("flow", "all")
+    sas_wanted = opts.show in ("sa", "all")
+    show_all = opts.show == "all"
+    if opts.verbose and sas_wanted:
+        ctx.eprint(
+            "peerops sim: ipsecctl: -v with an SA dump (pfkdump extensions) is not simulated"
+        )
+        raise UsageExit(1)
+    # Right after `-F` in the same run the kernel is empty (isakmpd has not renegotiated yet).
+    view = ike.IkeView([], [], {}) if flushed else ike.observe(ctx.host.root, ctx.state)
+    titles = 0
+    if flows_wanted:
+        titles = _title(ctx, "FLOWS:", titles) if show_all else titles
+        for nr, flow in enumerate(view.flows):
+            prefix = f"@{nr} " if opts.verbose > 1 else ""
+            ctx.print(prefix + render_flow(flow, opts.collapse))
+        if not view.flows and show_all:
+            ctx.print("No flows")
+    if sas_wanted:
+        titles = _title(ctx, "SAD:", titles) if show_all else titles
+        for sa in sorted(view.sas, key=lambda s: s.spi):
+            ctx.print(render_sa(sa, opts.showkey))
+        if not view.sas and show_all:
+            ctx.print("No entries")
+
+
+def _title(ctx: Any, title: str, count: int) -> int:
+    """ipsecctl.c `ipsecctl_print_title`: an empty line before every title but the first."""
+    if count:
+        ctx.print()
+    ctx.print(title)
+    return count + 1
+
+
+def _port(port: int, proto: int) -> str:
+    """ipsecctl_print_port: getservbyport(port, tcp or udp), else the number."""
+    return SERVICE_BY_PORT.get((port, "tcp" if proto == 6 else "udp"), str(port))
+
+
+def render_flow(flow: ike.Flow, collapse: bool = False) -> str:
+    """ipsecctl.c `ipsecctl_print_flow` (isakmpd flows have a peer but no local)."""
+    text = f"flow {flow.satype} {flow.direction}"
+    if flow.proto:
+        text += f" proto {PROTO_BY_NUMBER.get(flow.proto, str(flow.proto))}"
+    text += " from " + (f"{{ {flow.src} }}" if collapse else flow.src)
+    if flow.sport:
+        text += f" port {_port(flow.sport, flow.proto)}"
+    text += " to " + (f"{{ {flow.dst} }}" if collapse else flow.dst)
+    if flow.dport:
+        text += f" port {_port(flow.dport, flow.proto)}"
+    text += f" peer {flow.peer} srcid {flow.srcid} dstid {flow.dstid} type {flow.ftype}"
+    return text
+
+
+def render_sa(sa: ike.SA, showkey: bool = False) -> str:
+    """ipsecctl.c `ipsecctl_print_sa` as pfkdump.c `pfkey_print_sa` fills it in."""
+    text = f"{sa.satype} {sa.tmode} from {sa.src} to {sa.dst} spi 0x{sa.spi:08x}"
+    if sa.auth:
+        text += f" auth {sa.auth}"
+    if sa.enc:
+        text += f" enc {sa.enc}"
+    if showkey and sa.authkey:  # AEAD SAs have an auth key too (sadb_sa_auth is GMAC)
+        text += f" \\\n\tauthkey 0x{sa.authkey.hex()}"
+    if showkey and sa.enc is not None:  # enc null has a zero-length key: "enckey 0x"
+        text += f" \\\n\tenckey 0x{sa.enckey.hex()}"
+    return text

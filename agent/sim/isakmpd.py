@@ -1,0 +1,306 @@
+"""isakmpd(8) in the simulator: start/stop, its FIFO and pid file, and config over the FIFO.
+
+Sources (openbsd/src): sbin/isakmpd/isakmpd.c v1.109 (`parse_args`, `main`, `write_pid_file`,
+`daemon_shutdown`), ui.c (`ui_init`, `ui_config`, `ui_teardown`, `ui_handle_command`),
+policy.c (`policy_init`), util.c (`check_file_secrecy_fd`).
+
+What is modelled:
+- Flags are checked with isakmpd's getopt string; a bad flag is a failed start (usage).
+- `ui_init` runs before anything else: an old FIFO is removed and a new one made (mode 0600);
+  a *regular file* in its place is fatal. The FIFO is a real FIFO under ROOT (os.mkfifo) and
+  its inode is remembered, so `ipsecctl` can tell "isakmpd reads this FIFO" from a stale one.
+- The pid file is written next (`write_pid_file`, mode 0644 under the usual umask 022).
+- Without -K, `policy_init` needs /etc/isakmpd/isakmpd.policy (0600-ish, root): if it is
+  missing or too open isakmpd dies (log_fatal) after having made the FIFO and pid file.
+  With a policy file it runs, but KeyNote policy is not simulated: no SA ever comes up.
+- Config is only what ipsecctl sends through the FIFO (`C set/add/rmv/rm/rms`, `t`), kept
+  as isakmpd's section/tag database. /etc/isakmpd/isakmpd.conf is ignored (not simulated).
+- SIGTERM (`stop`) forgets the config and so every SA and flow isakmpd made. isakmpd does
+  NOT remove its FIFO or pid file on exit (isakmpd.c `daemon_shutdown` calls exit(0) with no
+  unlink; ui.c has no cleanup), so a stale FIFO is left behind, as on a real box.
+- Simplified: with -S (sasyncd) real isakmpd leaves its SAs in the kernel on shutdown; here
+  they go away as well. -d (foreground) is accepted and treated like a daemonized start.
+
+State keys (JSON, ROOT/.peerops-sim/state.json):
+- state["daemons"]["isakmpd"] = {"pid": int, "flags": [str]} while it runs.
+- state["isakmpd"] = {"fifo": path|None, "fifo_id": [inode, mtime_ns]|None, "pid_file": path,
+  "keynote": bool, "conf": {section: {tag: value}} (lower-case keys, as isakmpd compares
+  them case-insensitively), "connections": {name: {"passive": bool, "serial": int}},
+  "serial": int} while it runs.
+- state["isakmpd_log"] = [str, ...]: the last 200 messages isakmpd would have logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from typing import Any
+
+from agent.sim import state as simstate
+from agent.sim.ipsecconf import getopt
+
+FIFO = "/var/run/isakmpd.fifo"
+PID_FILE = "/var/run/isakmpd.pid"
+POLICY_FILE = "/etc/isakmpd/isakmpd.policy"
+GETOPT = "46ac:dD:f:i:KnN:p:Ll:R:STv"
+LOG_KEY = "isakmpd_log"
+LOG_MAX = 200
+USAGE = (
+    "usage: isakmpd [-46adKLnSTv] [-c config-file] [-D class=level] [-f fifo]\n"
+    "          [-i pid-file] [-l packetlog-file] [-N udpencap-port]\n"
+    "          [-p listen-port] [-R report-file]"
+)
+
+
+def log(state: dict[str, Any], message: str) -> None:
+    """Append a line to isakmpd's log (what syslog would have), keeping the last LOG_MAX."""
+    lines = state.setdefault(LOG_KEY, [])
+    lines.append(message)
+    del lines[:-LOG_MAX]
+
+
+def _abs(path: str) -> str:
+    """isakmpd starts from rc with cwd /, so a relative path is relative to /."""
+    return path if path.startswith("/") else "/" + path
+
+
+def running(state: dict[str, Any]) -> bool:
+    """True when isakmpd runs (process table entry and its in-memory state)."""
+    return "isakmpd" in state.get("daemons", {}) and "isakmpd" in state
+
+
+# -- start / stop ---------------------------------------------------------------------------
+
+
+def start(ctx: Any, flags: list[str]) -> bool:
+    """Start isakmpd with flags; False when it refuses to start or dies during init."""
+    opts, operands, error = getopt("isakmpd", list(flags), GETOPT)
+    if error is not None or operands:
+        log(ctx.state, error or USAGE.splitlines()[0])
+        return False
+    fifo: str | None = FIFO
+    pid_file = PID_FILE
+    keynote = True
+    for ch, arg in opts:
+        if ch == "f":
+            fifo = None if arg == "-" else _abs(arg)  # -f - : commands come on stdin
+        elif ch == "i":
+            pid_file = _abs(arg)
+        elif ch == "K":
+            keynote = False
+    log(ctx.state, "isakmpd: starting")
+    identity = _ui_init(ctx, fifo) if fifo is not None else None
+    if fifo is not None and identity is None:
+        return False
+    pid = simstate.allocate_pid(ctx.state)
+    ctx.write_file(pid_file, f"{pid}\n".encode(), 0o644)
+    if keynote and not _policy_init(ctx):
+        return False
+    ctx.state["daemons"]["isakmpd"] = {"pid": pid, "flags": list(flags)}
+    ctx.state["isakmpd"] = {
+        "fifo": fifo,
+        "fifo_id": list(identity) if identity else None,
+        "pid_file": pid_file,
+        "keynote": keynote,
+        "conf": {},
+        "connections": {},
+        "serial": 0,
+    }
+    return True
+
+
+def _ui_init(ctx: Any, fifo: str) -> tuple[int, int] | None:
+    """ui.c `ui_init`: refuse a regular file, remove the old FIFO, mkfifo 0600; its identity."""
+    real = ctx.path(fifo)
+    if real.is_file() and not real.is_symlink():
+        log(ctx.state, f'ui_init: could not create FIFO "{fifo}": File exists')
+        return None
+    with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+        real.unlink()  # "No need to know about errors."
+    real.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkfifo(real, 0o600)
+    except OSError as exc:
+        log(ctx.state, f'ui_init: mkfifo ("{fifo}", 0600) failed: {os.strerror(exc.errno or 0)}')
+        return None
+    os.chmod(real, 0o600)
+    # The real FIFO stays open in isakmpd, so a FIFO made later in its place is another inode.
+    # Here nothing holds it open and an inode number can be reused at once, so the FIFO's
+    # identity is its inode plus a random mtime stamped now (nothing ever writes to it).
+    stamp = 10**18 + int.from_bytes(os.urandom(7), "big")
+    os.utime(real, ns=(stamp, stamp))
+    ctx.chown(fifo, 0, 0)
+    return real.stat().st_ino, stamp
+
+
+def _policy_init(ctx: Any) -> bool:
+    """policy.c `policy_init` without -K: the KeyNote policy file must exist and be secret."""
+    real = ctx.path(POLICY_FILE)
+    if not real.is_file():
+        log(
+            ctx.state,
+            f'policy_init: open ("{POLICY_FILE}", O_RDONLY) failed: No such file or directory',
+        )
+        return False
+    uid = ctx.owner(POLICY_FILE)[0]
+    problem = secrecy_problem(POLICY_FILE, uid, real.stat().st_mode)
+    if problem is not None:
+        log(ctx.state, problem)
+        log(ctx.state, f"policy_init: cannot read {POLICY_FILE}")
+        return False
+    return True
+
+
+def secrecy_problem(path: str, uid: int, mode: int) -> str | None:
+    """util.c `check_file_secrecy_fd` for isakmpd running as root; the log line if refused."""
+    if uid != 0:
+        return f"check_file_secrecy_fd: not loading {path} - file owner is not process user"
+    if mode & 0o077:  # S_IRWXG | S_IRWXO
+        return f"check_file_secrecy_fd: not loading {path} - too open permissions"
+    return None
+
+
+def stop(ctx: Any) -> None:
+    """SIGTERM: delete its SAs and flows (they are derived from its config) and exit.
+
+    The FIFO and the pid file stay behind: isakmpd never unlinks them.
+    """
+    log(ctx.state, "isakmpd: shutting down...")
+    ctx.state.pop("isakmpd", None)
+    log(ctx.state, "isakmpd: exit")
+
+
+# -- the FIFO -------------------------------------------------------------------------------
+
+
+def fifo_has_reader(state: dict[str, Any], fifo: str, st: os.stat_result) -> bool:
+    """True when a running isakmpd holds this very FIFO open (else an open() would block)."""
+    if not running(state):
+        return False
+    ist = state["isakmpd"]
+    return ist.get("fifo") == _abs(fifo) and ist.get("fifo_id") == [st.st_ino, st.st_mtime_ns]
+
+
+_SET_ADD_RMV = re.compile(r"C\s*\S+\s*\[([^\]]+)\]:([^=]+)=\s*(\S+)(?:\s+(\S+))?")
+_RMS = re.compile(r"C\s*\S+\s*\[([^\]]+)\]")
+_RM = re.compile(r"C\s*\S+\s*\[([^\]]+)\]:\s*(\S+)")
+_LIMIT = 200  # every %200s / %200[...] in ui_config's sscanf formats
+
+
+def apply_commands(state: dict[str, Any], lines: list[str]) -> None:
+    """ui.c `ui_handle_command` for each complete line written to the FIFO."""
+    ist = state["isakmpd"]
+    for line in lines:
+        if line.startswith("C"):
+            _ui_config(state, ist["conf"], line)
+        elif line.startswith("t"):
+            _ui_teardown(ist, line)
+        else:
+            log(state, f"ui_handle_messages: unrecognized command: '{line[:1]}'")
+    _sync_connections(ist)
+
+
+def _ui_config(state: dict[str, Any], conf: dict[str, dict[str, str]], cmd: str) -> None:
+    """ui.c `ui_config`: set/add/rmv/rm/rms on the section database (get is not modelled)."""
+    sub = cmd[1:].split(None, 1)[0].lower() if cmd[1:].split() else ""
+    handlers = {"set": _conf_set, "add": _conf_add, "rmv": _conf_rmv}
+    if sub in handlers:
+        match = _SET_ADD_RMV.match(cmd)
+        if match and len(match.group(1)) <= _LIMIT and len(match.group(2)) <= _LIMIT:
+            section, tag = match.group(1).lower(), match.group(2).lower()
+            handlers[sub](state, conf, section, tag, match.group(3)[:_LIMIT], match.group(4))
+            return
+    elif sub == "rms" and (match := _RMS.match(cmd)):
+        conf.pop(match.group(1).lower(), None)
+        return
+    elif sub == "rm" and (match := _RM.match(cmd)):
+        conf.get(match.group(1).lower(), {}).pop(match.group(2).lower(), None)
+        return
+    elif sub == "get":
+        return
+    log(state, f'ui_config: command "{cmd}" malformed')
+
+
+def _conf_set(
+    state: dict[str, Any],
+    conf: dict[str, dict[str, str]],
+    section: str,
+    tag: str,
+    value: str,
+    force: str | None,
+) -> None:
+    tags = conf.setdefault(section, {})
+    if tag in tags and force is None:
+        log(state, f"conf_set: duplicate tag [{section}]:{tag}, ignoring...")
+        return
+    tags[tag] = value
+
+
+def _conf_add(
+    state: dict[str, Any],
+    conf: dict[str, dict[str, str]],
+    section: str,
+    tag: str,
+    value: str,
+    force: str | None,
+) -> None:
+    tags = conf.setdefault(section, {})
+    old = tags.get(tag)
+    if old is None:
+        tags[tag] = value
+    elif value not in conf_list(old):
+        tags[tag] = old + value if old.endswith(",") else f"{old},{value}"
+
+
+def _conf_rmv(
+    state: dict[str, Any],
+    conf: dict[str, dict[str, str]],
+    section: str,
+    tag: str,
+    value: str,
+    force: str | None,
+) -> None:
+    tags = conf.get(section, {})
+    if tag not in tags:
+        return
+    kept = [item for item in conf_list(tags[tag]) if item != value]
+    if kept:
+        tags[tag] = ",".join(kept)
+    else:
+        del tags[tag]
+
+
+def conf_list(value: str) -> list[str]:
+    """conf.c `conf_get_list`: a comma-separated value, blanks around items removed."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _ui_teardown(ist: dict[str, Any], cmd: str) -> None:
+    """ui.c `ui_teardown`: `t [main|quick] name`; a torn-down phase 2 SA is renegotiated
+    (isakmpd's connection checker), so here it only gets new SPIs."""
+    words = cmd.split()
+    name = words[-1] if len(words) >= 2 else None
+    entry = ist["connections"].get(name) if name else None
+    if entry is not None and (len(words) == 2 or words[1] == "quick"):
+        ist["serial"] += 1
+        entry["serial"] = ist["serial"]
+
+
+def _sync_connections(ist: dict[str, Any]) -> None:
+    """Keep `connections` equal to [Phase 2]:Connections and Passive-Connections; a newly
+    added name gets a new serial (its SAs are new)."""
+    phase2 = ist["conf"].get("phase 2", {})
+    wanted: dict[str, bool] = {}
+    for tag, passive in (("connections", False), ("passive-connections", True)):
+        for name in conf_list(phase2.get(tag, "")):
+            wanted.setdefault(name, passive)
+    current = ist["connections"]
+    for name in list(current):
+        if name not in wanted:
+            del current[name]
+    for name, passive in wanted.items():
+        if name not in current:
+            ist["serial"] += 1
+            current[name] = {"passive": passive, "serial": ist["serial"]}
+        current[name]["passive"] = passive
