@@ -188,10 +188,14 @@ def test_gated_peer_is_held_as_applied_while_others_converge(
     edit(cfg.repo / "peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: new")
     edit(cfg.repo / "peers/rtr1/bob.yaml", "enc: aes-128", "enc: aes-192")
     peers_answer(cfg)
-    monkeypatch.setattr("agent.gates._gates", lambda: [lambda _cfg, _ps: {"alice": "bad signature"}])
+    monkeypatch.setattr(
+        "agent.gates._gates", lambda: [lambda _cfg, _ps: {"alice": "bad signature"}]
+    )
     outcome = apply_router(cfg)
     assert outcome.peer_errors == {"alice": "bad signature"}
-    assert {r.step.resource for r in outcome.results if r.step.kind == "delete-rule"} == {"rule:bob"}
+    assert {r.step.resource for r in outcome.results if r.step.kind == "delete-rule"} == {
+        "rule:bob"
+    }
     assert sa_lines(cfg, "198.51.100.7") == before  # alice's tunnel kept working as it was
     assert host.read_file("/etc/isakmpd/pubkeys/fqdn/alice.example.org") == key_before
     old_line = b'description "peerops alice: dn42 peer alice"'
