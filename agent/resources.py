@@ -1,30 +1,28 @@
-"""Where packaged data lives: templates/ and the example state/ (also inside a wheel)."""
+"""Where packaged data lives: templates/ and the example state/ (also inside a wheel).
+
+In a wheel, pyproject.toml maps templates/ to agent/templates and state/ to
+agent/example_state; in a checkout they are the top-level folders.
+"""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-_CHECKOUT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent
 
 
-def _packaged(package: str, checkout_dir: str) -> Path:
-    """Return the directory of a data subpackage, or the checkout folder it is mapped from."""
-    try:
-        path = Path(str(resources.files(package)))
-        if path.is_dir():
-            return path
-    except ModuleNotFoundError:
-        pass
-    return _CHECKOUT / checkout_dir
+def _data_dir(installed: str, checkout: str) -> Path:
+    path = _PACKAGE / installed
+    return path if path.is_dir() else _CHECKOUT / checkout
 
 
 def templates_dir() -> Path:
-    return _packaged("agent.templates", "templates")
+    return _data_dir("templates", "templates")
 
 
 def example_state_dir() -> Path:
-    return _packaged("agent.example_state", "state")
+    return _data_dir("example_state", "state")
 
 
 def schema_dir() -> Path:
