@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.deadline import Deadline
 from agent.desired import IPSEC_CONF, ISAKMPD_PID, Desired
-from agent.errors import CommandFailed
+from agent.errors import CommandFailed, PeeropsError
 from agent.host import CommandResult, Host
 from agent.model import PUBKEY_DIR
 from agent.plan import Step
@@ -36,14 +37,17 @@ class Applier:
     record: Applied
     state_dir: Path
     command_timeout: float = 30.0
+    deadline: Deadline | None = None
 
     def apply(self, steps: list[Step]) -> list[StepResult]:
         """Run steps in order; return a result per step attempted (the last one may have failed)."""
         results = []
         for step in steps:
             try:
+                if self.deadline:
+                    self.deadline.check(step.describe())  # stop between steps, never inside
                 self._execute(step)
-            except CommandFailed as exc:
+            except PeeropsError as exc:
                 results.append(StepResult(step, False, str(exc)))
                 break
             results.append(StepResult(step, True))
@@ -74,16 +78,21 @@ class Applier:
             raise ValueError(f"malformed step {step}")
 
     def _run(self, argv: tuple[str, ...]) -> CommandResult:
-        result = self.host.run(argv, timeout=self.command_timeout)
+        result = self.host.run(argv, timeout=self._timeout())
         if not result.ok:
             raise CommandFailed(argv, result.rc, result.stderr or result.stdout, result.timed_out)
         return result
+
+    def _timeout(self) -> float:
+        if self.deadline is None:
+            return self.command_timeout
+        return self.deadline.timeout_for(self.command_timeout)
 
     def _with_temp_conf(self, text: str, flags: tuple[str, ...]) -> None:
         """Run ipsecctl with flags on text in a 0600 temp file next to /etc/ipsec.conf."""
         tmp = self.host.write_temp("/etc", ".ipsec.conf.peerops.", text.encode(), mode=0o600)
         try:
-            result = self.host.run(("ipsecctl", *flags, tmp), timeout=self.command_timeout)
+            result = self.host.run(("ipsecctl", *flags, tmp), timeout=self._timeout())
         finally:
             self.host.remove_file(tmp)
         if not result.ok:

@@ -16,13 +16,14 @@ from typing import Any
 from agent.allocate import allocate
 from agent.apply import Applier, StepResult
 from agent.config import AgentConfig
+from agent.deadline import Deadline
 from agent.desired import Desired
 from agent.facts.observe import Observed, observe
 from agent.gates import gate_peers
 from agent.health import PeerHealth, assess
 from agent.host import Host
 from agent.inventory import load_inventory
-from agent.model import Peering
+from agent.model import Inventory, Peering
 from agent.plan import Step, make_plan
 from agent.record import Applied, load_record
 from agent.render import Held, render
@@ -43,6 +44,7 @@ class RunOutcome:
     health: list[PeerHealth] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    inventory: Inventory | None = None  # what was loaded (the daemon's fast path reuses it)
 
     @property
     def changed(self) -> bool:
@@ -97,12 +99,19 @@ class Prepared:
     record: Applied
 
 
-def prepare(cfg: AgentConfig, outcome: RunOutcome) -> Prepared | None:
-    """Load and validate the repo, observe the host and render; None when the repo is invalid."""
-    inventory, problems = load_inventory(cfg.repo)
+def prepare(
+    cfg: AgentConfig,
+    outcome: RunOutcome,
+    inventory: Inventory | None = None,
+) -> Prepared | None:
+    """Load and validate the repo (unless a still-valid inventory is given), observe the host
+    and render; None when the repo is invalid."""
     if inventory is None:
-        outcome.problems = problems
-        return None
+        inventory, problems = load_inventory(cfg.repo)
+        if inventory is None:
+            outcome.problems = problems
+            return None
+    outcome.inventory = inventory
     host = cfg.make_host()
     record = load_record(cfg.state_dir)
     obs = observe(host)
@@ -145,16 +154,23 @@ def plan_router(cfg: AgentConfig) -> RunOutcome:
     return outcome
 
 
-def apply_router(cfg: AgentConfig) -> RunOutcome:
+def apply_router(
+    cfg: AgentConfig, deadline: Deadline | None = None, inventory: Inventory | None = None
+) -> RunOutcome:
     """Plan, apply, then verify by observing again (uncached) and planning once more."""
     outcome = RunOutcome(cfg.router)
-    prepared = prepare(cfg, outcome)
+    prepared = prepare(cfg, outcome, inventory)
     if prepared is None:
         outcome.finished = time.time()
         return outcome
     outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
     applier = Applier(
-        prepared.host, prepared.desired, prepared.record, cfg.state_dir, cfg.command_timeout
+        prepared.host,
+        prepared.desired,
+        prepared.record,
+        cfg.state_dir,
+        cfg.command_timeout,
+        deadline,
     )
     outcome.results = applier.apply(outcome.plan)
     after = observe(prepared.host)

@@ -22,6 +22,7 @@ from agent.output import health_table
 from agent.resources import example_state_dir
 from agent.sim.fleet import build_fleet, write_fleet
 from agent.sim.provision import provision_router
+from agent.source import GitSource
 
 
 def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentConfig]:
@@ -45,6 +46,7 @@ def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentC
     configs = {}
     for name in inventory.routers:
         configs[name] = _router_config(base / name, name, remote)
+        GitSource(configs[name]).sync()  # the first pull: each router checks the repo out
     shutil.rmtree(work)
     return configs
 
@@ -72,16 +74,16 @@ def _publish(work: Path, remote: Path) -> Path:
 
 
 def _router_config(directory: Path, name: str, remote: Path) -> AgentConfig:
-    import git
-
-    git.Repo.clone_from(str(remote), directory / "repo", branch="main")
+    """Write the router's peerops.yaml; its first `peerops run` clones the remote."""
     config = {
         "router": name,
+        "remote": "../remote.git",
         "repo": "repo",
         "root": "root",
         "host": "simulated",
         "state_dir": "state",
     }
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "peerops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return load_config(directory / "peerops.yaml")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # validate must not import the whole run machinery
     from agent.converge import RunOutcome
@@ -84,3 +84,76 @@ def health_table(rows: Iterable[PeerHealth]) -> str:
 
 def _yn(value: bool) -> str:
     return "yes" if value else "no"
+
+
+def cycle_text(result: Any) -> str:
+    """A `peerops run` summary: source, what was applied, health, and where the report went."""
+    sync = result.sync
+    lines = [
+        f"source: {sync.status}"
+        + (f" at {str(sync.commit)[:12]}" if sync.commit else "")
+        + (
+            f" (new, signed by {sync.signer})"
+            if sync.new and sync.signer
+            else " (new)"
+            if sync.new
+            else ""
+        )
+    ]
+    if sync.message:
+        lines.append(f"  {sync.message}")
+    lines += [f"  warning: {w}" for w in sync.warnings]
+    text = "\n".join(lines) + "\n" + apply_text(result.outcome)
+    if result.outcome.health:
+        text += health_table(result.outcome.health)
+    if result.committed or result.pending or result.publish_error:
+        state = "pushed" if result.pushed else f"queued ({result.pending} pending)"
+        text += f"status report: {'committed, ' if result.committed else ''}{state}"
+        text += f": {result.publish_error}\n" if result.publish_error else "\n"
+    return text
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """A router's report for a person: result, source, peers, errors."""
+    lines = [
+        f"{report['router']}: {report['result']} at commit {str(report['commit'])[:12]}"
+        f" (run {report['run']['started']} - {report['run']['finished']})",
+        f"source: {report['source']['status']}"
+        + (f": {report['source']['message']}" if report["source"].get("message") else ""),
+    ]
+    for peer, v in sorted(report["peers"].items()):
+        lines.append(
+            f"  {peer:12} {v['state']:12} {v['interface'] or '-':7} "
+            f"flows {v['flows']['in']}/{v['flows']['out']} "
+            f"SAs {v['sas']['in']}/{v['sas']['out']}" + (f"  {v['reason']}" if v["reason"] else "")
+        )
+    lines += [f"  held: {p}: {why}" for p, why in report.get("quarantined", {}).items()]
+    lines += [f"  error: {e}" for e in report.get("errors", [])]
+    lines += [f"  warning: {w}" for w in report.get("warnings", [])]
+    return "\n".join(lines) + "\n"
+
+
+def fleet_table(reports: list[dict[str, Any]]) -> str:
+    """One line per router: result, commit, when, peers up."""
+    rows = [("ROUTER", "RESULT", "COMMIT", "FINISHED", "PEERS UP", "NOTES")]
+    for r in sorted(reports, key=lambda r: r["router"]):
+        peers = r.get("peers", {})
+        up = sum(1 for v in peers.values() if v["state"] == "up")
+        notes = "; ".join(
+            [*r.get("warnings", []), *(f"{p} held" for p in r.get("quarantined", {}))]
+        )
+        rows.append(
+            (
+                r["router"],
+                r["result"],
+                str(r.get("commit"))[:12],
+                str(r["run"]["finished"]),
+                f"{up}/{len(peers)}",
+                notes or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in rows
+    )

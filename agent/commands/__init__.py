@@ -8,5 +8,9 @@ COMMANDS: dict[str, str] = {
     "validate": "agent.commands.validate",
     "plan": "agent.commands.plan",
     "apply": "agent.commands.apply",
+    "run": "agent.commands.run",
+    "daemon": "agent.commands.daemon",
+    "status": "agent.commands.status",
+    "fleet": "agent.commands.fleet",
     "demo": "agent.commands.demo",
 }

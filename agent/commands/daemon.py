@@ -1,0 +1,48 @@
+"""peerops daemon [-c FILE]: cycle on a schedule; SIGHUP runs a cycle now, SIGTERM stops."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+HELP = "run cycles every schedule.interval seconds (jittered); SIGHUP: now; SIGTERM: stop"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", default="/etc/peerops.yaml", help="agent configuration file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.config import load_config
+    from agent.cycle import Agent
+    from agent.daemon import Daemon
+    from agent.lock import LockHeld, RunLock
+
+    logging.basicConfig(level=logging.INFO, format="peerops[%(process)d]: %(message)s")
+    log = logging.getLogger("peerops")
+    cfg = load_config(args.config)
+    daemon: Daemon
+
+    def one_cycle() -> None:
+        try:
+            with RunLock(cfg.lock_path):
+                result = agent.cycle()
+        except LockHeld as exc:
+            log.warning("%s", exc)
+            return
+        log.info(
+            "%s: %s (commit %s)",
+            cfg.router,
+            result.report["result"],
+            str(result.report["commit"])[:12],
+        )
+
+    agent = Agent(cfg, should_stop=lambda: daemon.stopping)
+    daemon = Daemon(one_cycle, cfg.schedule)
+    daemon.install_signals()
+    log.info(
+        "started: every %s-%s s, first cycle within %g s", *daemon.bounds(), cfg.schedule.splay
+    )
+    daemon.run()
+    log.info("stopped after %d cycle(s)", daemon.cycles)
+    return 0

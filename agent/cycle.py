@@ -1,0 +1,139 @@
+"""One cycle of the agent: pull → load and validate → render → observe → diff → plan →
+apply → verify → report → push. A report always comes out, whatever failed before it.
+
+The fast path: when the commit is unchanged and the last cycle converged, the git-derived
+part (load, validate, render) is reused from memory, but the live router is observed, and
+drift corrected, every cycle (ansible-pull -o shows what goes wrong otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.config import AgentConfig
+from agent.converge import RunOutcome, apply_router
+from agent.deadline import Deadline
+from agent.errors import PeeropsError
+from agent.report import (
+    build_report,
+    decide,
+    load_published,
+    save_published,
+    serialize,
+    write_last_report,
+)
+from agent.source import GitSource, SyncResult
+
+log = logging.getLogger("peerops")
+
+
+@dataclass
+class CycleResult:
+    outcome: RunOutcome
+    sync: SyncResult
+    report: dict[str, Any]
+    committed: bool = False
+    pushed: bool = False
+    pending: int = 0
+    publish_error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        code = self.outcome.exit_code
+        if self.sync.status == "refused":
+            code |= 4  # a commit was refused: that is a failure an operator must see
+        return code
+
+
+@dataclass
+class Agent:
+    """The long-lived part of the agent: config, clock and the status publisher."""
+
+    cfg: AgentConfig
+    clock: Callable[[], float] = time.time
+    should_stop: Callable[[], bool] = lambda: False
+    publisher: Any = None  # agent.publish.StatusPublisher; built on first use
+    _last_commit: str | None = field(default=None, init=False)
+    _cache: tuple[str, Any] | None = field(default=None, init=False)  # (commit, inventory)
+
+    def cycle(self) -> CycleResult:
+        """Run one full cycle; always returns a result with a report (never raises for the
+        router's or the network's problems)."""
+        deadline = Deadline(self.cfg.schedule.run_timeout or None, should_stop=self.should_stop)
+        sync = GitSource(self.cfg, clock=self.clock).sync()
+        extra: list[str] = []
+        try:
+            outcome = apply_router(self.cfg, deadline, self._cached_inventory(sync))
+        except PeeropsError as exc:  # stop requested or time up before apply began
+            outcome, extra = RunOutcome(self.cfg.router), [str(exc)]
+        except Exception as exc:
+            log.error("cycle failed: %s", traceback.format_exc())
+            outcome, extra = RunOutcome(self.cfg.router), [f"internal error: {exc!r}"]
+        outcome.finished = outcome.finished or time.time()
+        converged = outcome.result in ("converged", "changed") and sync.commit is not None
+        self._cache = (sync.commit, outcome.inventory) if converged and outcome.inventory else None
+        intentional = sync.new or (sync.commit is not None and sync.commit != self._last_commit)
+        self._last_commit = sync.commit
+        report = build_report(
+            self.cfg.router, sync, outcome, intentional=intentional, extra_errors=extra
+        )
+        if extra and report["result"] in ("converged", "changed"):
+            report["result"] = "failed"
+        write_last_report(self.cfg.state_dir, report)
+        result = CycleResult(outcome, sync, report)
+        self._publish(result)
+        return result
+
+    def _cached_inventory(self, sync: SyncResult) -> Any:
+        """The fast path: the inventory of the last converged cycle, if its commit is still
+        the one to apply. Only with a remote: a local checkout may have uncommitted edits."""
+        if self.cfg.remote and self._cache and self._cache[0] == sync.commit:
+            return self._cache[1]
+        return None
+
+    def _publish(self, result: CycleResult) -> None:
+        if self.cfg.remote is None:
+            return
+        now = self.clock()
+        previous = load_published(self.cfg.state_dir)
+        decision = decide(
+            self.cfg.router, result.report, previous, now, self.cfg.schedule.heartbeat
+        )
+        publisher = self._publisher()
+        files = {f"reports/{self.cfg.router}.yaml": serialize(result.report)}
+        files.update(self._key_files())
+        if decision.commit:
+            published = publisher.publish(files, decision.message)
+            save_published(self.cfg.state_dir, result.report, now)
+        else:
+            published = publisher.flush()  # push what earlier cycles queued
+        result.committed, result.pushed = published.committed, published.pushed
+        result.pending, result.publish_error = published.pending, published.error
+
+    def _key_files(self) -> dict[str, bytes]:
+        """keys/<router>.pub: our local.pub for peers to fetch (issue 4 fills this in)."""
+        try:
+            from agent.keys import published_key
+        except ImportError:
+            return {}
+        found = published_key(self.cfg.make_host())
+        return {f"keys/{self.cfg.router}.pub": found[0].encode()} if found else {}
+
+    def _publisher(self) -> Any:
+        if self.publisher is None:
+            from agent.publish import StatusPublisher
+
+            assert self.cfg.remote is not None  # noqa: S101 - checked by the caller
+            self.publisher = StatusPublisher(
+                self.cfg.remote,
+                self.cfg.router,
+                self.cfg.state_dir / "status",
+                branch=self.cfg.status_branch,
+                git_timeout=max(self.cfg.command_timeout, 60.0),
+            )
+        return self.publisher
