@@ -16,11 +16,12 @@ from typing import Any
 import yaml
 
 from agent.config import AgentConfig, load_config
-from agent.converge import RunOutcome, apply_router, plan_router
+from agent.converge import plan_router
+from agent.cycle import Agent
 from agent.inventory import load_inventory
 from agent.output import health_table
 from agent.resources import example_state_dir
-from agent.sim.fleet import build_fleet, write_fleet
+from agent.sim.fleet import build_fleet, refresh_external, write_fleet
 from agent.sim.provision import provision_router
 from agent.source import GitSource
 
@@ -105,33 +106,121 @@ def _demo(base: Path, as_json: bool) -> int:
     say = (lambda *_: None) if as_json else print
     say(f"Building a simulated fleet in {base} from the example state repo ...")
     configs = build_demo_fleet(base)
-    first: dict[str, RunOutcome] = {}
-    for name, cfg in configs.items():
-        planned = plan_router(cfg)
-        say(f"\n== {name}: plan ({len(planned.plan)} steps), then apply")
-        first[name] = apply_router(cfg)
-        say(f"{name}: {first[name].result}, {sum(r.ok for r in first[name].results)} change(s)")
-    second = {name: apply_router(cfg) for name, cfg in configs.items()}
-    second_changes = sum(len(o.plan) for o in second.values())
-    health = [h for name in configs for h in plan_router(configs[name]).health]
-    all_up = bool(health) and all(h.state == "up" for h in health)
-    ok = all_up and second_changes == 0 and all(not o.failed for o in second.values())
+
+    say("\n== Act 1: each router runs `peerops run` (pull, converge, verify, report)")
+    first = {name: _cycle(cfg, say) for name, cfg in configs.items()}
+    second = {name: Agent(cfg).cycle() for name, cfg in configs.items()}
+    second_changes = sum(len(r.outcome.plan) for r in second.values())
+    health = _health(configs)
+    say("\nPer-peer health:\n")
+    say(health_table(health))
+    idempotent = "yes" if not second_changes else "NO"
+    say(
+        f"Second run: {second_changes} change(s) planned (idempotent: {idempotent}), "
+        f"{sum(r.committed for r in second.values())} status commit(s)"
+    )
+
+    say("\n== Act 2: a peer's pull request is merged: dave peers with rtr2")
+    merge = merge_peer_pull_request(base, configs)
+    say(f"merged {merge[:12]} into main of {base / 'remote.git'}")
+    third = {name: _cycle(cfg, say) for name, cfg in configs.items()}
+    fourth = {name: Agent(cfg).cycle() for name, cfg in configs.items()}
+    after_changes = sum(len(r.outcome.plan) for r in fourth.values())
+    health_after = _health(configs)
+    say("\nPer-peer health after the merge:\n")
+    say(health_table(health_after))
+    say("Status branch (git log --oneline status of the remote):\n")
+    say(_status_log(base / "remote.git"))
+
+    ok = (
+        all(h.state == "up" for h in [*health, *health_after])
+        and any(h.peer == "dave" for h in health_after)
+        and second_changes == 0
+        and after_changes == 0
+        and all(r.pushed and not r.outcome.failed for r in [*second.values(), *fourth.values()])
+    )
     summary: dict[str, Any] = {
         "fleet": str(base),
         "links": [
             {"router": h.router, "peer": h.peer, "state": h.state, "reason": h.reason}
-            for h in health
+            for h in health_after
         ],
-        "first_run_changes": {n: sum(r.ok for r in o.results) for n, o in first.items()},
+        "first_run_changes": {n: len(r.outcome.results) for n, r in first.items()},
         "second_run_changes": second_changes,
+        "merged_commit": merge,
+        "after_merge_changes": {n: len(r.outcome.results) for n, r in third.items()},
+        "status_commits": _status_log(base / "remote.git").splitlines(),
         "ok": ok,
     }
     if as_json:
         print(json.dumps(summary, indent=2))
-        return 0 if ok else 1
-    print("\nPer-peer health after the first run:\n")
-    print(health_table(health))
-    idempotent = "yes" if not second_changes else "NO"
-    print(f"Second run: {second_changes} change(s) planned (idempotent: {idempotent})")
-    print(f"\n{'Every link is up.' if ok else 'NOT every link is up.'}")
+    else:
+        print(f"\n{'Every link is up.' if ok else 'NOT every link is up.'}")
     return 0 if ok else 1
+
+
+def _cycle(cfg: AgentConfig, say: Any) -> Any:
+    result = Agent(cfg).cycle()
+    applied = sum(r.ok for r in result.outcome.results)
+    say(
+        f"{cfg.router}: {result.report['result']}, {applied} change(s), status report "
+        f"{'committed and pushed' if result.pushed and result.committed else 'unchanged'}"
+    )
+    return result
+
+
+def _health(configs: dict[str, AgentConfig]) -> list[Any]:
+    return [h for cfg in configs.values() for h in plan_router(cfg).health]
+
+
+def merge_peer_pull_request(base: Path, configs: dict[str, AgentConfig]) -> str:
+    """Play a DN42 peer and its reviewer: a branch adds peers/rtr2/dave.yaml, it is merged
+    into main with a merge commit and pushed; the simulated dave configures its side."""
+    import git
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    work = base / "pull-request"
+    repo = git.Repo.clone_from(str(base / "remote.git"), work, branch="main")
+    with repo.config_writer() as cw:
+        cw.set_value("user", "name", "dave (AS4242421111)")
+        cw.set_value("user", "email", "dave@example.invalid")
+    repo.git.checkout("-b", "peer/dave")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    peer = {
+        "name": "dave",
+        "asn": 4242421111,
+        "endpoint": "203.0.113.20",
+        "public_key": pem,
+        "gre": {
+            "ipv4": {"local": "172.20.4.1", "remote": "172.20.4.2"},
+            "ipv6": "eui64",
+            "description": "dn42 peer dave",
+        },
+    }
+    path = work / "peers" / "rtr2" / "dave.yaml"
+    path.write_text(
+        "# yaml-language-server: $schema=../../schema/peer.schema.json\n"
+        + yaml.safe_dump(peer, sort_keys=False)
+    )
+    repo.git.add(str(path))
+    repo.git.commit("-m", "Add peering: dave (AS4242421111) on rtr2")
+    repo.git.checkout("main")
+    repo.git.merge("--no-ff", "peer/dave", "-m", "Merge pull request #1 from dave/peer-dave")
+    repo.git.push("origin", "main")
+    inventory, problems = load_inventory(work)
+    assert inventory is not None, problems  # noqa: S101 - the example is valid
+    refresh_external(base / "fleet.json", inventory)
+    return repo.head.commit.hexsha
+
+
+def _status_log(remote: Path) -> str:
+    import git
+
+    try:
+        return str(git.Repo(remote).git.log("--oneline", "status"))
+    except git.GitCommandError:
+        return "(no status branch)"

@@ -1,0 +1,52 @@
+"""The agent's configuration file: defaults, relative paths, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_config
+from agent.errors import ConfigError
+
+SAMPLE = Path(__file__).resolve().parent.parent / "packaging" / "peerops.yaml.sample"
+
+
+def test_sample_config_loads() -> None:
+    cfg = load_config(SAMPLE)
+    assert cfg.router == "rtr1" and cfg.remote == "https://git.example.net/dn42/peerings.git"
+    assert cfg.schedule.interval == 300 and cfg.trust.allowed_signers == Path(
+        "/etc/peerops/allowed_signers"
+    )
+    assert cfg.lock_path == Path("/var/db/peerops/state/peerops.lock")
+
+
+def test_relative_paths_follow_the_file(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("router: rtr1\nrepo: repo\nremote: ../remote.git\n")
+    cfg = load_config(tmp_path / "c.yaml")
+    assert cfg.repo == tmp_path / "repo" and cfg.remote == str(tmp_path.parent / "remote.git")
+    assert cfg.host == "openbsd" and cfg.root == Path("/")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("router: rtr1\n", "repo: required"),
+        ("router: RTR 1\nrepo: r\n", "is not a router name"),
+        ("router: rtr1\nrepo: r\nhost: linux\n", "host: must be one of openbsd, simulated"),
+        (
+            "router: rtr1\nrepo: r\nschedule: {intervall: 5}\n",
+            "unknown setting(s): schedule.intervall",
+        ),
+        (
+            "router: rtr1\nrepo: r\ntrust: {require_signed: 'yes'}\n",
+            "trust.require_signed: must be",
+        ),
+        ("router: rtr1\nrepo: r\nschedule: {interval: -1}\n", "schedule.interval: must be"),
+        ("router: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config(tmp_path / "c.yaml")
