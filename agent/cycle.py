@@ -19,6 +19,7 @@ from agent.config import AgentConfig
 from agent.converge import RunOutcome, apply_router
 from agent.deadline import Deadline
 from agent.errors import PeeropsError
+from agent.record import load_record, save_record
 from agent.report import (
     build_report,
     decide,
@@ -58,7 +59,6 @@ class Agent:
     clock: Callable[[], float] = time.time
     should_stop: Callable[[], bool] = lambda: False
     publisher: Any = None  # agent.publish.StatusPublisher; built on first use
-    _last_commit: str | None = field(default=None, init=False)
     _cache: tuple[str, Any] | None = field(default=None, init=False)  # (commit, inventory)
 
     def cycle(self) -> CycleResult:
@@ -67,6 +67,7 @@ class Agent:
         deadline = Deadline(self.cfg.schedule.run_timeout or None, should_stop=self.should_stop)
         sync = GitSource(self.cfg, clock=self.clock).sync()
         extra: list[str] = []
+        applied_before = load_record(self.cfg.state_dir).commit
         try:
             outcome = apply_router(self.cfg, deadline, self._cached_inventory(sync))
         except PeeropsError as exc:  # stop requested or time up before apply began
@@ -77,8 +78,13 @@ class Agent:
         outcome.finished = outcome.finished or time.time()
         converged = outcome.result in ("converged", "changed") and sync.commit is not None
         self._cache = (sync.commit, outcome.inventory) if converged and outcome.inventory else None
-        intentional = sync.new or (sync.commit is not None and sync.commit != self._last_commit)
-        self._last_commit = sync.commit
+        # A change is intentional when it comes with a commit not applied before (a merged
+        # pull request), corrective when the commit is the same (drift was fixed).
+        intentional = sync.commit is not None and sync.commit != applied_before
+        if outcome.inventory is not None and sync.commit:
+            record = load_record(self.cfg.state_dir)
+            record.commit = sync.commit
+            save_record(self.cfg.state_dir, record)
         report = build_report(
             self.cfg.router, sync, outcome, intentional=intentional, extra_errors=extra
         )

@@ -120,13 +120,18 @@ def decide(
     changed_state = previous.get("digest") != state_digest(report)
     did_something = bool(report["changes"])
     due = now - float(previous.get("committed_at") or 0) >= heartbeat
-    message = summary(router, report, previous.get("peers", {}))
+    message = summary(router, report, previous.get("peers", {}), previous.get("commit"))
     if not (changed_state or did_something) and due:
         message = f"{router}: heartbeat, {_count_up(report)}"
     return PublishDecision(changed_state or did_something or due, message)
 
 
-def summary(router: str, report: dict[str, Any], previous_peers: dict[str, str]) -> str:
+def summary(
+    router: str,
+    report: dict[str, Any],
+    previous_peers: dict[str, str],
+    previous_commit: str | None = None,
+) -> str:
     """One line: what changed, e.g. `rtr1: applied 1a2b3c4 (3 changes); alice up, bob down`."""
     parts = []
     changes = report["changes"]
@@ -134,6 +139,8 @@ def summary(router: str, report: dict[str, Any], previous_peers: dict[str, str])
         parts.append(f"applied {str(report['commit'])[:7]} ({len(changes)} changes)")
     elif changes:
         parts.append(f"corrected drift ({len(changes)} changes)")
+    elif previous_commit and report["commit"] != previous_commit:
+        parts.append(f"at {str(report['commit'])[:7]}, nothing to change here")
     if report["result"] in ("failed", "stalled"):
         parts.append(report["result"])
     peers = report["peers"]

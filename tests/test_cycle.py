@@ -65,6 +65,7 @@ def test_drift_fix_is_committed_as_corrective(fleet: dict[str, AgentConfig]) -> 
 def test_heartbeat_commits_an_unchanged_report(fleet: dict[str, AgentConfig]) -> None:
     cfg = fleet["rtr1"]
     now = [1_000_000.0]
+    Agent(fleet["rtr2"]).cycle()  # the other end of the internal link
     Agent(cfg, clock=lambda: now[0]).cycle()
     now[0] += 3600
     assert not Agent(cfg, clock=lambda: now[0]).cycle().committed
