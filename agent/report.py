@@ -182,6 +182,7 @@ def save_published(state_dir: Path, report: dict[str, Any], now: float) -> None:
     data = {
         "digest": state_digest(report),
         "committed_at": now,
+        "commit": report["commit"],
         "peers": {p: v["state"] for p, v in report["peers"].items()},
     }
     write_atomic(state_dir / PUBLISHED, json.dumps(data, indent=1, sort_keys=True).encode())
