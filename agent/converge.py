@@ -107,7 +107,7 @@ def prepare(
     """Load and validate the repo (unless a still-valid inventory is given), observe the host
     and render; None when the repo is invalid."""
     if inventory is None:
-        inventory, problems = load_inventory(cfg.repo)
+        inventory, problems = load_inventory(cfg.repo, min_bits=cfg.keys.min_bits)
         if inventory is None:
             outcome.problems = problems
             return None

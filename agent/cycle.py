@@ -19,6 +19,7 @@ from agent.config import AgentConfig
 from agent.converge import RunOutcome, apply_router
 from agent.deadline import Deadline
 from agent.errors import PeeropsError
+from agent.keys import fingerprint_of, local_key_report
 from agent.record import load_record, save_record
 from agent.report import (
     build_report,
@@ -86,7 +87,13 @@ class Agent:
             record.commit = sync.commit
             save_record(self.cfg.state_dir, record)
         report = build_report(
-            self.cfg.router, sync, outcome, intentional=intentional, extra_errors=extra
+            self.cfg.router,
+            sync,
+            outcome,
+            intentional=intentional,
+            extra_errors=extra,
+            key_fingerprints=self._fingerprints(outcome),
+            local_key=self._local_key(),
         )
         if extra and report["result"] in ("converged", "changed"):
             report["result"] = "failed"
@@ -94,6 +101,21 @@ class Agent:
         result = CycleResult(outcome, sync, report)
         self._publish(result)
         return result
+
+    def _fingerprints(self, outcome: RunOutcome) -> dict[str, str | None]:
+        if outcome.inventory is None:
+            return {}
+        return {
+            p.peer: fingerprint_of(p.public_key)
+            for p in outcome.inventory.for_router(self.cfg.router)
+        }
+
+    def _local_key(self) -> dict[str, Any] | None:
+        """Our key pair as isakmpd will see it (never the private key's content)."""
+        try:
+            return local_key_report(self.cfg.make_host(), min_bits=self.cfg.keys.min_bits)
+        except Exception as exc:  # the report must come out even if this look fails
+            return {"ok": False, "problems": [{"problem": f"cannot check: {exc!r}"}]}
 
     def _cached_inventory(self, sync: SyncResult) -> Any:
         """The fast path: the inventory of the last converged cycle, if its commit is still

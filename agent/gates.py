@@ -20,7 +20,9 @@ Gate = Callable[["AgentConfig", "Sequence[Peering]"], dict[str, str]]
 
 def _gates() -> list[Gate]:
     """Every gate, imported lazily (each may need tools such as gpg or ssh-keygen)."""
-    return []
+    from agent.signatures import key_signature_gate
+
+    return [key_signature_gate]
 
 
 def gate_peers(cfg: AgentConfig, peerings: Sequence[Peering]) -> dict[str, str]:

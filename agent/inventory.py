@@ -7,12 +7,13 @@ Layout: routers/<router>.yaml and peers/<router>/<peer>.yaml (state/README.md).
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent import checks, schema, yamlpos
-from agent.keys import KeyError_, parse_public_key
+from agent.keys import MIN_BITS, KeyError_, parse_public_key
 from agent.model import (
     DEFAULT_CRYPTO,
     DEFAULT_MTU,
@@ -27,10 +28,18 @@ from agent.model import (
 )
 from agent.yamlpos import Located, Problem
 
+# A peer's key file and its detached signatures in peers/<router>/ (state/README.md, "Key files
+# and signatures"): <name>.pub, <name>.pub.asc (gpg -sb -a), <name>.pub.sig (ssh-keygen -Y sign).
+KEY_FILE_RE = re.compile(r"^([a-z][a-z0-9-]{0,30})\.pub(?:\.asc|\.sig)?$")
+KEY_FILE_MAX = 16384  # bytes; the largest key any accepted form needs is far smaller
 
-def load_inventory(repo: Path) -> tuple[Inventory | None, list[Problem]]:
-    """Return the inventory of repo, or None with every problem found (path:line:col each)."""
-    loader = _Loader(Path(repo))
+
+def load_inventory(
+    repo: Path, *, min_bits: int = MIN_BITS
+) -> tuple[Inventory | None, list[Problem]]:
+    """Return the inventory of repo, or None with every problem found (path:line:col each);
+    every key must have at least min_bits (the agent's keys.min_bits)."""
+    loader = _Loader(Path(repo), min_bits=min_bits)
     loader.run()
     problems = sorted(set(loader.problems), key=lambda p: (p.file, p.line, p.col, p.field))
     if problems:
@@ -48,6 +57,9 @@ class _Loader:
     routers: dict[str, Router] = field(default_factory=dict)
     peerings: dict[str, list[Peering]] = field(default_factory=dict)
     origin: dict[tuple[str, str], Located] = field(default_factory=dict)  # (router, peer) -> file
+    min_bits: int = MIN_BITS
+    key_files: list[str] = field(default_factory=list)  # peers/<r>/<name>.pub[.asc|.sig]
+    key_file_users: dict[str, bool] = field(default_factory=dict)  # peer file -> names a .pub
 
     def run(self) -> None:
         router_docs, peer_docs = self._discover()
@@ -57,6 +69,7 @@ class _Loader:
             self._add_peer(router_dir, doc)
         for name in self.routers:
             self._cross_check(name)
+        self._check_key_files()
 
     # -- discovery --------------------------------------------------------------------------
     def _discover(self) -> tuple[list[Located], list[tuple[str, Located]]]:
@@ -80,9 +93,13 @@ class _Loader:
             if not entry.is_dir():
                 self._misplaced(entry, "peer files live in peers/<router>/<peer>.yaml")
                 continue
-            peers += [
-                (entry.name, d) for f in sorted(entry.iterdir()) if (d := self._load(f, "peer"))
-            ]
+            for f in sorted(entry.iterdir()):
+                if KEY_FILE_RE.match(f.name):
+                    self.key_files.append(self._rel(f))
+                elif f.suffix in (".asc", ".sig"):
+                    self._misplaced(f, _SIGNATURE_HINT)
+                elif d := self._load(f, "peer"):
+                    peers.append((entry.name, d))
         return routers, peers
 
     def _misplaced(self, path: Path, why: str) -> None:
@@ -142,6 +159,7 @@ class _Loader:
 
     # -- peers ------------------------------------------------------------------------------
     def _add_peer(self, router_name: str, doc: Located) -> None:
+        self.key_file_users[doc.file] = "public_key_file" in doc.value
         router = self.routers.get(router_name)
         if router is None:
             self.problems.append(
@@ -176,7 +194,11 @@ class _Loader:
         remote_id = self._identity(doc, v.get("identity"), ("identity",)) or Identity.of_address(
             endpoint
         )
-        key = self._key(doc, v["public_key"], ("public_key",))
+        key = (
+            self._key(doc, v["public_key"], ("public_key",))
+            if "public_key" in v
+            else self._key_file(doc, v["public_key_file"])
+        )
         crypto = self._crypto(doc, router.crypto, v.get("crypto", {}), ("crypto",))
         gre = self._gre(doc, v["gre"], router.mtu)
         if key is None or gre is None:
@@ -295,10 +317,67 @@ class _Loader:
 
     def _key(self, doc: Located, raw: str, path: tuple[str, ...]) -> str | None:
         try:
-            return parse_public_key(raw).pem
+            return parse_public_key(raw, min_bits=self.min_bits).pem
         except KeyError_ as exc:
             self.problems.append(doc.problem(path, str(exc)))
             return None
+
+    def _key_file(self, doc: Located, name: str) -> str | None:
+        """The key in public_key_file: exactly <peer>.pub beside doc, a small regular file."""
+        path = ("public_key_file",)
+        expected = f"{doc.value['name']}.pub"
+        if name != expected:
+            self.problems.append(
+                doc.problem(
+                    path,
+                    f"must be {expected!r}: the key file sits "
+                    "next to this file and is named after the peer",
+                )
+            )
+            return None
+        rel = f"{Path(doc.file).parent.as_posix()}/{expected}"
+        full = self.repo / rel
+        if full.is_symlink() or not full.is_file():
+            why = "is a symbolic link" if full.is_symlink() else "does not exist"
+            self.problems.append(
+                doc.problem(
+                    path,
+                    f"{rel} {why}: commit the key as a regular "
+                    "file there, or write it inline as public_key",
+                )
+            )
+            return None
+        if full.stat().st_size > KEY_FILE_MAX:
+            self.problems.append(doc.problem(path, f"{rel} is too large to be a public key"))
+            return None
+        try:
+            return parse_public_key(full.read_bytes().decode("utf-8"), min_bits=self.min_bits).pem
+        except UnicodeDecodeError:
+            message = "not text (a public key file is ASCII)"
+        except KeyError_ as exc:
+            message = str(exc)
+        self.problems.append(doc.problem(path, f"{rel}: {message}"))
+        return None
+
+    def _check_key_files(self) -> None:
+        """Every key or signature file belongs to a peer file that names <name>.pub."""
+        for rel in self.key_files:
+            directory, name = rel.rsplit("/", 1)
+            match = KEY_FILE_RE.match(name)
+            assert match  # noqa: S101 - only matching names were collected
+            peer_file = f"{directory}/{match.group(1)}.yaml"
+            uses = self.key_file_users.get(peer_file)
+            if uses is None and (self.repo / peer_file).exists():
+                continue  # the peer file itself is broken and already reported
+            if uses:
+                continue
+            why = (
+                f"{peer_file} has an inline public_key; use public_key_file: "
+                f"{match.group(1)}.pub instead, or remove this file"
+                if uses is False
+                else f"there is no {peer_file} for it"
+            )
+            self.problems.append(Problem(rel, 1, 1, "(file)", f"not used: {why}"))
 
     def _crypto(
         self, doc: Located, base: Crypto, raw: dict[str, Any], path: tuple[str, ...]
@@ -431,6 +510,13 @@ class _Loader:
                             f"({p.source})",
                         )
                     )
+
+
+_SIGNATURE_HINT = (
+    "signatures cover a key file: put the key in <name>.pub (public_key_file: <name>.pub) "
+    "and sign that file as <name>.pub.asc (gpg -sb -a) or <name>.pub.sig "
+    "(ssh-keygen -Y sign -n peerops)"
+)
 
 
 def _transfer_addresses(p: Peering) -> list[tuple[object, tuple[str, ...]]]:

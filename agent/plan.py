@@ -22,6 +22,7 @@ from agent.desired import (
 )
 from agent.facts.ifconfig import Interface
 from agent.facts.observe import FileFact, Observed
+from agent.keys import fingerprint_of
 from agent.record import Applied
 from agent.render import merge_sysctl_conf
 
@@ -123,7 +124,8 @@ def _sysctl_steps(desired: Desired, obs: Observed) -> list[Step]:
 def _pubkey_steps(desired: Desired, obs: Observed, record: Applied) -> list[Step]:
     steps = []
     for path, want in desired.pubkeys.items():
-        steps += _file_steps(want, obs.pubkey_files.get(path), "peer key")
+        label = f"peer key {fingerprint_of(want.content.decode())}"
+        steps += _file_steps(want, obs.pubkey_files.get(path), label)
     for path in sorted(set(record.pubkeys) - set(desired.pubkeys) - desired.held_files):
         if path in obs.pubkey_files:
             steps.append(Step("remove", f"file:{path}", "its peering was removed", path=path))

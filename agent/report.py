@@ -39,6 +39,8 @@ def build_report(
     *,
     intentional: bool,
     extra_errors: list[str] | None = None,
+    key_fingerprints: dict[str, str | None] | None = None,
+    local_key: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the report of one run; intentional: the run applied a new commit."""
     kind = "intentional" if intentional else "corrective"
@@ -58,7 +60,8 @@ def build_report(
             "unreachable_since": iso(sync.unreachable_since),
         },
         "result": _result(sync, outcome),
-        "peers": {h.peer: _peer(h) for h in outcome.health},
+        "peers": {h.peer: _peer(h, (key_fingerprints or {}).get(h.peer)) for h in outcome.health},
+        "local_key": local_key,
         "quarantined": dict(sorted(outcome.peer_errors.items())),
         "errors": errors,
         "warnings": list(sync.warnings),
@@ -82,8 +85,9 @@ def _result(sync: SyncResult, outcome: RunOutcome) -> str:
     return outcome.result
 
 
-def _peer(h: Any) -> dict[str, Any]:
+def _peer(h: Any, fingerprint: str | None) -> dict[str, Any]:
     return {
+        "key_fingerprint": fingerprint,
         "state": h.state,
         "reason": h.reason,
         "interface": h.interface,
@@ -121,6 +125,9 @@ def decide(
     did_something = bool(report["changes"])
     due = now - float(previous.get("committed_at") or 0) >= heartbeat
     message = summary(router, report, previous.get("peers", {}), previous.get("commit"))
+    now_key = (report.get("local_key") or {}).get("fingerprint")
+    if previous.get("local_key") and now_key != previous["local_key"]:
+        message += f"; local key rotated to {now_key}"
     if not (changed_state or did_something) and due:
         message = f"{router}: heartbeat, {_count_up(report)}"
     return PublishDecision(changed_state or did_something or due, message)
@@ -183,6 +190,7 @@ def save_published(state_dir: Path, report: dict[str, Any], now: float) -> None:
         "digest": state_digest(report),
         "committed_at": now,
         "commit": report["commit"],
+        "local_key": (report.get("local_key") or {}).get("fingerprint"),
         "peers": {p: v["state"] for p, v in report["peers"].items()},
     }
     write_atomic(state_dir / PUBLISHED, json.dumps(data, indent=1, sort_keys=True).encode())

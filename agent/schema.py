@@ -83,6 +83,11 @@ def _friendly(path: tuple[Any, ...], error: Any) -> str:
         except KeyError_ as exc:
             message = str(exc)
         return message or "not a PEM RSA public key"
+    if field == "public_key_file":
+        return (
+            "must be the bare file name <peer>.pub of a key file next to the peer's YAML "
+            "(no directories)"
+        )
     if field == "description":
         message = checks.check_description(value)
     elif field in ("endpoint", "local", "remote", "ipv4", "ipv6"):

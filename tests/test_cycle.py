@@ -123,3 +123,25 @@ def test_run_timeout_still_reports(fleet: dict[str, AgentConfig]) -> None:
     assert result.report["result"] == "failed"
     assert any("run timed out" in e for e in result.report["errors"])
     assert result.committed and result.pushed
+
+
+def test_local_key_is_published_and_rotation_reported(fleet: dict[str, AgentConfig]) -> None:
+    from agent.keys import install_key_pair, parse_public_key
+    from agent.sim.host import SimHost
+
+    cfg = fleet["rtr1"]
+    first = Agent(cfg).cycle()
+    assert cfg.remote
+    published = git(Path(cfg.remote), "show", f"{cfg.status_branch}:keys/rtr1.pub")
+    local_pub = (SimHost(cfg.root).read_file("/etc/isakmpd/local.pub") or b"").decode()
+    assert published.strip() == local_pub.strip()
+    old = first.report["local_key"]["fingerprint"]
+    assert old == parse_public_key(local_pub).fingerprint and first.report["local_key"]["ok"]
+    assert first.report["peers"]["alice"]["key_fingerprint"].startswith("SHA256:")
+    install_key_pair(SimHost(cfg.root), force=True)  # the operator rotates the router's key
+    rotated = Agent(cfg).cycle()
+    assert rotated.committed and rotated.report["local_key"]["fingerprint"] != old
+    assert status_log(cfg)[0].endswith(
+        f"local key rotated to {rotated.report['local_key']['fingerprint']}"
+    )
+    assert git(Path(cfg.remote), "show", f"{cfg.status_branch}:keys/rtr1.pub") != published

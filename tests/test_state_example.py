@@ -365,7 +365,12 @@ def test_unknown_field_is_rejected(rel_path: str, where: tuple[str, ...]) -> Non
             lambda d: d.__setitem__("identity", {"type": "ufqdn", "value": "alice.example.org"}),
             ["identity", "value"],
         ),
-        (lambda d: d.__setitem__("public_key", "ssh-rsa AAAAB3NzaC1yc2E alice"), ["public_key"]),
+        # the schema admits every key form the loader reads (ssh-rsa among them), not others
+        (lambda d: d.__setitem__("public_key", "ssh-ed25519 AAAAC3NzaC1lZDI1 a"), ["public_key"]),
+        (
+            lambda d: d.update(public_key_file="../alice.pub") or d.pop("public_key"),
+            ["public_key_file"],
+        ),
     ],
 )
 def test_invalid_external_peer_values_are_rejected_at_their_field(

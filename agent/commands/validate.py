@@ -17,20 +17,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.inventory import load_inventory
+    from agent.keys import fingerprint_of
     from agent.output import problems_text
 
     inventory, problems = load_inventory(Path(args.repo))
+    keys = (
+        {
+            n: {p.peer: fingerprint_of(p.public_key) for p in inventory.for_router(n)}
+            for n in inventory.routers
+        }
+        if inventory
+        else {}
+    )
     if args.json:
-        routers = (
-            {n: [p.peer for p in inventory.for_router(n)] for n in inventory.routers}
-            if inventory
-            else {}
-        )
-        report = {"ok": not problems, "errors": [p.to_json() for p in problems], "routers": routers}
+        routers = {n: sorted(peers) for n, peers in keys.items()}
+        report = {
+            "ok": not problems,
+            "errors": [p.to_json() for p in problems],
+            "routers": routers,
+            "key_fingerprints": keys,
+        }
         print(json.dumps(report, indent=2))
     elif problems:
         sys.stdout.write(problems_text(problems))
     elif inventory is not None:
         count = sum(len(ps) for ps in inventory.peerings.values())
         print(f"{args.repo}: ok ({len(inventory.routers)} routers, {count} peerings)")
+        for router, peers in keys.items():
+            for peer, fp in peers.items():
+                print(f"  {router:10} {peer:16} {fp}")
     return 1 if problems else 0
