@@ -12,5 +12,8 @@ COMMANDS: dict[str, str] = {
     "daemon": "agent.commands.daemon",
     "status": "agent.commands.status",
     "fleet": "agent.commands.fleet",
+    "key": "agent.commands.key",
+    "facts": "agent.commands.facts",
+    "doctor": "agent.commands.doctor",
     "demo": "agent.commands.demo",
 }

@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "rcctl": "agent.sim.rcctl",
     "sysctl": "agent.sim.sysctl",
     "sh": "agent.sim.netstart",  # only `sh /etc/netstart [-n] [if ...]` is simulated
+    "ping": "agent.sim.ping",
+    "ping6": "agent.sim.ping",  # one program: ping.c looks at __progname
+    "uname": "agent.sim.uname",
 }
 
 
