@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.converge import apply_router, plan_router  # noqa: E402
-from agent.cycle import Agent  # noqa: E402
-from agent.demo import build_demo_fleet  # noqa: E402
+from agent.converge import apply_router, plan_router
+from agent.cycle import Agent
+from agent.demo import build_demo_fleet
 
 
 def measure(name: str, fn: Callable[[], object], repeat: int = 5) -> None:
