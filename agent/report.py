@@ -88,6 +88,8 @@ def _result(sync: SyncResult, outcome: RunOutcome) -> str:
 def _peer(h: Any, fingerprint: str | None) -> dict[str, Any]:
     return {
         "key_fingerprint": fingerprint,
+        "check": h.check,  # the failing check's id, as `peerops doctor` names it
+        "ping": h.ping,
         "state": h.state,
         "reason": h.reason,
         "interface": h.interface,
