@@ -8,10 +8,10 @@ It also lists the files peerops wrote, so it never removes one it did not write.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from agent import atomic
 
 RECORD = "applied.json"
 IPSEC_COPY = "ipsec.conf.applied"
@@ -43,17 +43,5 @@ def save_record(state_dir: Path, record: Applied) -> None:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace path with data: temp file in the same directory, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Replace a file of the agent's own state directory (0700, readable by root only)."""
+    atomic.write_atomic(path, data, mode, dir_mode=0o700)

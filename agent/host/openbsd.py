@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 
+from agent.atomic import write_atomic
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
 
 # A clean, fixed environment: commands run as root must not inherit a caller's PATH or locale.
@@ -61,26 +62,7 @@ class OpenBSDHost:
             return None
 
     def write_file(self, path: str, data: bytes, *, mode: int, uid: int = 0, gid: int = 0) -> None:
-        directory = os.path.dirname(path)
-        os.makedirs(directory, mode=0o755, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                os.fchown(fh.fileno(), uid, gid)  # owner and mode on the temp file, before rename
-                os.fchmod(fh.fileno(), mode)
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, data, mode, owner=(uid, gid))
 
     def write_temp(self, directory: str, prefix: str, data: bytes, *, mode: int = 0o600) -> str:
         fd, tmp = tempfile.mkstemp(prefix=prefix, dir=directory)

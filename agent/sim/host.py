@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.atomic import write_atomic
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
 from agent.sim import state as simstate
 
@@ -178,20 +179,7 @@ class SimHost:
 
     # -- raw helpers used inside a transaction ------------------------------------------------
     def write_raw(self, path: str, data: bytes, mode: int) -> None:
-        real = self.real_path(path)
-        real.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", dir=real.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                os.fchmod(fh.fileno(), mode)
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, real)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(self.real_path(path), data, mode)
 
     def remove_raw(self, path: str) -> bool:
         try:

@@ -1,0 +1,38 @@
+"""Atomic file replacement, the one way peerops writes a file anywhere.
+
+Temp file in the same directory, owner and mode set on the temp file (so no reader ever sees
+the file with the wrong mode), fsync, rename over the target, fsync of the directory (so the
+rename survives a power cut). A crash leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *,
+                 owner: tuple[int, int] | None = None, dir_mode: int = 0o755) -> None:
+    """Replace path with data (mode, and owner when given); parents are created with dir_mode."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if owner is not None:
+                os.fchown(fh.fileno(), *owner)
+            os.fchmod(fh.fileno(), mode)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
