@@ -5,7 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -229,7 +231,7 @@ def test_a_hanging_remote_is_cut_off_by_the_timeout(
 ) -> None:
     # An ssh that never answers (the "#" hides the arguments git appends).
     monkeypatch.setenv("GIT_SSH_COMMAND", "sleep 30 #")
-    pub = publisher("ssh://status.invalid/status.git", "rtr1", tmp_path, git_timeout=0.5)
+    pub = publisher("ssh://status.invalid/status.git", "rtr1", tmp_path, git_timeout=0.3)
     t0 = time.monotonic()
     res = pub.publish({report("rtr1"): b"x\n"}, "rtr1: x")
     assert time.monotonic() - t0 < 5
@@ -286,7 +288,7 @@ def test_remote_recreated_empty(remote: Path, tmp_path: Path) -> None:
     rtr1.publish({report("rtr1"): b"one\n", "keys/rtr1.pub": b"K1\n"}, "rtr1: one")
     rtr2.publish({report("rtr2"): b"two\n"}, "rtr2: two")
     # The remote is wiped and re-created; a brand-new router creates the branch first.
-    subprocess.run(["rm", "-rf", str(remote)], check=True)
+    shutil.rmtree(remote)
     make_remote(remote, tmp_path / "seed2")
     publisher(remote, "rtr3", tmp_path).publish({report("rtr3"): b"three\n"}, "rtr3: three")
     # rtr1 has nothing new, yet its report and key come back with its next publish; rtr2's
@@ -306,7 +308,7 @@ def test_remote_recreated_empty_gets_the_whole_history_back(remote: Path, tmp_pa
     rtr1.publish({report("rtr1"): b"one\n"}, "rtr1: one")
     publisher(remote, "rtr2", tmp_path).publish({report("rtr2"): b"two\n"}, "rtr2: two")
     rtr1.publish({report("rtr1"): b"one v2\n"}, "rtr1: v2")
-    subprocess.run(["rm", "-rf", str(remote)], check=True)
+    shutil.rmtree(remote)
     make_remote(remote, tmp_path / "seed2")
     res = rtr1.publish({report("rtr1"): b"one v3\n"}, "rtr1: v3")
     assert (res.pushed, res.attempts) == (True, 1)
@@ -430,12 +432,18 @@ def publish_in_processes(remote: Path, tmp_path: Path, version: str) -> dict[str
         ctx.Process(target=_process_agent, args=(remote, r, tmp_path, version, barrier, out))
         for r in ROUTERS
     ]
-    for proc in procs:
-        proc.start()
-    results = dict(out.get(timeout=60) for _ in procs)
-    for proc in procs:
-        proc.join(timeout=10)
-        assert proc.exitcode == 0
+    sys.stdout.flush()  # a forked child must not write out a copy of our buffered output
+    try:
+        for proc in procs:
+            proc.start()
+        results = dict(out.get(timeout=60) for _ in procs)
+        for proc in procs:
+            proc.join(timeout=10)
+            assert proc.exitcode == 0
+    finally:
+        for proc in procs:  # only if the test failed: no router process outlives it
+            if proc.is_alive():
+                proc.kill()
     return results
 
 
