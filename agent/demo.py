@@ -30,7 +30,9 @@ def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentC
     """Create the fleet under base from the state repo at source; return each router's config."""
     source = source or example_state_dir()
     work = base / "work"
-    shutil.copytree(source, work, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    shutil.copytree(
+        source, work, ignore=shutil.ignore_patterns("__pycache__", "__init__.py", ".git")
+    )
     inventory, problems = load_inventory(work)
     if inventory is None:
         raise SystemExit("the example state repo is invalid:\n" + "\n".join(map(str, problems)))

@@ -15,5 +15,6 @@ COMMANDS: dict[str, str] = {
     "key": "agent.commands.key",
     "facts": "agent.commands.facts",
     "doctor": "agent.commands.doctor",
+    "simulate": "agent.commands.simulate",
     "demo": "agent.commands.demo",
 }

@@ -1,0 +1,70 @@
+"""`peerops simulate [REPO]`: would every link of this state repo come up?
+
+The seam for pull-request checks: the repo (e.g. a PR's checkout) is validated, a simulated
+fleet is built from it (every managed router with keys of its own, every external peer
+modelled from its file), each router converges twice, and the result says per link whether
+it came up and whether the second run was quiet. Nothing touches a real router.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.converge import apply_router, plan_router
+from agent.health import PeerHealth
+from agent.inventory import load_inventory
+from agent.yamlpos import Problem
+
+
+@dataclass
+class Simulation:
+    problems: list[Problem] = field(default_factory=list)
+    links: list[PeerHealth] = field(default_factory=list)
+    second_run_steps: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.problems
+            and all(h.state == "up" for h in self.links)
+            and not any(self.second_run_steps.values())
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "errors": [p.to_json() for p in self.problems],
+            "links": [
+                {"router": h.router, "peer": h.peer, "state": h.state, "reason": h.reason}
+                for h in self.links
+            ],
+            "second_run_steps": self.second_run_steps,
+        }
+
+
+def simulate(repo: Path, keep: Path | None = None) -> Simulation:
+    """Validate repo, converge a simulated fleet built from it twice, and report each link."""
+    _, problems = load_inventory(repo)
+    if problems:
+        return Simulation(problems=problems)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        return _run(repo, keep)
+    with tempfile.TemporaryDirectory(prefix="peerops-simulate-") as tmp:
+        return _run(repo, Path(tmp))
+
+
+def _run(repo: Path, base: Path) -> Simulation:
+    from agent.demo import build_demo_fleet
+
+    configs = build_demo_fleet(base, source=repo)
+    for cfg in configs.values():
+        apply_router(cfg)
+    second = {name: apply_router(cfg) for name, cfg in configs.items()}
+    return Simulation(
+        links=[h for cfg in configs.values() for h in plan_router(cfg).health],
+        second_run_steps={name: len(o.plan) for name, o in second.items()},
+    )
