@@ -19,9 +19,9 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
-from agent.errors import ParseError
+from agent.facts.lines import Line as _Line
 
 # printb(): "flags=%x" then the names of the set bits in <...>. Header: status() prints
 # "%s: ", printb("flags", flags | (xflags << 16), IFFBITS), " rdomain %d", " metric %lu",
@@ -207,19 +207,6 @@ def gre_interfaces(ifaces: Sequence[Interface]) -> list[Interface]:
 
 # --------------------------------------------------------------------------------------------
 # Line helpers
-
-
-class _Line:
-    """One input line with its number, for error reporting."""
-
-    def __init__(self, source: str, number: int, text: str) -> None:
-        self.source = source
-        self.number = number
-        self.text = text
-
-    def fail(self, message: str) -> NoReturn:
-        """Raise ParseError for this line."""
-        raise ParseError(self.source, self.number, self.text, message)
 
 
 class _Words:

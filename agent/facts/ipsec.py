@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import NoReturn
 
-from agent.errors import ParseError
+from agent.facts.lines import Line as _Line
 
 # ipsecctl.c: static const char *satype[], direction[], flowtype[], tmode[].
 SATYPES = ("esp", "ah", "ipcomp", "tcpmd5", "ipip")
@@ -157,19 +156,6 @@ class _State:
     continuation_due: bool = False  # previous line ended with " \"
     flows: list[Flow] = field(default_factory=list)
     sas: list[SA] = field(default_factory=list)
-
-
-class _Line:
-    """One input line with its number, for error reporting."""
-
-    def __init__(self, source: str, number: int, text: str) -> None:
-        self.source = source
-        self.number = number
-        self.text = text
-
-    def fail(self, message: str) -> NoReturn:
-        """Raise ParseError for this line."""
-        raise ParseError(self.source, self.number, self.text, message)
 
 
 class _Tokens:
