@@ -34,6 +34,9 @@ KEY_FILE_RE = re.compile(r"^([a-z][a-z0-9-]{0,30})\.pub(?:\.asc|\.sig)?$")
 KEY_FILE_MAX = 16384  # bytes; the largest key any accepted form needs is far smaller
 
 
+MAX_FILE_BYTES = 64 * 1024  # a peer file with an inline key is about 1 KiB
+
+
 def load_inventory(
     repo: Path, *, min_bits: int = MIN_BITS
 ) -> tuple[Inventory | None, list[Problem]]:
@@ -116,6 +119,13 @@ class _Loader:
             self._misplaced(path, "expected a .yaml file here")
             return None
         rel = self._rel(path)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            self.problems.append(
+                Problem(
+                    rel, 1, 1, "(file)", f"larger than {MAX_FILE_BYTES} bytes: not a state file"
+                )
+            )
+            return None
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:

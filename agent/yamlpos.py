@@ -87,10 +87,32 @@ def load(text: str, file: str) -> tuple[Located | None, list[Problem]]:
     if node is None:
         return doc, []
     try:
+        _refuse_aliases(node)
         doc.value = _build(node, (), doc.positions)
     except _DocumentError as exc:
         return None, [Problem(file, exc.line, exc.col, field_name(exc.path), exc.message)]
     return doc, []
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    """Refuse a node reached twice: an alias. Aliases can expand a small file exponentially
+    ("billion laughs") and state files have no use for them."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            mark = node.start_mark
+            raise _DocumentError(
+                mark.line + 1,
+                mark.column + 1,
+                "YAML anchors and aliases are not allowed in state files",
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")

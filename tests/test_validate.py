@@ -190,3 +190,11 @@ def test_cli_exit_codes_and_json(state_copy: Path) -> None:
     assert report["ok"] is False
     assert report["errors"][0]["file"] == "peers/rtr1/alice.yaml"
     assert report["errors"][0]["field"] == "gre.description"
+
+
+def test_oversized_file_is_refused_unread(state_copy: Path) -> None:
+    huge = state_copy / "peers/rtr1/zed.yaml"
+    huge.write_text("name: zed\n# " + "x" * 70_000 + "\n")
+    assert any(
+        e.startswith("peers/rtr1/zed.yaml:1:1: (file): larger than") for e in errors(state_copy)
+    )

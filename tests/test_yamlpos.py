@@ -36,5 +36,15 @@ def test_syntax_error_has_a_line() -> None:
 
 
 def test_merge_keys_are_refused() -> None:
-    doc, problems = yamlpos.load("base: &b {mtu: 1}\ngre:\n  <<: *b\n", "p.yaml")
+    doc, problems = yamlpos.load("gre:\n  <<: {mtu: 1}\n", "p.yaml")
     assert doc is None and "merge keys" in problems[0].message
+
+
+def test_aliases_are_refused_before_they_expand() -> None:
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(12)
+    )
+    doc, problems = yamlpos.load(laughs, "p.yaml")
+    assert doc is None and "anchors and aliases are not allowed" in problems[0].message
