@@ -14,7 +14,7 @@ An ordered list of checks (dn42-context §1.5 gathers them from OpenBSD's docume
 Router-wide checks run once; per-peer checks run for every peer (or the one asked for), each
 step for all peers before the next step, so the first failure is the root cause to fix
 first. Every failure names its cause and the exact next command. The per-peer checks are
-agent.health's (health's reason is the doctor's first failure); this module adds the ones
+agent.checklist's (health's reason is the doctor's first failure); this module adds the ones
 that need commands of their own: `ipsecctl -n -f`, `ifconfig -a` (MTU), `ping`, `pfctl -sr`.
 """
 
@@ -26,13 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.config import DEFAULT_PATH, AgentConfig
-from agent.converge import RunOutcome, prepare
-from agent.desired import IPSEC_CONF, LOCAL_KEY, Desired
-from agent.errors import ParseError, PeeropsError
-from agent.facts.ifconfig import parse_ifconfig
-from agent.facts.observe import Observed
-from agent.health import (
+from agent.checklist import (
     APPLY,
     FAIL,
     PASS,
@@ -47,10 +41,16 @@ from agent.health import (
     cmd,
     first_failure,
     peer_checks,
-    ping_peer,
 )
+from agent.config import DEFAULT_PATH, AgentConfig
+from agent.converge import RunOutcome, prepare
+from agent.desired import IPSEC_CONF, LOCAL_KEY, Desired
+from agent.errors import ParseError, PeeropsError
+from agent.facts.ifconfig import parse_ifconfig
+from agent.facts.observe import Observed
 from agent.host import Host
 from agent.model import Peering
+from agent.ping import ping_peer
 
 # The order of the checklist; per-peer steps run for every peer before the next step.
 STEPS = (

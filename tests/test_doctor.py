@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.checklist import FAIL, NEGOTIATION_GRACE, PASS, SKIP
 from agent.cli import main
 from agent.config import AgentConfig
 from agent.converge import RunOutcome, apply_router, prepare
 from agent.doctor import STEPS, esp_size, largest_mtu, pf_hints, run_doctor
-from agent.health import FAIL, NEGOTIATION_GRACE, PASS, SKIP, assess
+from agent.health import assess
 from agent.sim.host import SimHost
 from agent.sim.scenarios import SCENARIOS, Fault
 from tests.simfleet import clone

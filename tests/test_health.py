@@ -8,19 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.checklist import NEGOTIATION_GRACE, has_isakmpd_flag
 from agent.config import AgentConfig
 from agent.converge import RunOutcome, prepare
 from agent.doctor import run_doctor
-from agent.health import (
-    NEGOTIATION_GRACE,
-    PeerHealth,
-    assess,
-    has_isakmpd_flag,
-    ping_peer,
-    ping_target,
-)
+from agent.health import PeerHealth, assess
 from agent.inventory import load_inventory
 from agent.model import Ipv6Config, Peering
+from agent.ping import ping_peer, ping_target
 from agent.sim.host import SimHost
 from agent.sim.scenarios import SCENARIOS
 from tests.conftest import EXAMPLE_STATE
