@@ -113,7 +113,9 @@ class Agent:
     def _local_key(self) -> dict[str, Any] | None:
         """Our key pair as isakmpd will see it (never the private key's content)."""
         try:
-            return local_key_report(self.cfg.make_host(), min_bits=self.cfg.keys.min_bits)
+            return local_key_report(
+                self.cfg.make_host(), min_bits=self.cfg.keys.min_bits, read_private=False
+            )
         except Exception as exc:  # the report must come out even if this look fails
             return {"ok": False, "problems": [{"problem": f"cannot check: {exc!r}"}]}
 

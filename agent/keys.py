@@ -339,16 +339,20 @@ def published_key(host: Any) -> tuple[str, str] | None:
     return key.pem, key.fingerprint
 
 
-def local_key_report(host: Any, *, min_bits: int = MIN_BITS) -> dict[str, Any]:
+def local_key_report(
+    host: Any, *, min_bits: int = MIN_BITS, read_private: bool = True
+) -> dict[str, Any]:
     """What isakmpd will make of our key pair: fingerprint, bits and each problem with its fix.
 
     Ensures: "ok" is True only when local.key is a root-owned 0600 (no group/other bit) RSA
-    private key whose public half is local.pub, and local.pub has at least min_bits."""
+    private key whose public half is local.pub, and local.pub has at least min_bits. With
+    read_private=False (the unattended run) local.key is only stat()ed, never opened: its
+    presence, owner and mode are checked, not its content."""
     problems: list[dict[str, str]] = []
     public, pub_problem = _local_pub(host, min_bits)
     if pub_problem:
         problems.append(pub_problem)
-    private_numbers = _local_key(host, problems)
+    private_numbers = _local_key(host, problems, read_private)
     if public is not None and private_numbers is not None:
         from cryptography.hazmat.primitives import serialization
 
@@ -394,7 +398,7 @@ def _local_pub(host: Any, min_bits: int) -> tuple[PublicKey | None, dict[str, st
     return key, None
 
 
-def _local_key(host: Any, problems: list[dict[str, str]]) -> Any:
+def _local_key(host: Any, problems: list[dict[str, str]], read_private: bool = True) -> Any:
     """Check local.key as isakmpd's check_file_secrecy_fd does; its public numbers or None."""
     st = host.stat(LOCAL_KEY)
     if st is None:
@@ -423,6 +427,8 @@ def _local_key(host: Any, problems: list[dict[str, str]]) -> Any:
                 f"chmod 600 {LOCAL_KEY}",
             )
         )
+    if not read_private:
+        return None
     return _private_numbers(host.read_file(LOCAL_KEY), problems)
 
 

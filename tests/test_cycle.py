@@ -145,3 +145,23 @@ def test_local_key_is_published_and_rotation_reported(fleet: dict[str, AgentConf
         f"local key rotated to {rotated.report['local_key']['fingerprint']}"
     )
     assert git(Path(cfg.remote), "show", f"{cfg.status_branch}:keys/rtr1.pub") != published
+
+
+def test_a_cycle_never_reads_the_private_key(
+    fleet: dict[str, AgentConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.desired import LOCAL_KEY
+    from agent.sim.host import SimHost
+
+    read: list[str] = []
+    real_read = SimHost.read_file
+
+    def spying_read(self: SimHost, path: str) -> bytes | None:
+        read.append(path)
+        return real_read(self, path)
+
+    monkeypatch.setattr(SimHost, "read_file", spying_read)
+    result = Agent(fleet["rtr1"]).cycle()
+    assert result.report["local_key"]["ok"] and result.report["local_key"]["fingerprint"]
+    assert "/etc/isakmpd/local.pub" in read
+    assert LOCAL_KEY not in read
