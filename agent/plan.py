@@ -124,8 +124,9 @@ def _sysctl_steps(desired: Desired, obs: Observed) -> list[Step]:
 def _pubkey_steps(desired: Desired, obs: Observed, record: Applied) -> list[Step]:
     steps = []
     for path, want in desired.pubkeys.items():
-        label = f"peer key {fingerprint_of(want.content.decode())}"
-        steps += _file_steps(want, obs.pubkey_files.get(path), label)
+        have = obs.pubkey_files.get(path)
+        if _file_difference(want, have):  # parse the key for its fingerprint only then
+            steps += _file_steps(want, have, f"peer key {fingerprint_of(want.content.decode())}")
     for path in sorted(set(record.pubkeys) - set(desired.pubkeys) - desired.held_files):
         if path in obs.pubkey_files:
             steps.append(Step("remove", f"file:{path}", "its peering was removed", path=path))

@@ -1055,18 +1055,7 @@ class Parser:
         if tok.kind in ("ESP", "AH"):
             self.take()
             return 50 if tok.kind == "ESP" else 51
-        if tok.kind == "STRING":
-            self.take()
-            number = PROTO_BY_NAME.get(str(tok.value))
-            if number is None:
-                raise self.fail(f"unknown protocol: {tok.value}")
-            return number
-        if tok.kind == "NUMBER":
-            self.take()
-            if not 0 <= _num(tok) <= 255:
-                raise self.fail("protocol outside range")
-            return _num(tok)
-        raise _Recover(True)
+        return self._name_or_number(PROTO_BY_NAME.get, "protocol", 255)
 
     def hosts(self) -> _Hosts:
         first = self.peek().kind
@@ -1120,17 +1109,21 @@ class Parser:
         if self.peek().kind != "PORT":
             return 0
         self.take()
+        return self._name_or_number(getservbyname, "port", 65535)
+
+    def _name_or_number(self, lookup: Callable[[str], int | None], what: str, limit: int) -> int:
+        """parse.y's `proto` and `port` values: a name from the table, or 0..limit."""
         tok = self.peek()
         if tok.kind == "STRING":
             self.take()
-            port = getservbyname(str(tok.value))
-            if port is None:
-                raise self.fail(f"unknown port: {tok.value}")
-            return port
+            number = lookup(str(tok.value))
+            if number is None:
+                raise self.fail(f"unknown {what}: {tok.value}")
+            return number
         if tok.kind == "NUMBER":
             self.take()
-            if not 0 <= _num(tok) <= 65535:
-                raise self.fail("port outside range")
+            if not 0 <= _num(tok) <= limit:
+                raise self.fail(f"{what} outside range")
             return _num(tok)
         raise _Recover(True)
 
