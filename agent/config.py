@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from agent.checks import NAME_RE
 from agent.errors import ConfigError
+from agent.repo.fields import NAME_RE
 
 DEFAULT_PATH = "/etc/peerops.yaml"
 HOST_KINDS = ("openbsd", "simulated")

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # validate must not import the whole run machinery
-    from agent.converge import RunOutcome
-    from agent.health import PeerHealth
-    from agent.yamlpos import Problem
+    from agent.health.peer import PeerHealth
+    from agent.repo.yamlpos import Problem
+    from agent.run.converge import RunOutcome
 
 
 def problems_text(problems: Sequence[Problem]) -> str:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.converge import apply_router, plan_router
-from agent.cycle import Agent
-from agent.demo import build_demo_fleet
+from agent.lab.demo import build_demo_fleet
+from agent.run.converge import apply_router, plan_router
+from agent.run.cycle import Agent
 
 
 def measure(name: str, fn: Callable[[], object], repeat: int = 5) -> None:

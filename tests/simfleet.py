@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from agent.config import AgentConfig, load_config
-from agent.converge import apply_router
-from agent.demo import build_demo_fleet
+from agent.lab.demo import build_demo_fleet
+from agent.run.converge import apply_router
 from agent.sim import state as simstate
 from agent.sim.fleet import write_fleet
 

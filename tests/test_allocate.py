@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agent.allocate import allocate
 from agent.model import DEFAULT_CRYPTO, Identity, Ipv4Pair, Peering
+from agent.router.allocate import allocate
 
 
 def peering(name: str, interface: str | None = None) -> Peering:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent.config import AgentConfig
-from agent.converge import RunOutcome, apply_router, plan_router
-from agent.demo import build_demo_fleet
-from agent.inventory import load_inventory
+from agent.lab.demo import build_demo_fleet
+from agent.repo.inventory import load_inventory
+from agent.run.converge import RunOutcome, apply_router, plan_router
 from agent.sim.fleet import refresh_external
 from agent.sim.host import SimHost
 from tests.conftest import edit
@@ -189,7 +189,7 @@ def test_gated_peer_is_held_as_applied_while_others_converge(
     edit(cfg.repo / "peers/rtr1/bob.yaml", "enc: aes-128", "enc: aes-192")
     peers_answer(cfg)
     monkeypatch.setattr(
-        "agent.gates._gates", lambda: [lambda _cfg, _ps: {"alice": "bad signature"}]
+        "agent.repo.gates._gates", lambda: [lambda _cfg, _ps: {"alice": "bad signature"}]
     )
     outcome = apply_router(cfg)
     assert outcome.peer_errors == {"alice": "bad signature"}

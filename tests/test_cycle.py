@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from agent.config import AgentConfig, ScheduleConfig
-from agent.cycle import Agent
-from agent.demo import build_demo_fleet
-from agent.report import read_last_report
+from agent.lab.demo import build_demo_fleet
+from agent.run.cycle import Agent
+from agent.status.report import read_last_report
 from tests.gitkit import commit_all, git, maintainer_clone, push
 
 
@@ -150,7 +150,7 @@ def test_local_key_is_published_and_rotation_reported(fleet: dict[str, AgentConf
 def test_a_cycle_never_reads_the_private_key(
     fleet: dict[str, AgentConfig], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent.desired import LOCAL_KEY
+    from agent.router.desired import LOCAL_KEY
     from agent.sim.host import SimHost
 
     read: list[str] = []

@@ -15,9 +15,9 @@ import pytest
 from freezegun import freeze_time
 
 from agent.config import ScheduleConfig
-from agent.daemon import Daemon
-from agent.deadline import Deadline, RunTimeout, Stopping
-from agent.lock import LockHeld, RunLock
+from agent.run.daemon import Daemon
+from agent.run.deadline import Deadline, RunTimeout, Stopping
+from agent.run.lock import LockHeld, RunLock
 
 
 def frozen_daemon(frozen, config: ScheduleConfig, on_cycle, seed: int = 1) -> Daemon:
@@ -109,7 +109,7 @@ def test_second_run_exits_at_once_and_stale_lock_is_taken(tmp_path: Path) -> Non
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from agent.lock import RunLock\n"
+            "import sys, time; from pathlib import Path; from agent.run.lock import RunLock\n"
             f"RunLock(Path({str(lock_path)!r})).acquire()\n"
             "print('held', flush=True); time.sleep(30)",
         ],

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.checklist import FAIL, NEGOTIATION_GRACE, PASS, SKIP
 from agent.cli import main
 from agent.config import AgentConfig
-from agent.converge import RunOutcome, apply_router, prepare
-from agent.doctor import STEPS, esp_size, largest_mtu, pf_hints, run_doctor
-from agent.health import assess
+from agent.health.checklist import FAIL, NEGOTIATION_GRACE, PASS, SKIP
+from agent.health.doctor import STEPS, esp_size, largest_mtu, pf_hints, run_doctor
+from agent.health.peer import assess
+from agent.lab.scenarios import SCENARIOS, Fault
+from agent.run.converge import RunOutcome, apply_router, prepare
 from agent.sim.host import SimHost
-from agent.sim.scenarios import SCENARIOS, Fault
 from tests.simfleet import clone
 
 LATER = NEGOTIATION_GRACE + 1  # seconds after the fault: IKE has had time to retry

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from agent.checklist import NEGOTIATION_GRACE, has_isakmpd_flag
 from agent.config import AgentConfig
-from agent.converge import RunOutcome, prepare
-from agent.doctor import run_doctor
-from agent.health import PeerHealth, assess
-from agent.inventory import load_inventory
+from agent.health.checklist import NEGOTIATION_GRACE, has_isakmpd_flag
+from agent.health.doctor import run_doctor
+from agent.health.peer import PeerHealth, assess
+from agent.health.ping import ping_peer, ping_target
+from agent.lab.scenarios import SCENARIOS
 from agent.model import Ipv6Config, Peering
-from agent.ping import ping_peer, ping_target
+from agent.repo.inventory import load_inventory
+from agent.run.converge import RunOutcome, prepare
 from agent.sim.host import SimHost
-from agent.sim.scenarios import SCENARIOS
 from tests.conftest import EXAMPLE_STATE
 from tests.simfleet import clone
 

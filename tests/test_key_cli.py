@@ -20,10 +20,10 @@ from agent.keys import (
     parse_public_key,
     published_key,
 )
+from agent.lab.provision import provision_router
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 from agent.sim.isakmpd import secrecy_problem
-from agent.sim.provision import provision_router
 from tests.keytools import Material, material, openssl_fingerprint, rfc3110_from_openssl, run
 
 

@@ -14,10 +14,10 @@ import jsonschema
 import pytest
 import yaml
 
-from agent.converge import apply_router, plan_router
-from agent.demo import build_demo_fleet
-from agent.inventory import load_inventory
 from agent.keys import FORMATS, PRIVATE, KeyError_, fingerprint_of, parse_public_key
+from agent.lab.demo import build_demo_fleet
+from agent.repo.inventory import load_inventory
+from agent.run.converge import apply_router, plan_router
 from agent.sim.fleet import refresh_external
 from agent.sim.host import SimHost
 from tests.keytools import Material, material, openssl_fingerprint, rfc3110_from_openssl, run

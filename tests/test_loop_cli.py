@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from agent.apply import Applier
 from agent.config import AgentConfig
-from agent.converge import RunOutcome, apply_router, prepare
-from agent.demo import build_demo_fleet
-from agent.lock import RunLock
-from agent.plan import Step
+from agent.lab.demo import build_demo_fleet
+from agent.router.apply import Applier
+from agent.router.plan import Step
+from agent.run.converge import RunOutcome, apply_router, prepare
+from agent.run.lock import RunLock
 from agent.sim.host import SimHost
 
 

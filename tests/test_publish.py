@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.publish import PublishError, PublishResult, StatusPublisher
+from agent.status.publish import PublishError, PublishResult, StatusPublisher
 
 # The tests' own git calls must not depend on the developer's git configuration either.
 GIT_ENV = {

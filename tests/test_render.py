@@ -7,9 +7,9 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from agent.inventory import load_inventory
 from agent.model import Peering
-from agent.render import _env, render, render_hostname, render_rule
+from agent.repo.inventory import load_inventory
+from agent.router.render import _env, render, render_hostname, render_rule
 from tests.conftest import edit
 
 

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from agent.config import AgentConfig, KeyPolicy
-from agent.converge import apply_router, plan_router
-from agent.demo import build_demo_fleet
-from agent.inventory import load_inventory
+from agent.lab.demo import build_demo_fleet
 from agent.model import Peering
-from agent.signatures import (
+from agent.repo.inventory import load_inventory
+from agent.repo.signatures import (
     _gpg_problem,
     _gpg_status,
     key_signature_gate,
@@ -21,6 +20,7 @@ from agent.signatures import (
     verify_gpg,
     verify_ssh,
 )
+from agent.run.converge import apply_router, plan_router
 from agent.sim.fleet import refresh_external
 from agent.sim.host import SimHost
 from tests.keytools import Material, gpg_sign, material, ssh_sign

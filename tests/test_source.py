@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from agent.config import AgentConfig, TrustConfig
-from agent.converge import apply_router, plan_router
-from agent.demo import build_demo_fleet
-from agent.source import GitSource, load_source_state
+from agent.lab.demo import build_demo_fleet
+from agent.repo.source import GitSource, load_source_state
+from agent.run.converge import apply_router, plan_router
 from tests.gitkit import (
     allowed_signers,
     commit_all,

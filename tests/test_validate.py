@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from agent.inventory import load_inventory
+from agent.repo.inventory import load_inventory
 from tests.conftest import edit
 
 

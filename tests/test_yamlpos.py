@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent import yamlpos
+from agent.repo import yamlpos
 
 
 def test_positions_point_at_keys_and_list_items() -> None:

@@ -16,8 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
-    from agent.converge import apply_router
     from agent.output import apply_text, health_table
+    from agent.run.converge import apply_router
 
     outcome = apply_router(load_config(args.config))
     if args.json:

@@ -14,9 +14,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
-    from agent.cycle import Agent
-    from agent.daemon import Daemon
-    from agent.lock import LockHeld, RunLock
+    from agent.run.cycle import Agent
+    from agent.run.daemon import Daemon
+    from agent.run.lock import LockHeld, RunLock
 
     logging.basicConfig(level=logging.INFO, format="peerops[%(process)d]: %(message)s")
     log = logging.getLogger("peerops")

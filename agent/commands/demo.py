@@ -13,6 +13,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.demo import run_demo
+    from agent.lab.demo import run_demo
 
     return run_demo(keep=args.keep, as_json=args.json)

@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
-    from agent.doctor import DoctorUsage, doctor_text, run_doctor
+    from agent.health.doctor import DoctorUsage, doctor_text, run_doctor
 
     try:
         report = run_doctor(load_config(args.config), args.peer, ping=not args.no_ping)

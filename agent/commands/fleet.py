@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
     from agent.output import fleet_table
-    from agent.publish import StatusPublisher
+    from agent.status.publish import StatusPublisher
 
     cfg = load_config(args.config)
     if cfg.remote is None:

@@ -16,8 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
-    from agent.converge import plan_router
     from agent.output import plan_text
+    from agent.run.converge import plan_router
 
     outcome = plan_router(load_config(args.config))
     if args.json:

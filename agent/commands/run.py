@@ -16,9 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
-    from agent.cycle import Agent
-    from agent.lock import LockHeld, RunLock
     from agent.output import cycle_text
+    from agent.run.cycle import Agent
+    from agent.run.lock import LockHeld, RunLock
 
     cfg = load_config(args.config)
     try:

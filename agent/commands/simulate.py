@@ -17,8 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agent.lab.simulate import simulate
     from agent.output import health_table, problems_text
-    from agent.simulate import simulate
 
     result = simulate(Path(args.repo), Path(args.keep) if args.keep else None)
     if args.json:

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
     from agent.output import report_text
-    from agent.report import read_last_report
+    from agent.status.report import read_last_report
 
     cfg = load_config(args.config)
     report = read_last_report(cfg.state_dir)

@@ -16,9 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.inventory import load_inventory
     from agent.keys import fingerprint_of
     from agent.output import problems_text
+    from agent.repo.inventory import load_inventory
 
     inventory, problems = load_inventory(Path(args.repo))
     keys = (

@@ -10,7 +10,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from agent.desired import (
+from agent.errors import ParseError
+from agent.facts.ifconfig import Interface, parse_ifconfig
+from agent.facts.ipsec import IpsecFacts, parse_ipsecctl
+from agent.host import FileStat, Host
+from agent.model import ID_TYPES, PUBKEY_DIR
+from agent.router.desired import (
     GRE_ALLOW,
     HOSTNAME_HEADER,
     IPSEC_CONF,
@@ -20,11 +25,6 @@ from agent.desired import (
     MANAGED_DESCRIPTION,
     SYSCTL_CONF,
 )
-from agent.errors import ParseError
-from agent.facts.ifconfig import Interface, parse_ifconfig
-from agent.facts.ipsec import IpsecFacts, parse_ipsecctl
-from agent.host import FileStat, Host
-from agent.model import ID_TYPES, PUBKEY_DIR
 
 IPSECCTL_SA = ("ipsecctl", "-sa")
 IFCONFIG_GRE = ("ifconfig", "gre")

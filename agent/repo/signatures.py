@@ -12,7 +12,7 @@ An inline `public_key` cannot carry a signature: a YAML block scalar is not the 
 signed. Verification runs on the agent's machine (subprocess, argv lists, never a shell), not
 on the router, so it does not go through the Host seam.
 
-The gate (`key_signature_gate`, registered in agent.gates): every signature that is present
+The gate (`key_signature_gate`, registered in agent.repo.gates): every signature that is present
 must verify (a wrong signature is worse than none); under keys.require_signatures an external
 peer also needs at least one. Internal links are exempt: their keys come from routers/*.yaml,
 which the repo's own commit trust (TrustConfig) covers. A gated peer is held, not torn down.

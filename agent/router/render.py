@@ -12,7 +12,9 @@ from functools import cache
 
 import jinja2
 
-from agent.desired import (
+from agent.model import Peering
+from agent.resources import templates_dir
+from agent.router.desired import (
     GRE_ALLOW,
     ISAKMPD_FLAGS,
     MANAGED_DESCRIPTION,
@@ -21,8 +23,6 @@ from agent.desired import (
     ManagedFile,
     hostname_path,
 )
-from agent.model import Peering
-from agent.resources import templates_dir
 
 IPSEC_CONF_MODE = 0o600  # ipsecctl refuses group-writable/world bits; 0600 passes every release
 HOSTNAME_MODE = 0o640  # netstart "fixes" files with other bits or a non-root owner
@@ -31,7 +31,7 @@ PUBKEY_MODE = 0o644  # isakmpd does not check pubkey secrecy; public material
 
 @dataclass(frozen=True)
 class Held:
-    """What stays applied for peers kept out of this run (agent.gates)."""
+    """What stays applied for peers kept out of this run (agent.repo.gates)."""
 
     rules: Mapping[str, str] = field(default_factory=dict)  # peer -> rule block as loaded
     interfaces: Mapping[str, str] = field(default_factory=dict)  # peer -> greN

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent.desired import (
+from agent.facts.ifconfig import Interface
+from agent.facts.observe import FileFact, Observed
+from agent.keys import fingerprint_of
+from agent.router.desired import (
     GRE_ALLOW,
     IPSEC_CONF,
     SYSCTL_CONF,
@@ -20,11 +23,8 @@ from agent.desired import (
     ManagedFile,
     hostname_path,
 )
-from agent.facts.ifconfig import Interface
-from agent.facts.observe import FileFact, Observed
-from agent.keys import fingerprint_of
-from agent.record import Applied
-from agent.render import merge_sysctl_conf
+from agent.router.record import Applied
+from agent.router.render import merge_sysctl_conf
 
 SYSCTL_CONF_MODE = 0o644
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import AgentConfig
-from agent.record import write_atomic
+from agent.router.record import write_atomic
 
 SOURCE_FILE = "source.json"
 QUARANTINE_REF = "refs/peerops/fetched"

@@ -13,21 +13,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.allocate import allocate
-from agent.apply import Applier, StepResult
 from agent.config import AgentConfig
-from agent.deadline import Deadline
-from agent.desired import Desired
 from agent.facts.observe import Observed, observe
-from agent.gates import gate_peers
-from agent.health import PeerHealth, assess
+from agent.health.peer import PeerHealth, assess
 from agent.host import Host
-from agent.inventory import load_inventory
 from agent.model import Inventory, Peering
-from agent.plan import Step, make_plan
-from agent.record import Applied, load_record
-from agent.render import Held, render
-from agent.yamlpos import Problem
+from agent.repo.gates import gate_peers
+from agent.repo.inventory import load_inventory
+from agent.repo.yamlpos import Problem
+from agent.router.allocate import allocate
+from agent.router.apply import Applier, StepResult
+from agent.router.desired import Desired
+from agent.router.plan import Step, make_plan
+from agent.router.record import Applied, load_record
+from agent.router.render import Held, render
+from agent.run.deadline import Deadline
 
 
 @dataclass

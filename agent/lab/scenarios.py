@@ -14,7 +14,7 @@ did and which `peerops doctor` check must name the cause first:
     wrong-tunnel-endpoint   ifconfig greN tunnel to a wrong address     -> tunnel
     isakmpd-stopped         rcctl stop isakmpd                          -> isakmpd
 
-From a shell: `python -m agent.sim.scenarios -c DIR/rtr1/peerops.yaml NAME [PEER]`.
+From a shell: `python -m agent.lab.scenarios -c DIR/rtr1/peerops.yaml NAME [PEER]`.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _host(cfg: AgentConfig) -> SimHost:
 
 def _peering(cfg: AgentConfig, peer: str | None) -> Peering:
     """The router's peering with `peer`, resolved from its state repo checkout."""
-    from agent.inventory import load_inventory
+    from agent.repo.inventory import load_inventory
 
     if not peer:
         raise ScenarioError("this fault needs a peer")
@@ -162,8 +162,8 @@ def _external_mismatch(cfg: AgentConfig, host: SimHost, p: Peering) -> Fault:
 
 
 def _router_mismatch(cfg: AgentConfig, host: SimHost, p: Peering) -> Fault:
-    from agent.inventory import load_inventory
-    from agent.render import render_rule
+    from agent.repo.inventory import load_inventory
+    from agent.router.render import render_rule
 
     roots = load_fleet(host.root).get("routers", {})
     if p.peer not in roots:
@@ -214,7 +214,7 @@ def gre_not_allowed(cfg: AgentConfig, peer: str | None = None) -> Fault:
 
 def wrong_tunnel_endpoint(cfg: AgentConfig, peer: str | None = None) -> Fault:
     """Point the peer's gre interface at an address nobody answers on."""
-    from agent.record import load_record
+    from agent.router.record import load_record
 
     p = _peering(cfg, peer)
     host = _host(cfg)
@@ -239,7 +239,7 @@ SCENARIOS: dict[str, Callable[[AgentConfig, str | None], Fault]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Put one fault into a simulated router and say what was done."""
-    parser = argparse.ArgumentParser(prog="python -m agent.sim.scenarios", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m agent.lab.scenarios", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", required=True, help="the router's peerops.yaml")
     parser.add_argument("scenario", choices=sorted(SCENARIOS))

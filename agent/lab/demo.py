@@ -16,14 +16,14 @@ from typing import Any
 import yaml
 
 from agent.config import AgentConfig, load_config
-from agent.converge import plan_router
-from agent.cycle import Agent
-from agent.inventory import load_inventory
+from agent.lab.provision import provision_router
 from agent.output import health_table
+from agent.repo.inventory import load_inventory
+from agent.repo.source import GitSource
 from agent.resources import example_state_dir
+from agent.run.converge import plan_router
+from agent.run.cycle import Agent
 from agent.sim.fleet import build_fleet, refresh_external, write_fleet
-from agent.sim.provision import provision_router
-from agent.source import GitSource
 
 
 def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentConfig]:

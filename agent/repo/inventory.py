@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent import checks, schema, yamlpos
 from agent.keys import MIN_BITS, KeyError_, parse_public_key
 from agent.model import (
     DEFAULT_CRYPTO,
@@ -26,7 +25,8 @@ from agent.model import (
     Phase,
     Router,
 )
-from agent.yamlpos import Located, Problem
+from agent.repo import fields, schema, yamlpos
+from agent.repo.yamlpos import Located, Problem
 
 # A peer's key file and its detached signatures in peers/<router>/ (state/README.md, "Key files
 # and signatures"): <name>.pub, <name>.pub.asc (gpg -sb -a), <name>.pub.sig (ssh-keygen -Y sign).
@@ -150,7 +150,7 @@ class _Loader:
         v = doc.value
         ends = v["endpoints"]
         for fam in ("ipv4", "ipv6"):
-            if fam in ends and (msg := checks.check_endpoint(ends[fam], 4 if fam == "ipv4" else 6)):
+            if fam in ends and (msg := fields.check_endpoint(ends[fam], 4 if fam == "ipv4" else 6)):
                 self.problems.append(doc.problem(("endpoints", fam), msg))
         identity = self._identity(doc, v.get("identity"), ("identity",))
         key = self._key(doc, v["public_key"], ("public_key",)) if "public_key" in v else None
@@ -188,7 +188,7 @@ class _Loader:
     def _add_external(self, router: Router, doc: Located) -> None:
         v = doc.value
         endpoint = v["endpoint"]
-        if msg := checks.check_endpoint(endpoint):
+        if msg := fields.check_endpoint(endpoint):
             self.problems.append(doc.problem(("endpoint",), msg))
             return
         endpoint = str(ipaddress.ip_address(endpoint))
@@ -317,7 +317,7 @@ class _Loader:
     def _identity(self, doc: Located, raw: Any, path: tuple[str, ...]) -> Identity | None:
         if raw is None:
             return None
-        if msg := checks.check_identity(raw["type"], raw["value"]):
+        if msg := fields.check_identity(raw["type"], raw["value"]):
             self.problems.append(doc.problem((*path, "value"), msg))
             return None
         value = raw["value"]
@@ -396,11 +396,11 @@ class _Loader:
         for phase in ("main", "quick"):
             merged = dict(vars(getattr(base, phase)))
             for key, value in raw.get(phase, {}).items():
-                if msg := checks.check_phase(phase, key, value):
+                if msg := fields.check_phase(phase, key, value):
                     self.problems.append(doc.problem((*path, phase, key), msg))
                     continue
-                merged[key] = checks.canonical_group(value) if key == "group" else value
-            if merged["enc"] in checks.AEAD_ENC:
+                merged[key] = fields.canonical_group(value) if key == "group" else value
+            if merged["enc"] in fields.AEAD_ENC:
                 merged["auth"] = None  # an inherited auth would make ipsecctl refuse the rule
             phases[phase] = Phase(**merged)
         return Crypto(**phases)
@@ -415,18 +415,18 @@ class _Loader:
             "ipv4": self._ipv4(doc, raw.get("ipv4")),
             "ipv6": self._ipv6(doc, raw.get("ipv6")),
         }
-        if out["description"] is not None and (msg := checks.check_description(out["description"])):
+        if out["description"] is not None and (msg := fields.check_description(out["description"])):
             self.problems.append(doc.problem(("gre", "description"), msg))
         elif out["description"] is not None:
             total = len(f"peerops {doc.value['name']}: {out['description']}")
-            if total > checks.IFDESCR_MAX:
+            if total > fields.IFDESCR_MAX:
                 self.problems.append(
                     doc.problem(
                         ("gre", "description"),
                         (
                             f"with the 'peerops {doc.value['name']}: ' prefix the interface "
                             f"description is {total} characters; the kernel keeps "
-                            f"{checks.IFDESCR_MAX} (IFDESCRSIZE)"
+                            f"{fields.IFDESCR_MAX} (IFDESCRSIZE)"
                         ),
                     )
                 )
@@ -477,7 +477,7 @@ class _Loader:
     ) -> bool:
         ok = True
         for key in ("local", "remote"):
-            if msg := checks.check_address(raw[key], family):
+            if msg := fields.check_address(raw[key], family):
                 self.problems.append(doc.problem((*path, key), msg))
                 ok = False
         if ok and ipaddress.ip_address(raw["local"]) == ipaddress.ip_address(raw["remote"]):

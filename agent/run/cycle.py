@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.config import AgentConfig
-from agent.converge import RunOutcome, apply_router
-from agent.deadline import Deadline
 from agent.errors import PeeropsError
 from agent.keys import fingerprint_of, local_key_report
-from agent.record import load_record, save_record
-from agent.report import (
+from agent.repo.source import GitSource, SyncResult
+from agent.router.record import load_record, save_record
+from agent.run.converge import RunOutcome, apply_router
+from agent.run.deadline import Deadline
+from agent.status.report import (
     build_report,
     decide,
     load_published,
@@ -29,7 +30,6 @@ from agent.report import (
     serialize,
     write_last_report,
 )
-from agent.source import GitSource, SyncResult
 
 log = logging.getLogger("peerops")
 
@@ -59,7 +59,7 @@ class Agent:
     cfg: AgentConfig
     clock: Callable[[], float] = time.time
     should_stop: Callable[[], bool] = lambda: False
-    publisher: Any = None  # agent.publish.StatusPublisher; built on first use
+    publisher: Any = None  # agent.status.publish.StatusPublisher; built on first use
     _cache: tuple[str, Any] | None = field(default=None, init=False)  # (commit, inventory)
 
     def cycle(self) -> CycleResult:
@@ -156,7 +156,7 @@ class Agent:
 
     def _publisher(self) -> Any:
         if self.publisher is None:
-            from agent.publish import StatusPublisher
+            from agent.status.publish import StatusPublisher
 
             assert self.cfg.remote is not None  # noqa: S101 - checked by the caller
             self.publisher = StatusPublisher(

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.deadline import Deadline
-from agent.desired import IPSEC_CONF, ISAKMPD_PID, Desired
 from agent.errors import CommandFailed, PeeropsError
 from agent.host import CommandResult, Host
 from agent.model import PUBKEY_DIR
-from agent.plan import Step
-from agent.record import IPSEC_COPY, Applied, save_record, write_atomic
+from agent.router.desired import IPSEC_CONF, ISAKMPD_PID, Desired
+from agent.router.plan import Step
+from agent.router.record import IPSEC_COPY, Applied, save_record, write_atomic
+from agent.run.deadline import Deadline
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Per-peer health: the checklist (agent.checklist) reduced to one state per peer: up,
+"""Per-peer health: the checklist (agent.health.checklist) reduced to one state per peer: up,
 negotiating or down, with the first failure as its reason, so a peer's reason is always
 `peerops doctor`'s first failure for it.
 
@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from agent.checklist import (
+from agent.facts.observe import Observed
+from agent.health.checklist import (
     PASS,
     WAIT,
     Check,
@@ -23,11 +24,10 @@ from agent.checklist import (
     peer_checks,
     router_checks,
 )
-from agent.desired import Desired
-from agent.facts.observe import Observed
+from agent.health.ping import PingResult
 from agent.model import Peering
-from agent.ping import PingResult
-from agent.record import Applied
+from agent.router.desired import Desired
+from agent.router.record import Applied
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ An ordered list of checks (dn42-context §1.5 gathers them from OpenBSD's docume
 Router-wide checks run once; per-peer checks run for every peer (or the one asked for), each
 step for all peers before the next step, so the first failure is the root cause to fix
 first. Every failure names its cause and the exact next command. The per-peer checks are
-agent.checklist's (health's reason is the doctor's first failure); this module adds the ones
+agent.health.checklist's (health's reason is the doctor's first failure); this module adds the ones
 that need commands of their own: `ipsecctl -n -f`, `ifconfig -a` (MTU), `ping`, `pfctl -sr`.
 """
 
@@ -26,7 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.checklist import (
+from agent.config import DEFAULT_PATH, AgentConfig
+from agent.errors import ParseError, PeeropsError
+from agent.facts.ifconfig import parse_ifconfig
+from agent.facts.observe import Observed
+from agent.health.checklist import (
     APPLY,
     FAIL,
     PASS,
@@ -42,15 +46,11 @@ from agent.checklist import (
     first_failure,
     peer_checks,
 )
-from agent.config import DEFAULT_PATH, AgentConfig
-from agent.converge import RunOutcome, prepare
-from agent.desired import IPSEC_CONF, LOCAL_KEY, Desired
-from agent.errors import ParseError, PeeropsError
-from agent.facts.ifconfig import parse_ifconfig
-from agent.facts.observe import Observed
+from agent.health.ping import ping_peer
 from agent.host import Host
 from agent.model import Peering
-from agent.ping import ping_peer
+from agent.router.desired import IPSEC_CONF, LOCAL_KEY, Desired
+from agent.run.converge import RunOutcome, prepare
 
 # The order of the checklist; per-peer steps run for every peer before the next step.
 STEPS = (
@@ -167,7 +167,7 @@ def _published_key(cfg: AgentConfig, outcome: RunOutcome) -> str | None:
     """The public key the repo publishes for this router (peers verify us with it)."""
     inventory = getattr(outcome, "inventory", None)  # set by newer prepare(); else load
     if inventory is None:
-        from agent.inventory import load_inventory
+        from agent.repo.inventory import load_inventory
 
         inventory, _ = load_inventory(cfg.repo)
     router = inventory.routers.get(cfg.router) if inventory is not None else None

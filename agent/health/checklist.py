@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from agent.desired import GRE_ALLOW, IPSEC_CONF, LOCAL_KEY, LOCAL_PUB, Desired, GreSpec
 from agent.facts.ifconfig import Interface
 from agent.facts.observe import FileFact, Observed
+from agent.health.ping import PingResult
 from agent.model import PUBKEY_DIR, Peering
-from agent.ping import PingResult
-from agent.record import Applied
+from agent.router.desired import GRE_ALLOW, IPSEC_CONF, LOCAL_KEY, LOCAL_PUB, Desired, GreSpec
+from agent.router.record import Applied
 
 NEGOTIATION_GRACE = 90.0  # seconds: a few IKE retransmits (isakmpd retries after 7, 14, ... s)
 

@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from agent import __version__
-from agent.converge import RunOutcome
-from agent.record import write_atomic
-from agent.source import SyncResult
+from agent.repo.source import SyncResult
+from agent.router.record import write_atomic
+from agent.run.converge import RunOutcome
 
 SCHEMA_VERSION = 1
 LAST_REPORT = "last-report.yaml"

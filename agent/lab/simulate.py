@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.converge import apply_router, plan_router
-from agent.health import PeerHealth
-from agent.inventory import load_inventory
-from agent.yamlpos import Problem
+from agent.health.peer import PeerHealth
+from agent.repo.inventory import load_inventory
+from agent.repo.yamlpos import Problem
+from agent.run.converge import apply_router, plan_router
 
 
 @dataclass
@@ -58,7 +58,7 @@ def simulate(repo: Path, keep: Path | None = None) -> Simulation:
 
 
 def _run(repo: Path, base: Path) -> Simulation:
-    from agent.demo import build_demo_fleet
+    from agent.lab.demo import build_demo_fleet
 
     configs = build_demo_fleet(base, source=repo)
     for cfg in configs.values():

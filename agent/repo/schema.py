@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from agent import checks
 from agent.keys import KeyError_, parse_public_key
+from agent.repo import fields
+from agent.repo.yamlpos import Located, Problem
 from agent.resources import schema_dir
-from agent.yamlpos import Located, Problem
 
 
 @cache
@@ -89,9 +89,9 @@ def _friendly(path: tuple[Any, ...], error: Any) -> str:
             "(no directories)"
         )
     if field == "description":
-        message = checks.check_description(value)
+        message = fields.check_description(value)
     elif field in ("endpoint", "local", "remote", "ipv4", "ipv6"):
-        message = checks.check_address(value)
+        message = fields.check_address(value)
     elif field == "value" and len(path) >= 2 and path[-2] == "identity":
         message = "is not a valid identity for its type"
     shown = repr(value) if isinstance(value, str | int) and len(str(value)) <= 80 else "the value"

@@ -1,0 +1,1 @@
+"""The lab: simulated fleets built from a state repo (demo, simulate, provisioning, scenarios)."""
