@@ -5,17 +5,29 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from agent import __version__
 from agent.commands import COMMANDS
 
+# Exit codes are the verdict's (agent/run/verdict.py): 1 usage or configuration error, 2
+# changes, 4 failures. argparse exits 2 on a usage error, which would read as "changes
+# applied": the parser below exits 1 instead, with the (sub)command's own usage.
 EXIT_USAGE = 1
+EXIT_FAILED = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
     """Build the parser; only the module of the command being run is imported."""
-    parser = argparse.ArgumentParser(prog="peerops", description=__doc__)
+    parser = _Parser(prog="peerops", description=__doc__)
     parser.add_argument("--version", action="version", version=f"peerops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
@@ -49,3 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"peerops: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # a bug: say where, exit as a failure, never as success
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(
+            f"peerops: internal error: {exc!r} (at {where.filename}:{where.lineno})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # validate must not import the whole run machinery
     from agent.health.peer import PeerHealth
+    from agent.repo.source import SyncResult
     from agent.repo.yamlpos import Problem
     from agent.run.converge import RunOutcome
 
@@ -31,7 +32,8 @@ def plan_text(outcome: RunOutcome) -> str:
     return "\n".join(lines) + "\n"
 
 
-def apply_text(outcome: RunOutcome) -> str:
+def apply_text(outcome: RunOutcome, sync: SyncResult | None = None) -> str:
+    """What apply did, ending in the verdict line (with the cycle's sync for `run`)."""
     if outcome.problems:
         return (
             problems_text(outcome.problems) + f"{outcome.router}: repo invalid, nothing changed\n"
@@ -45,15 +47,17 @@ def apply_text(outcome: RunOutcome) -> str:
     for step in outcome.residual:
         lines.append(f"  still differs after apply: {step.resource}: {step.why}")
     lines += _errors(outcome)
+    final = outcome.verdict(sync)
     lines.append(
-        f"{outcome.router}: {outcome.result} ({len([r for r in outcome.results if r.ok])} "
-        f"change(s), exit {outcome.exit_code})"
+        f"{outcome.router}: {final.result} ({len([r for r in outcome.results if r.ok])} "
+        f"change(s), exit {final.exit_code})"
     )
     return "\n".join(lines) + "\n"
 
 
 def _errors(outcome: RunOutcome) -> list[str]:
-    lines = [f"  peer {peer} left out: {why}" for peer, why in sorted(outcome.peer_errors.items())]
+    lines = [f"  error: {e}" for e in outcome.errors]
+    lines += [f"  peer {peer} left out: {why}" for peer, why in sorted(outcome.peer_errors.items())]
     lines += [f"  observation problem: {e}" for e in outcome.observe_errors]
     return lines
 
@@ -103,7 +107,7 @@ def cycle_text(result: Any) -> str:
     if sync.message:
         lines.append(f"  {sync.message}")
     lines += [f"  warning: {w}" for w in sync.warnings]
-    text = "\n".join(lines) + "\n" + apply_text(result.outcome)
+    text = "\n".join(lines) + "\n" + apply_text(result.outcome, sync)
     if result.outcome.health:
         text += health_table(result.outcome.health)
     if result.committed or result.pending or result.publish_error:

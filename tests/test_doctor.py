@@ -88,7 +88,7 @@ def test_each_fault_is_named_first_and_the_next_commands_repair_it(
     later = time.time() + LATER
     report = run_doctor(cfg, now=later)
     first = report.first_failure
-    assert first is not None and report.exit_code == 1
+    assert first is not None and report.exit_code == 4
     assert (first.id, first.peer) == (fault.check, fault.peer)
     assert first.cause
     # health gives the same reason: the affected peers are down on that check, the others up
@@ -250,6 +250,6 @@ def test_an_invalid_repo_is_the_only_finding(fleet: dict[str, AgentConfig]) -> N
     alice = cfg.repo / "peers" / "rtr1" / "alice.yaml"
     alice.write_text(alice.read_text() + "asn: [not, a, number]\n")
     report = run_doctor(cfg)
-    assert [c.id for c in report.checks] == ["repo"] and report.exit_code == 1
+    assert [c.id for c in report.checks] == ["repo"] and report.exit_code == 4
     assert report.checks[0].next == (f"peerops validate {cfg.repo}",)
     assert "alice.yaml" in report.checks[0].detail

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-HELP = "check, in order, why a peering is not up: cause and next command (exit 1 on failure)"
+HELP = "check, in order, why a peering is not up: cause and next command (exit 4 on failure)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

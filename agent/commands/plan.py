@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-HELP = "show what apply would change (exit 0: nothing, 2: changes pending)"
+HELP = "show what apply would change (exit 0: nothing, 2: changes pending, 4: failures)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,4 +24,4 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(outcome.to_json(), indent=2))
     else:
         sys.stdout.write(plan_text(outcome))
-    return 1 if outcome.problems else (2 if outcome.plan else 0)
+    return outcome.exit_code

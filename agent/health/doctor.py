@@ -51,6 +51,7 @@ from agent.host import Host
 from agent.model import Peering
 from agent.router.desired import IPSEC_CONF, LOCAL_KEY, Desired
 from agent.run.converge import RunOutcome, prepare
+from agent.run.verdict import checklist_exit
 
 # The order of the checklist; per-peer steps run for every peer before the next step.
 STEPS = (
@@ -86,7 +87,7 @@ class DoctorReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.first_failure else 0
+        return checklist_exit(self.first_failure is not None)
 
     def to_json(self) -> dict[str, Any]:
         first = self.first_failure

@@ -139,7 +139,7 @@ def _demo(base: Path, as_json: bool) -> int:
         and any(h.peer == "dave" for h in health_after)
         and second_changes == 0
         and after_changes == 0
-        and all(r.pushed and not r.outcome.failed for r in [*second.values(), *fourth.values()])
+        and all(r.pushed and r.verdict.healthy for r in [*second.values(), *fourth.values()])
     )
     summary: dict[str, Any] = {
         "fleet": str(base),

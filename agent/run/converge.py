@@ -2,8 +2,7 @@
 
 `plan_router` stops after the plan (dry run = the plan, no second code path);
 `apply_router` executes it, observes again uncached, and reports what is still different.
-Exit codes follow Puppet's --detailed-exitcodes: 0 nothing changed and healthy, 2 changes
-applied, 4 failures, 6 both.
+The result and exit code come from `agent.run.verdict` (one place for every command).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import AgentConfig
 from agent.facts.observe import Observed, observe
@@ -28,6 +27,10 @@ from agent.router.plan import Step, make_plan
 from agent.router.record import Applied, load_record
 from agent.router.render import Held, render
 from agent.run.deadline import Deadline
+from agent.run.verdict import Findings, Verdict, verdict
+
+if TYPE_CHECKING:
+    from agent.repo.source import SyncResult
 
 
 @dataclass
@@ -46,30 +49,46 @@ class RunOutcome:
     finished: float | None = None
     inventory: Inventory | None = None  # what was loaded (the daemon's fast path reuses it)
 
+    errors: list[str] = field(default_factory=list)  # the run itself broke (internal, deadline)
+    planned_only: bool = False  # a plan: nothing was meant to be applied
+
     @property
     def changed(self) -> bool:
         return any(r.ok for r in self.results)
 
-    @property
-    def failed(self) -> bool:
-        return bool(
-            self.problems
-            or self.peer_errors
-            or self.observe_errors
-            or self.residual
-            or any(not r.ok for r in self.results)
-            or any(h.state == "down" for h in self.health)
+    def findings(self, sync: SyncResult | None = None) -> Findings:
+        """The facts the verdict needs. With the cycle's sync: a refused commit is a failure
+        an operator must see, even when the router is healthy on its last verified commit."""
+        left_out = len(self.peer_errors) + len(self.observe_errors)
+        down = 0 if self.planned_only else sum(1 for h in self.health if h.state == "down")
+        return Findings(
+            invalid=bool(self.problems),
+            refused=sync is not None and sync.status == "refused",
+            run_errors=len(self.errors),
+            failed_steps=sum(1 for r in self.results if not r.ok),
+            residual=len(self.residual),
+            changed=sum(1 for r in self.results if r.ok),
+            degraded=left_out + down,
+            pending=len(self.plan) if self.planned_only else 0,
         )
+
+    def verdict(self, sync: SyncResult | None = None) -> Verdict:
+        return verdict(self.findings(sync))
+
+    @property
+    def result(self) -> str:
+        return self.verdict().result
 
     @property
     def exit_code(self) -> int:
-        return (2 if self.changed else 0) | (4 if self.failed else 0)
+        return self.verdict().exit_code
 
     def to_json(self) -> dict[str, Any]:
         return {
             "router": self.router,
             "result": self.result,
             "exit_code": self.exit_code,
+            "errors": self.errors,
             "problems": [p.to_json() for p in self.problems],
             "peer_errors": self.peer_errors,
             "observe_errors": self.observe_errors,
@@ -78,16 +97,6 @@ class RunOutcome:
             "residual": [s.to_json() for s in self.residual],
             "health": [h.to_json() for h in self.health],
         }
-
-    @property
-    def result(self) -> str:
-        if self.problems:
-            return "stalled"
-        if any(not r.ok for r in self.results) or self.residual:
-            return "failed"
-        if self.failed:
-            return "degraded"
-        return "changed" if self.changed else "converged"
 
 
 @dataclass
@@ -139,7 +148,7 @@ def held_from(record: Applied, peers: Iterable[str]) -> Held:
 
 def plan_router(cfg: AgentConfig) -> RunOutcome:
     """Return the plan for this router without changing anything."""
-    outcome = RunOutcome(cfg.router)
+    outcome = RunOutcome(cfg.router, planned_only=True)
     prepared = prepare(cfg, outcome)
     if prepared is not None:
         outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)

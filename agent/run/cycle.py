@@ -22,6 +22,7 @@ from agent.repo.source import GitSource, SyncResult
 from agent.router.record import load_record, save_record
 from agent.run.converge import RunOutcome, apply_router
 from agent.run.deadline import Deadline
+from agent.run.verdict import Verdict
 from agent.status.report import (
     build_report,
     decide,
@@ -45,11 +46,12 @@ class CycleResult:
     publish_error: str | None = None
 
     @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict(self.sync)
+
+    @property
     def exit_code(self) -> int:
-        code = self.outcome.exit_code
-        if self.sync.status == "refused":
-            code |= 4  # a commit was refused: that is a failure an operator must see
-        return code
+        return self.verdict.exit_code
 
 
 @dataclass
@@ -66,18 +68,21 @@ class Agent:
         """Run one full cycle; always returns a result with a report (never raises for the
         router's or the network's problems)."""
         deadline = Deadline(self.cfg.schedule.run_timeout or None, should_stop=self.should_stop)
-        sync = GitSource(self.cfg, clock=self.clock).sync()
-        extra: list[str] = []
+        outcome = RunOutcome(self.cfg.router)
+        sync: SyncResult | None = None
         applied_before = load_record(self.cfg.state_dir).commit
         try:
+            sync = GitSource(self.cfg, clock=self.clock).sync()
             outcome = apply_router(self.cfg, deadline, self._cached_inventory(sync))
         except PeeropsError as exc:  # stop requested or time up before apply began
-            outcome, extra = RunOutcome(self.cfg.router), [str(exc)]
+            outcome.errors.append(str(exc))
         except Exception as exc:
             log.error("cycle failed: %s", traceback.format_exc())
-            outcome, extra = RunOutcome(self.cfg.router), [f"internal error: {exc!r}"]
+            outcome.errors.append(f"internal error: {exc!r}")
+        if sync is None:  # the pull itself broke: report it; nothing was applied
+            sync = SyncResult(None, "error", message=outcome.errors[-1])
         outcome.finished = outcome.finished or time.time()
-        converged = outcome.result in ("converged", "changed") and sync.commit is not None
+        converged = outcome.verdict().healthy and sync.commit is not None
         self._cache = (sync.commit, outcome.inventory) if converged and outcome.inventory else None
         # A change is intentional when it comes with a commit not applied before (a merged
         # pull request), corrective when the commit is the same (drift was fixed).
@@ -91,12 +96,9 @@ class Agent:
             sync,
             outcome,
             intentional=intentional,
-            extra_errors=extra,
             key_fingerprints=self._fingerprints(outcome),
             local_key=self._local_key(),
         )
-        if extra and report["result"] in ("converged", "changed"):
-            report["result"] = "failed"
         write_last_report(self.cfg.state_dir, report)
         result = CycleResult(outcome, sync, report)
         self._publish(result)

@@ -38,13 +38,12 @@ def build_report(
     outcome: RunOutcome,
     *,
     intentional: bool,
-    extra_errors: list[str] | None = None,
     key_fingerprints: dict[str, str | None] | None = None,
     local_key: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the report of one run; intentional: the run applied a new commit."""
     kind = "intentional" if intentional else "corrective"
-    errors = [str(p) for p in outcome.problems] + list(extra_errors or [])
+    errors = [str(p) for p in outcome.problems] + list(outcome.errors)
     errors += [f"{r.step.describe()}: {r.error}" for r in outcome.results if r.error]
     errors += [f"still differs after apply: {s.resource}: {s.why}" for s in outcome.residual]
     errors += list(outcome.observe_errors)
@@ -59,7 +58,7 @@ def build_report(
             "message": sync.message,
             "unreachable_since": iso(sync.unreachable_since),
         },
-        "result": _result(sync, outcome),
+        "result": outcome.verdict(sync).result,
         "peers": {h.peer: _peer(h, (key_fingerprints or {}).get(h.peer)) for h in outcome.health},
         "local_key": local_key,
         "quarantined": dict(sorted(outcome.peer_errors.items())),
@@ -77,12 +76,6 @@ def build_report(
             for r in outcome.results
         ],
     }
-
-
-def _result(sync: SyncResult, outcome: RunOutcome) -> str:
-    if sync.status == "refused" and outcome.result in ("converged", "changed"):
-        return "stalled"  # a commit is waiting that will never be applied as it is
-    return outcome.result
 
 
 def _peer(h: Any, fingerprint: str | None) -> dict[str, Any]:
