@@ -14,7 +14,9 @@ from agent.router.apply import Applier
 from agent.router.plan import Step
 from agent.run.converge import RunOutcome, apply_router, prepare
 from agent.run.lock import RunLock
+from agent.sim import daemons
 from agent.sim.host import SimHost
+from tests.sim.fleetkit import in_ctx
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def test_stale_isakmpd_fifo_times_out_instead_of_hanging(fleet: dict[str, AgentC
     cfg = fleet["rtr1"]
     apply_router(cfg)
     host = SimHost(cfg.root)
-    assert host.run(["rcctl", "stop", "isakmpd"]).rc == 0  # isakmpd leaves its FIFO behind
+    in_ctx(host, lambda ctx: daemons.kill(ctx, "isakmpd"))  # SIGKILL leaves its FIFO behind
     assert host.stat("/var/run/isakmpd.fifo") is not None  # never read it: a FIFO blocks
     outcome = RunOutcome(cfg.router)
     prepared = prepare(cfg, outcome)

@@ -49,3 +49,13 @@ def stop(ctx: Any, name: str) -> None:
     if module is not None:
         importlib.import_module(module).stop(ctx)
     ctx.state["daemons"].pop(name, None)
+
+
+def kill(ctx: Any, name: str) -> None:
+    """SIGKILL: the daemon is gone at once and cleans up nothing (isakmpd leaves its FIFO)."""
+    if not running(ctx.state, name):
+        return
+    module = SPECIAL.get(name)
+    if module is not None:
+        importlib.import_module(module).crash(ctx)
+    ctx.state["daemons"].pop(name, None)

@@ -242,7 +242,8 @@ def commit(ctx: Any, opts: Opts, rules: list[IkeRule], name: str) -> int:
 def open_fifo(ctx: Any, fifo: str) -> None:
     """ike.c `ike_ipsec_establish`: open(fifo, O_WRONLY), fstat, S_ISFIFO.
 
-    A FIFO nobody reads (isakmpd gone, the FIFO left behind) blocks the open for ever.
+    A FIFO nobody reads (isakmpd killed or crashed: a clean stop removes it) blocks the open
+    for ever.
     """
     real = ctx.path(_abs(fifo))
     try:

@@ -15,9 +15,15 @@ What is modelled:
   With a policy file it runs, but KeyNote policy is not simulated: no SA ever comes up.
 - Config is only what ipsecctl sends through the FIFO (`C set/add/rmv/rm/rms`, `t`), kept
   as isakmpd's section/tag database. /etc/isakmpd/isakmpd.conf is ignored (not simulated).
-- SIGTERM (`stop`) forgets the config and so every SA and flow isakmpd made. isakmpd does
-  NOT remove its FIFO or pid file on exit (isakmpd.c `daemon_shutdown` calls exit(0) with no
-  unlink; ui.c has no cleanup), so a stale FIFO is left behind, as on a real box.
+- SIGTERM (`stop`) forgets the config and so every SA and flow isakmpd made, and removes the
+  FIFO and the pid file. The unprivileged child's `daemon_shutdown` (isakmpd.c v1.109) only
+  calls exit(0); the privileged monitor then reads EOF on its socket (monitor.c v1.83
+  `must_read` -> `monitor_exit`), waits for the child and unlinks `ui_fifo` and `pid_file`.
+  (An earlier reading of isakmpd.c alone concluded that nothing is removed: wrong, the
+  monitor does it. monitor.c v1.85 in -current drops the pid file's unlink; the FIFO still
+  goes.) So after `rcctl stop isakmpd`, `ipsecctl -f` fails at once on open(2) (ENOENT).
+  Only a SIGKILL or a crash (`crash`) leaves a stale FIFO behind, and then an ipsecctl
+  open() of it blocks for ever.
 - Simplified: with -S (sasyncd) real isakmpd leaves its SAs in the kernel on shutdown; here
   they go away as well. -d (foreground) is accepted and treated like a daemonized start.
 
@@ -162,13 +168,23 @@ def secrecy_problem(path: str, uid: int, mode: int) -> str | None:
 
 
 def stop(ctx: Any) -> None:
-    """SIGTERM: delete its SAs and flows (they are derived from its config) and exit.
-
-    The FIFO and the pid file stay behind: isakmpd never unlinks them.
-    """
+    """SIGTERM: delete its SAs and flows (they are derived from its config), exit, and have
+    the monitor remove the FIFO and the pid file (monitor.c v1.83 `monitor_exit`)."""
     log(ctx.state, "isakmpd: shutting down...")
-    ctx.state.pop("isakmpd", None)
+    ist = ctx.state.pop("isakmpd", None)
     log(ctx.state, "isakmpd: exit")
+    if ist is None:
+        return
+    for path in (ist.get("fifo"), ist.get("pid_file")):
+        if path is not None:
+            with contextlib.suppress(OSError):  # monitor_exit ignores unlink(2)'s errors
+                ctx.remove_file(path)
+
+
+def crash(ctx: Any) -> None:
+    """SIGKILL (or a crash): the process and everything it held in memory are gone, but no
+    code runs to clean up, so the FIFO and the pid file stay behind (stale)."""
+    ctx.state.pop("isakmpd", None)
 
 
 # -- the FIFO -------------------------------------------------------------------------------

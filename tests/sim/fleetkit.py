@@ -73,6 +73,10 @@ class Router:
     def stop_isakmpd(self) -> None:
         in_ctx(self.host, lambda ctx: daemons.stop(ctx, "isakmpd"))
 
+    def kill_isakmpd(self) -> None:
+        """SIGKILL, as after a crash: no cleanup runs."""
+        in_ctx(self.host, lambda ctx: daemons.kill(ctx, "isakmpd"))
+
     def state(self) -> dict[str, Any]:
         return simstate.load(self.host.root)
 

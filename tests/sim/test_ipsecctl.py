@@ -200,20 +200,45 @@ def test_delete_removes_only_that_rule(fleet: FleetBuilder) -> None:
     assert "peer-203.0.113.9" in conf  # the phase 1 peer section stays (ike.c)
 
 
-def test_restart_forgets_rules_and_stop_leaves_a_stale_fifo(fleet: FleetBuilder) -> None:
+def test_clean_stop_removes_fifo_and_pid_file_so_a_load_fails_at_once(
+    fleet: FleetBuilder,
+) -> None:
+    """monitor.c v1.83 `monitor_exit`: on SIGTERM the monitor unlinks the FIFO and the pid
+    file, so ipsecctl's open(2) fails with ENOENT instead of blocking (ike.c err(1, ...))."""
     r = lone(fleet)
     assert r.load(gre_rule("192.0.2.1", "198.51.100.7")).rc == 0
     r.stop_isakmpd()
     st = r.state()
     assert "isakmpd" not in st and "isakmpd" not in st["daemons"]
-    # isakmpd never unlinks its FIFO or pid file: the next open() of the FIFO blocks
+    assert not (r.host.root / "var/run/isakmpd.fifo").exists()
+    assert not (r.host.root / "var/run/isakmpd.pid").exists()
+    result = r.run("ipsecctl", "-f", "/etc/ipsec.conf")
+    assert (result.rc, result.stdout, result.timed_out) == (1, "", False)
+    assert result.stderr == (
+        "ipsecctl: ike_ipsec_establish: open(/var/run/isakmpd.fifo): No such file or directory\n"
+    )
+    assert r.start_isakmpd()
+    assert connections(r) == {}  # a restart forgets the rules
+    assert r.run("ipsecctl", "-f", "/etc/ipsec.conf").rc == 0
+    assert len(connections(r)) == 1
+
+
+def test_rcctl_stop_removes_the_fifo(fleet: FleetBuilder) -> None:
+    r = lone(fleet)
+    assert r.run("rcctl", "stop", "isakmpd").rc == 0
+    assert not (r.host.root / "var/run/isakmpd.fifo").exists()
+    assert not r.load(gre_rule("192.0.2.1", "198.51.100.7")).timed_out
+
+
+def test_killed_isakmpd_leaves_a_stale_fifo_that_blocks(fleet: FleetBuilder) -> None:
+    r = lone(fleet)
+    assert r.load(gre_rule("192.0.2.1", "198.51.100.7")).rc == 0
+    r.kill_isakmpd()
     assert (r.host.root / "var/run/isakmpd.pid").exists()
     blocked = r.run("ipsecctl", "-f", "/etc/ipsec.conf")
     assert blocked.timed_out and not blocked.ok
-    assert r.start_isakmpd()
-    assert connections(r) == {}
+    assert r.start_isakmpd()  # ui_init removes the stale FIFO and makes a new one
     assert r.run("ipsecctl", "-f", "/etc/ipsec.conf").rc == 0
-    assert len(connections(r)) == 1
 
 
 def test_fifo_replaced_behind_isakmpds_back_blocks(fleet: FleetBuilder) -> None:
