@@ -85,10 +85,11 @@ class Router:
 
 @dataclass(frozen=True)
 class Ipv4Pair:
-    """An IPv4 transfer pair on a /32 point-to-point link."""
+    """An IPv4 transfer pair on a /32 point-to-point link: the address on the router (the
+    one this view belongs to) and the address on the peer."""
 
-    local: str
-    remote: str
+    router: str
+    peer: str
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ class Ipv6Config:
     """IPv6 on the tunnel: "eui64" (kernel link-local), "link-local" pair or "ula" /127 pair."""
 
     mode: str
-    local: str | None = None
-    remote: str | None = None
+    router: str | None = None  # the address on the router (this view's side)
+    peer: str | None = None  # the address on the peer
 
     @property
     def prefixlen(self) -> int:

@@ -20,7 +20,7 @@ def peering(name: str, interface: str | None = None) -> Peering:
         crypto=DEFAULT_CRYPTO,
         interface=interface,
         mtu=1400,
-        ipv4=Ipv4Pair("172.20.0.1", "172.20.0.2"),
+        ipv4=Ipv4Pair(router="172.20.0.1", peer="172.20.0.2"),
         ipv6=None,
         description=None,
         source="x",

@@ -358,7 +358,7 @@ def add_peer(repo: Path, name: str, n: int, key: str | None, key_file: str | Non
     doc = alice()
     doc.update(name=name, endpoint=f"198.51.100.{100 + n}")
     doc["identity"] = {"type": "fqdn", "value": f"{name}.example.org"}
-    doc["gre"] = {"ipv4": {"local": f"172.20.9.{2 * n}", "remote": f"172.20.9.{2 * n + 1}"}}
+    doc["gre"] = {"ipv4": {"router": f"172.20.9.{2 * n}", "peer": f"172.20.9.{2 * n + 1}"}}
     doc.pop("public_key")
     if key_file is not None:
         doc["public_key_file"] = f"{name}.pub"

@@ -176,7 +176,7 @@ def test_example_values_match_the_documented_scenario() -> None:
     assert (rtr2["asn"], rtr2["endpoints"]) == (4242420002, {"ipv4": "192.0.2.2"})
     assert rtr2["identity"] == {"type": "fqdn", "value": "rtr2.example.net"}
     link = example("peers/rtr1/rtr2.yaml")
-    assert link["gre"]["ipv4"] == {"local": "172.20.0.1", "remote": "172.20.0.2"}
+    assert link["gre"]["ipv4"] == {"router": "172.20.0.1", "peer": "172.20.0.2"}
     assert all(a.startswith("fe80:") for a in link["gre"]["ipv6"].values())
     alice = example("peers/rtr1/alice.yaml")
     assert (alice["endpoint"], alice["identity"]["value"], alice["gre"]["ipv6"]) == (
@@ -186,7 +186,7 @@ def test_example_values_match_the_documented_scenario() -> None:
     )
     bob = example("peers/rtr1/bob.yaml")
     assert bob["endpoint"] == "2001:db8:b0b::7" and "crypto" in bob
-    assert bob["gre"]["ipv6"] == {"local": "fd42:4242:b0b::", "remote": "fd42:4242:b0b::1"}
+    assert bob["gre"]["ipv6"] == {"router": "fd42:4242:b0b::", "peer": "fd42:4242:b0b::1"}
     carol = example("peers/rtr2/carol.yaml")
     assert (carol["endpoint"], carol["gre"]["interface"]) == ("203.0.113.9", "gre5")
 
@@ -338,15 +338,15 @@ def test_unknown_field_is_rejected(rel_path: str, where: tuple[str, ...]) -> Non
         (lambda d: d["gre"].__setitem__("ipv6", "auto"), ["gre", "ipv6"]),
         (
             lambda d: d["gre"].__setitem__(
-                "ipv6", {"local": "2001:db8::1", "remote": "2001:db8::2"}
+                "ipv6", {"router": "2001:db8::1", "peer": "2001:db8::2"}
             ),
             ["gre", "ipv6"],
         ),
         (
-            lambda d: d["gre"].__setitem__("ipv6", {"local": "fe80::1", "remote": "fd42::1"}),
-            ["gre", "ipv6", "remote"],
+            lambda d: d["gre"].__setitem__("ipv6", {"router": "fe80::1", "peer": "fd42::1"}),
+            ["gre", "ipv6", "peer"],
         ),
-        (lambda d: d["gre"]["ipv4"].pop("remote"), ["gre", "ipv4"]),
+        (lambda d: d["gre"]["ipv4"].pop("peer"), ["gre", "ipv4"]),
         (
             lambda d: d.__setitem__("identity", {"type": "fqdn", "value": "192.0.2.7"}),
             ["identity", "value"],

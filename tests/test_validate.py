@@ -29,9 +29,9 @@ def test_example_repo_is_valid_and_internal_link_has_two_sides(state_copy: Path)
     assert (rtr1_side.local_endpoint, rtr1_side.remote_endpoint) == ("192.0.2.1", "192.0.2.2")
     assert (rtr2_side.local_endpoint, rtr2_side.remote_endpoint) == ("192.0.2.2", "192.0.2.1")
     assert rtr1_side.ipv4 and rtr2_side.ipv4
-    assert (rtr2_side.ipv4.local, rtr2_side.ipv4.remote) == (
-        rtr1_side.ipv4.remote,
-        rtr1_side.ipv4.local,
+    assert (rtr2_side.ipv4.router, rtr2_side.ipv4.peer) == (
+        rtr1_side.ipv4.peer,
+        rtr1_side.ipv4.router,
     )
     assert rtr1_side.public_key == inventory.routers["rtr2"].public_key
     assert rtr2_side.public_key == inventory.routers["rtr1"].public_key
@@ -51,15 +51,15 @@ def test_example_repo_is_valid_and_internal_link_has_two_sides(state_copy: Path)
         ("description: dn42 peer alice", 'description: "a\\n!reboot"', "gre.description: contains"),
         ("description: dn42 peer alice", "description: 'say \"hi\"'", "gre.description"),
         (
-            "    local: 172.20.1.1",
-            "    local: 172.20.0.1",
-            "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.local: "
+            "    router: 172.20.1.1   # on rtr1",
+            "    router: 172.20.0.1",
+            "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.router: "
             "transfer address 172.20.0.1 is also used by rtr2",
         ),
         (
-            "    local: 172.20.1.1",
-            "    local: 172.20.1.300",
-            "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.local: '172.20.1.300' is not an IP address",
+            "    router: 172.20.1.1   # on rtr1",
+            "    router: 172.20.1.300",
+            "peers/rtr1/alice.yaml:{line}:5: gre.ipv4.router: '172.20.1.300' is not an IP address",
         ),
         (
             "  ipv6: eui64",
@@ -90,6 +90,19 @@ def test_broken_alice_reports_place_and_field(
     assert any(expected in e for e in found), found
 
 
+def test_the_old_ambiguous_pair_names_are_refused(state_copy: Path) -> None:
+    """local/remote were read as "mine" by peers: they are gone, with no compatibility shim."""
+    alice = state_copy / "peers/rtr1/alice.yaml"
+    edit(
+        alice,
+        "    router: 172.20.1.1   # on rtr1\n    peer: 172.20.1.2     # on alice",
+        "    local: 172.20.1.1\n    remote: 172.20.1.2",
+    )
+    found = errors(state_copy)
+    assert any("gre.ipv4.local: unknown field 'local'" in e for e in found), found
+    assert any("'router' is required" in e for e in found), found
+
+
 def test_phase1_restrictions_and_lifetime_range(state_copy: Path) -> None:
     bob = state_copy / "peers/rtr1/bob.yaml"
     text = bob.read_text()
@@ -114,7 +127,7 @@ def test_all_errors_of_all_files_at_once(state_copy: Path) -> None:
 
 def test_internal_link_written_twice_is_an_error(state_copy: Path) -> None:
     (state_copy / "peers/rtr2/rtr1.yaml").write_text(
-        "name: rtr1\nrouter: rtr1\ngre:\n  ipv4: {local: 172.20.9.1, remote: 172.20.9.2}\n"
+        "name: rtr1\nrouter: rtr1\ngre:\n  ipv4: {router: 172.20.9.1, peer: 172.20.9.2}\n"
     )
     found = errors(state_copy)
     assert any("already has a peering named" in e for e in found), found

@@ -7,13 +7,13 @@ from agent.repo import yamlpos
 
 def test_positions_point_at_keys_and_list_items() -> None:
     doc, problems = yamlpos.load(
-        "name: a\ngre:\n  ipv4:\n    local: 1.2.3.4\n  x: [1, 2]\n", "p.yaml"
+        "name: a\ngre:\n  ipv4:\n    router: 1.2.3.4\n  x: [1, 2]\n", "p.yaml"
     )
     assert problems == [] and doc is not None
-    assert doc.where(("gre", "ipv4", "local")) == (4, 5)
+    assert doc.where(("gre", "ipv4", "router")) == (4, 5)
     assert doc.where(("gre", "x", 1)) == (5, 10)
     # a path that does not exist falls back to its nearest ancestor
-    assert doc.where(("gre", "ipv4", "remote")) == (3, 3)
+    assert doc.where(("gre", "ipv4", "peer")) == (3, 3)
 
 
 def test_duplicate_keys_are_rejected_with_their_place() -> None:

@@ -33,9 +33,9 @@ def ping_target(p: Peering, interface: str | None) -> tuple[str, str] | None:
     """(program, address) to ping across the transfer net, or None when no peer address is
     known (IPv6 eui64 only: the kernel makes our link-local, the peer's is unknown)."""
     if p.ipv4 is not None:
-        return "ping", p.ipv4.remote
-    if p.ipv6 is not None and p.ipv6.remote:
-        remote = p.ipv6.remote
+        return "ping", p.ipv4.peer
+    if p.ipv6 is not None and p.ipv6.peer:
+        remote = p.ipv6.peer
         if remote.lower().startswith("fe80:"):  # link-local needs the interface as its zone
             if interface is None:
                 return None

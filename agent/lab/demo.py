@@ -198,7 +198,7 @@ def merge_peer_pull_request(base: Path, configs: dict[str, AgentConfig]) -> str:
         "endpoint": "203.0.113.20",
         "public_key": pem,
         "gre": {
-            "ipv4": {"local": "172.20.4.1", "remote": "172.20.4.2"},
+            "ipv4": {"router": "172.20.4.1", "peer": "172.20.4.2"},
             "ipv6": "eui64",
             "description": "dn42 peer dave",
         },

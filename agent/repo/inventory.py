@@ -439,15 +439,15 @@ class _Loader:
             return None
         if not self._pair_ok(doc, ("gre", "ipv4"), raw, 4):
             return None
-        local, remote = (str(ipaddress.ip_address(raw[k])) for k in ("local", "remote"))
-        for key, value in (("local", local), ("remote", remote)):
+        ours, theirs = (str(ipaddress.ip_address(raw[k])) for k in ("router", "peer"))
+        for key, value in (("router", ours), ("peer", theirs)):
             ip = ipaddress.ip_address(value)
             if ip.is_multicast or ip.is_unspecified or ip.is_loopback:
                 self.problems.append(
                     doc.problem(("gre", "ipv4", key), f"{value} cannot be a transfer address")
                 )
                 return None
-        return Ipv4Pair(local, remote)
+        return Ipv4Pair(ours, theirs)
 
     def _ipv6(self, doc: Located, raw: str | dict[str, str] | None) -> Ipv6Config | None:
         if raw is None:
@@ -457,32 +457,32 @@ class _Loader:
         path = ("gre", "ipv6")
         if not isinstance(raw, dict) or not self._pair_ok(doc, path, raw, 6):
             return None
-        local, remote = (ipaddress.IPv6Address(raw[k]) for k in ("local", "remote"))
-        if local.is_link_local and remote.is_link_local:
-            return Ipv6Config("link-local", str(local), str(remote))
-        if local.is_link_local or remote.is_link_local:
+        ours, theirs = (ipaddress.IPv6Address(raw[k]) for k in ("router", "peer"))
+        if ours.is_link_local and theirs.is_link_local:
+            return Ipv6Config("link-local", str(ours), str(theirs))
+        if ours.is_link_local or theirs.is_link_local:
             self.problems.append(doc.problem(path, "mixes a link-local and a global address"))
             return None
-        if ipaddress.IPv6Network(f"{local}/127", strict=False) != ipaddress.IPv6Network(
-            f"{remote}/127", strict=False
+        if ipaddress.IPv6Network(f"{ours}/127", strict=False) != ipaddress.IPv6Network(
+            f"{theirs}/127", strict=False
         ):
             self.problems.append(
-                doc.problem((*path, "remote"), f"{remote} is not in the /127 of {local}")
+                doc.problem((*path, "peer"), f"{theirs} is not in the /127 of {ours}")
             )
             return None
-        return Ipv6Config("ula", str(local), str(remote))
+        return Ipv6Config("ula", str(ours), str(theirs))
 
     def _pair_ok(
         self, doc: Located, path: tuple[str, ...], raw: dict[str, str], family: int
     ) -> bool:
         ok = True
-        for key in ("local", "remote"):
+        for key in ("router", "peer"):
             if msg := fields.check_address(raw[key], family):
                 self.problems.append(doc.problem((*path, key), msg))
                 ok = False
-        if ok and ipaddress.ip_address(raw["local"]) == ipaddress.ip_address(raw["remote"]):
+        if ok and ipaddress.ip_address(raw["router"]) == ipaddress.ip_address(raw["peer"]):
             self.problems.append(
-                doc.problem((*path, "remote"), "local and remote are the same address")
+                doc.problem((*path, "peer"), "the router and the peer have the same address")
             )
             ok = False
         return ok
@@ -534,12 +534,12 @@ def _transfer_addresses(p: Peering) -> list[tuple[object, tuple[str, ...]]]:
     out: list[tuple[object, tuple[str, ...]]] = []
     if p.ipv4:
         out += [
-            (ipaddress.ip_address(p.ipv4.local), ("gre", "ipv4", "local")),
-            (ipaddress.ip_address(p.ipv4.remote), ("gre", "ipv4", "remote")),
+            (ipaddress.ip_address(p.ipv4.router), ("gre", "ipv4", "router")),
+            (ipaddress.ip_address(p.ipv4.peer), ("gre", "ipv4", "peer")),
         ]
-    if p.ipv6 and p.ipv6.mode == "ula" and p.ipv6.local:
+    if p.ipv6 and p.ipv6.mode == "ula" and p.ipv6.router:
         out.append(
-            (ipaddress.IPv6Network(f"{p.ipv6.local}/127", strict=False), ("gre", "ipv6", "local"))
+            (ipaddress.IPv6Network(f"{p.ipv6.router}/127", strict=False), ("gre", "ipv6", "router"))
         )
     return out
 
@@ -553,10 +553,10 @@ def _compressed(address: str | None) -> str | None:
 
 
 def _flip4(pair: Ipv4Pair | None) -> Ipv4Pair | None:
-    return Ipv4Pair(pair.remote, pair.local) if pair else None
+    return Ipv4Pair(pair.peer, pair.router) if pair else None
 
 
 def _flip6(cfg: Ipv6Config | None) -> Ipv6Config | None:
     if cfg is None or cfg.mode == "eui64":
         return cfg
-    return Ipv6Config(cfg.mode, cfg.remote, cfg.local)
+    return Ipv6Config(cfg.mode, cfg.peer, cfg.router)

@@ -90,7 +90,7 @@ def _friendly(path: tuple[Any, ...], error: Any) -> str:
         )
     if field == "description":
         message = fields.check_description(value)
-    elif field in ("endpoint", "local", "remote", "ipv4", "ipv6"):
+    elif field in ("endpoint", "router", "peer", "ipv4", "ipv6"):
         message = fields.check_address(value)
     elif field == "value" and len(path) >= 2 and path[-2] == "identity":
         message = "is not a valid identity for its type"

@@ -2,7 +2,7 @@
 
 PyYAML's safe loader silently keeps the last of two equal keys, and it forgets positions.
 Here we compose the node tree ourselves, build plain Python values (safe types only), and
-record the 1-based (line, column) of every value under its path, e.g. ("gre", "ipv4", "local").
+record the 1-based (line, column) of every value under its path, e.g. ("gre", "ipv4", "router").
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Located:
 
 
 def field_name(path: Path) -> str:
-    """Render a path as the dotted field name users see: gre.ipv4.local, crypto.main.enc."""
+    """Render a path as the dotted field name users see: gre.ipv4.router, crypto.main.enc."""
     if not path:
         return "(document)"
     out = ""

@@ -113,8 +113,8 @@ def render(
 
 def gre_spec(p: Peering, interface: str) -> GreSpec:
     inet6: tuple[tuple[str, int], ...] = ()
-    if p.ipv6 and p.ipv6.local:
-        inet6 = ((p.ipv6.local, p.ipv6.prefixlen),)
+    if p.ipv6 and p.ipv6.router:
+        inet6 = ((p.ipv6.router, p.ipv6.prefixlen),)
     return GreSpec(
         interface=interface,
         peer=p.peer,
@@ -122,7 +122,7 @@ def gre_spec(p: Peering, interface: str) -> GreSpec:
         mtu=p.mtu,
         tunnel_src=p.local_endpoint,
         tunnel_dst=p.remote_endpoint,
-        inet=(p.ipv4.local, p.ipv4.remote) if p.ipv4 else None,
+        inet=(p.ipv4.router, p.ipv4.peer) if p.ipv4 else None,
         inet6=inet6,
         link_local=p.ipv6 is not None,
     )

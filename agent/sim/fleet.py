@@ -59,9 +59,9 @@ def external_peer(p: Any, state: str = "up") -> dict[str, Any]:
         "quick": dict(vars(p.crypto.quick)),
         "state": state,
         "gre": {
-            "inet": {"local": p.ipv4.remote, "remote": p.ipv4.local} if p.ipv4 else None,
+            "inet": {"local": p.ipv4.peer, "remote": p.ipv4.router} if p.ipv4 else None,
             "inet6": (
-                {"local": ipv6.remote, "remote": ipv6.local} if ipv6 and ipv6.local else None
+                {"local": ipv6.peer, "remote": ipv6.router} if ipv6 and ipv6.router else None
             ),
         },
     }
