@@ -75,6 +75,9 @@ class Router:
     crypto: Crypto
     mtu: int
     source: str
+    # Where `peer new` proposes transfer pairs from: compressed CIDR strings, per family.
+    pools4: tuple[str, ...] = ()
+    pools6: tuple[str, ...] = ()
 
     def endpoint(self, family: int) -> str | None:
         return self.ipv4 if family == 4 else self.ipv6

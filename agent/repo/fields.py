@@ -126,6 +126,27 @@ def check_address(value: object, family: int | None = None) -> str | None:
     return None
 
 
+ULA = ipaddress.IPv6Network("fd00::/8")
+
+
+def check_pool(value: object, family: int) -> str | None:
+    """Check a transfer-address pool: a network of the family with zero host bits, room for
+    at least one pair, and for IPv6 inside fd00::/8 (the ULA form a /127 pair must have)."""
+    if not isinstance(value, str):
+        return "must be a network in CIDR form"
+    try:
+        net = ipaddress.ip_network(value)
+    except ValueError:
+        return f"{value!r} is not a network in CIDR form with the host bits zero"
+    if net.version != family:
+        return f"{value} is not an IPv{family} network"
+    if net.num_addresses < 2:
+        return f"{value} holds no pair of addresses"
+    if family == 6 and not net.subnet_of(ULA):  # type: ignore[arg-type]
+        return f"{value} is not inside fd00::/8: IPv6 transfer pairs from a pool are ULA"
+    return None
+
+
 def check_endpoint(value: object, family: int | None = None) -> str | None:
     """Check a public tunnel endpoint: a unicast literal that can carry IKE."""
     problem = check_address(value, family)

@@ -165,7 +165,19 @@ class _Loader:
             crypto=crypto,
             mtu=v.get("gre", {}).get("mtu", DEFAULT_MTU),
             source=doc.file,
+            pools4=self._pools(doc, v, 4),
+            pools6=self._pools(doc, v, 6),
         )
+
+    def _pools(self, doc: Located, v: dict[str, Any], family: int) -> tuple[str, ...]:
+        key = f"ipv{family}"
+        out = []
+        for i, raw in enumerate(v.get("transfer_pools", {}).get(key, [])):
+            if msg := fields.check_pool(raw, family):
+                self.problems.append(doc.problem(("transfer_pools", key, i), msg))
+            else:
+                out.append(str(ipaddress.ip_network(raw)))
+        return tuple(out)
 
     # -- peers ------------------------------------------------------------------------------
     def _add_peer(self, router_name: str, doc: Located) -> None:
