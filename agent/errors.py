@@ -11,15 +11,6 @@ class ConfigError(PeeropsError):
     """The agent's own configuration file is missing or wrong (exit 1)."""
 
 
-class StalledError(PeeropsError):
-    """The desired state cannot be used (invalid repo, template or validator rejection);
-    retrying will not help until a new commit arrives."""
-
-
-class TransientError(PeeropsError):
-    """Something outside may recover (network, remote); retry next cycle."""
-
-
 class ParseError(PeeropsError, ValueError):
     """Command output that does not follow the documented format. Names the line."""
 

@@ -17,7 +17,7 @@ plus the two it does not):
   (Cisco IOS ``key-string``);
 - ``openssh``: one ``ssh-rsa AAAA… [comment]`` line.
 
-Every refusal is a `KeyError_` whose message says what to do and never holds key material.
+Every refusal is a `PublicKeyError` whose message says what to do and never holds key material.
 The fingerprint is ``SHA256:`` + unpadded base64 of SHA-256 over the DER SubjectPublicKeyInfo:
 the SPKI digest of RFC 7469 §2.4 ("pin-sha256"), which anyone can recompute with
 ``openssl pkey -pubin -in local.pub -outform DER | openssl dgst -sha256 -binary | openssl
@@ -33,6 +33,8 @@ import re
 import stat
 from dataclasses import dataclass
 from typing import Any
+
+from agent.errors import PeeropsError
 
 MIN_BITS = 2048
 MAX_BITS = 16384  # OPENSSL_RSA_MAX_MODULUS_BITS: OpenSSL and LibreSSL refuse larger moduli
@@ -57,7 +59,7 @@ _HEX = re.compile(r"^[0-9A-Fa-f\s]+$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 
 
-class KeyError_(ValueError):
+class PublicKeyError(PeeropsError, ValueError):
     """A key that cannot be used; the message never contains key material."""
 
 
@@ -79,15 +81,15 @@ class PublicKey:
 
 
 def parse_public_key(text: str, *, min_bits: int = MIN_BITS) -> PublicKey:
-    """Return the RSA public key in text as SPKI PEM; raise KeyError_ saying what to do.
+    """Return the RSA public key in text as SPKI PEM; raise PublicKeyError saying what to do.
 
     Ensures: RSA, min_bits <= size <= MAX_BITS, a plausible modulus (odd), never a private
     key, and no key material in any message."""
     stripped = text.strip()
     if _PRIVATE_MARKERS.search(stripped):
-        raise KeyError_(PRIVATE)
+        raise PublicKeyError(PRIVATE)
     if not stripped:
-        raise KeyError_(f"empty: paste the peer's RSA public key as {_ACCEPTED}")
+        raise PublicKeyError(f"empty: paste the peer's RSA public key as {_ACCEPTED}")
     fmt, key = _load_any(stripped)
     return _checked(key, fmt, min_bits)
 
@@ -102,17 +104,17 @@ def _load_any(text: str) -> tuple[str, Any]:
     if _SSH_TYPES.match(first):
         return "openssh", _load_openssh(text, first)
     if text.startswith("---- BEGIN SSH2 PUBLIC KEY ----"):
-        raise KeyError_(
+        raise PublicKeyError(
             "an SSH2 (RFC 4716) public key: convert it to one ssh-rsa line with "
             "`ssh-keygen -i -f FILE`, or to PEM with `ssh-keygen -e -m PKCS8 -f FILE`"
         )
     if _HEX.match(text):
         return "der-hex", _load_hex(text)
     if _HEX.match(text.removesuffix("quit")):
-        raise KeyError_("remove the `quit` line: give only the hex lines of the key-string")
+        raise PublicKeyError("remove the `quit` line: give only the hex lines of the key-string")
     if _BASE64.match(text):
         _refuse_bare_base64(text)
-    raise KeyError_(f"not a public key peerops can read: expected {_ACCEPTED}")
+    raise PublicKeyError(f"not a public key peerops can read: expected {_ACCEPTED}")
 
 
 def _refuse_bare_base64(text: str) -> None:
@@ -124,9 +126,9 @@ def _refuse_bare_base64(text: str) -> None:
     _refuse_if_private_der(der)
     try:
         _load_der(der, "the text")
-    except KeyError_:
+    except PublicKeyError:
         return
-    raise KeyError_(
+    raise PublicKeyError(
         "this is the inside of a PEM file without its -----BEGIN PUBLIC KEY----- "
         "and -----END PUBLIC KEY----- lines: paste the whole file"
     )
@@ -135,20 +137,20 @@ def _refuse_bare_base64(text: str) -> None:
 def _load_pem(text: str) -> tuple[str, Any]:
     blocks = list(_PEM.finditer(text))
     if not blocks:
-        raise KeyError_(
+        raise PublicKeyError(
             "the PEM key is damaged or truncated: copy the whole file again, "
             "from its -----BEGIN line to its -----END line"
         )
     if len(blocks) > 1 or text[blocks[0].end() :].strip():
-        raise KeyError_("more than one PEM block: give exactly one public key")
+        raise PublicKeyError("more than one PEM block: give exactly one public key")
     label, body = blocks[0].group(1), blocks[0].group(2)
     if label == "CERTIFICATE":
-        raise KeyError_(
+        raise PublicKeyError(
             "an X.509 certificate: isakmpd's pubkeys/ wants the bare key; extract it with "
             "`openssl x509 -in cert.pem -noout -pubkey`"
         )
     if label not in ("PUBLIC KEY", "RSA PUBLIC KEY"):
-        raise KeyError_(f"a PEM {label.lower()} block, not a public key: expected {_ACCEPTED}")
+        raise PublicKeyError(f"a PEM {label.lower()} block, not a public key: expected {_ACCEPTED}")
     der = _b64(body, "the PEM key")
     return ("pem" if label == "PUBLIC KEY" else "pkcs1"), _load_der(der, "the PEM key")
 
@@ -157,7 +159,7 @@ def _b64(body: str, what: str) -> bytes:
     try:
         return base64.b64decode("".join(body.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise KeyError_(
+        raise PublicKeyError(
             f"{what} is damaged or truncated (its base64 does not decode): copy it whole again"
         ) from None
 
@@ -170,10 +172,10 @@ def _load_der(der: bytes, what: str) -> Any:
     try:
         return load_der_public_key(der)
     except UnsupportedAlgorithm:
-        raise KeyError_(_NOT_RSA) from None
+        raise PublicKeyError(_NOT_RSA) from None
     except ValueError:
         _refuse_if_private_der(der)
-        raise KeyError_(f"{what} is damaged or truncated: copy it whole again") from None
+        raise PublicKeyError(f"{what} is damaged or truncated: copy it whole again") from None
 
 
 def _refuse_if_private_der(der: bytes) -> None:
@@ -186,13 +188,13 @@ def _refuse_if_private_der(der: bytes) -> None:
         pass
     except (ValueError, UnsupportedAlgorithm):
         return
-    raise KeyError_(PRIVATE)
+    raise PublicKeyError(PRIVATE)
 
 
 def _load_hex(text: str) -> Any:
     digits = "".join(text.split())
     if len(digits) % 2:
-        raise KeyError_(
+        raise PublicKeyError(
             "the hex DER key has an odd number of digits (damaged or truncated): "
             "copy every line of the key-string again"
         )
@@ -206,17 +208,17 @@ def _load_rfc3110(body: str) -> Any:
     data = _b64(body, "the RFC 3110 (0s...) key")
     damaged = "the RFC 3110 (0s...) key is damaged or truncated: copy the whole value again"
     if len(data) < 3:
-        raise KeyError_(damaged)
+        raise PublicKeyError(damaged)
     elen, offset = (data[0], 1) if data[0] else (int.from_bytes(data[1:3], "big"), 3)
     modulus = data[offset + elen :]
     if elen == 0 or not modulus:
-        raise KeyError_(damaged)
+        raise PublicKeyError(damaged)
     e = int.from_bytes(data[offset : offset + elen], "big")
     n = int.from_bytes(modulus, "big")
     try:
         return rsa.RSAPublicNumbers(e, n).public_key()
     except ValueError:
-        raise KeyError_(damaged) from None
+        raise PublicKeyError(damaged) from None
 
 
 def _load_openssh(text: str, keytype: str) -> Any:
@@ -224,15 +226,15 @@ def _load_openssh(text: str, keytype: str) -> Any:
     from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
     if len(text.splitlines()) > 1:
-        raise KeyError_("more than one line: give exactly one ssh-rsa public key line")
+        raise PublicKeyError("more than one line: give exactly one ssh-rsa public key line")
     if keytype != "ssh-rsa":
         if "-cert-" in keytype:
-            raise KeyError_("an OpenSSH certificate: give the plain ssh-rsa key line")
-        raise KeyError_(_NOT_RSA)
+            raise PublicKeyError("an OpenSSH certificate: give the plain ssh-rsa key line")
+        raise PublicKeyError(_NOT_RSA)
     try:
         return load_ssh_public_key(text.encode())
     except (ValueError, UnsupportedAlgorithm):
-        raise KeyError_(
+        raise PublicKeyError(
             "the ssh-rsa key is damaged or truncated: copy the whole line of the .pub file again"
         ) from None
 
@@ -249,19 +251,19 @@ def _checked(key: Any, fmt: str, min_bits: int) -> PublicKey:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     if not isinstance(key, rsa.RSAPublicKey):
-        raise KeyError_(_NOT_RSA)
+        raise PublicKeyError(_NOT_RSA)
     bits = key.key_size
     if bits < min_bits:
-        raise KeyError_(
+        raise PublicKeyError(
             f"RSA key has {bits} bits; at least {min_bits} are required: generate a new key "
             f"pair (`openssl genrsa {max(min_bits, MIN_BITS)}`) and send its public half"
         )
     if bits > MAX_BITS:
-        raise KeyError_(
+        raise PublicKeyError(
             f"RSA key has {bits} bits; OpenSSL and LibreSSL refuse moduli over {MAX_BITS} bits"
         )
     if key.public_numbers().n % 2 == 0:
-        raise KeyError_(f"the {fmt} key is damaged or truncated (even modulus): copy it again")
+        raise PublicKeyError(f"the {fmt} key is damaged or truncated (even modulus): copy it again")
     der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -281,7 +283,7 @@ def fingerprint_of(text: str) -> str | None:
     """The fingerprint of any accepted key text (no size policy), or None when unusable."""
     try:
         return parse_public_key(text, min_bits=0).fingerprint
-    except KeyError_:
+    except PublicKeyError:
         return None
 
 
@@ -334,7 +336,7 @@ def published_key(host: Any) -> tuple[str, str] | None:
         return None
     try:
         key = parse_public_key(data.decode("utf-8", errors="replace"), min_bits=0)
-    except KeyError_:
+    except PublicKeyError:
         return None
     return key.pem, key.fingerprint
 
@@ -387,7 +389,7 @@ def _local_pub(host: Any, min_bits: int) -> tuple[PublicKey | None, dict[str, st
         return None, _problem(LOCAL_PUB, "missing: peers have no key to install", derive)
     try:
         key = parse_public_key(data.decode("utf-8", errors="replace"), min_bits=0)
-    except KeyError_ as exc:
+    except PublicKeyError as exc:
         return None, _problem(LOCAL_PUB, str(exc), derive)
     if key.bits < min_bits:
         return key, _problem(
@@ -398,36 +400,40 @@ def _local_pub(host: Any, min_bits: int) -> tuple[PublicKey | None, dict[str, st
     return key, None
 
 
+def local_key_problems(st: Any) -> list[tuple[str, str, str]]:
+    """What isakmpd's check_file_secrecy_fd (sbin/isakmpd/util.c) refuses in local.key's
+    stat: [(isakmpd's own complaint, our words, the one fix)]; empty when it would load it.
+    Used by `key show`, the report and the doctor alike."""
+    if st is None:
+        return [(
+            "no such file",
+            "missing: isakmpd cannot authenticate with RSA",
+            "peerops key generate",
+        )]
+    found = []
+    if st.uid != 0:
+        found.append((
+            f"not loading {LOCAL_KEY} - file owner is not process user",
+            f"owned by uid {st.uid}: isakmpd refuses it (file owner is not process user)",
+            f"chown root:wheel {LOCAL_KEY}",
+        ))
+    if st.mode & (stat.S_IRWXG | stat.S_IRWXO):
+        found.append((
+            f"not loading {LOCAL_KEY} - too open permissions",
+            f"mode {st.mode:04o}: isakmpd refuses it (too open permissions)",
+            f"chmod 600 {LOCAL_KEY}",
+        ))
+    return found
+
+
 def _local_key(host: Any, problems: list[dict[str, str]], read_private: bool = True) -> Any:
     """Check local.key as isakmpd's check_file_secrecy_fd does; its public numbers or None."""
     st = host.stat(LOCAL_KEY)
-    if st is None:
-        problems.append(
-            _problem(
-                LOCAL_KEY,
-                "missing: isakmpd cannot authenticate with RSA",
-                "peerops key generate (as /etc/rc make_keys does at first boot), then publish "
-                "the new local.pub",
-            )
-        )
-        return None
-    if st.uid != 0:
-        problems.append(
-            _problem(
-                LOCAL_KEY,
-                f"owned by uid {st.uid}: isakmpd refuses it (file owner is not process user)",
-                f"chown root:wheel {LOCAL_KEY}",
-            )
-        )
-    if st.mode & (stat.S_IRWXG | stat.S_IRWXO):
-        problems.append(
-            _problem(
-                LOCAL_KEY,
-                f"mode {st.mode:04o}: isakmpd refuses it (too open permissions)",
-                f"chmod 600 {LOCAL_KEY}",
-            )
-        )
-    if not read_private:
+    for _, problem, fix in local_key_problems(st):
+        if st is None:
+            fix += " (as /etc/rc make_keys does at first boot), then publish the new local.pub"
+        problems.append(_problem(LOCAL_KEY, problem, fix))
+    if st is None or not read_private:
         return None
     return _private_numbers(host.read_file(LOCAL_KEY), problems)
 
@@ -477,7 +483,7 @@ def install_key_pair(host: Any, *, force: bool = False) -> PublicKey:
     Ensures: an existing local.key or local.pub is never replaced unless force is set."""
     existing = [p for p in (LOCAL_KEY, LOCAL_PUB) if host.stat(p) is not None]
     if existing and not force:
-        raise KeyError_(
+        raise PublicKeyError(
             f"{' and '.join(existing)} already exist(s): keeping them. --force replaces the "
             "pair, and every peer must then install the new local.pub"
         )

@@ -181,7 +181,7 @@ def test_local_key_permissions_and_owner(fleet: dict[str, AgentConfig]) -> None:
     assert first.next == ("chmod 600 /etc/isakmpd/private/local.key",)
     host.write_file("/etc/isakmpd/private/local.key", key, mode=0o600, uid=1000)
     first = run_doctor(cfg, ping=False).first_failure
-    assert first is not None and first.next == ("chown root /etc/isakmpd/private/local.key",)
+    assert first is not None and first.next == ("chown root:wheel /etc/isakmpd/private/local.key",)
 
 
 def test_ipsec_conf_that_does_not_parse_shows_ipsecctl_error(

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from agent.config import AgentConfig
-from agent.health.checklist import NEGOTIATION_GRACE, has_isakmpd_flag
+from agent.health.checklist import NEGOTIATION_GRACE
 from agent.health.doctor import run_doctor
 from agent.health.peer import PeerHealth, assess
 from agent.health.ping import ping_peer, ping_target
 from agent.lab.scenarios import SCENARIOS
 from agent.model import Ipv6Config, Peering
 from agent.repo.inventory import load_inventory
+from agent.router.diff import has_isakmpd_flag
 from agent.run.converge import RunOutcome, prepare
 from agent.sim.host import SimHost
 from tests.conftest import EXAMPLE_STATE

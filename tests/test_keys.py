@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from agent.keys import FORMATS, PRIVATE, KeyError_, fingerprint_of, parse_public_key
+from agent.keys import FORMATS, PRIVATE, PublicKeyError, fingerprint_of, parse_public_key
 from agent.lab.demo import build_demo_fleet
 from agent.repo.inventory import load_inventory
 from agent.run.converge import apply_router, plan_router
@@ -204,7 +204,7 @@ def secret_chunks(text: str) -> list[str]:
 def test_refusal_says_what_to_do_and_never_echoes_the_key(m: Material, case: str) -> None:
     make, expected = REFUSALS[case]
     text = make(m)
-    with pytest.raises(KeyError_) as info:
+    with pytest.raises(PublicKeyError) as info:
         parse_public_key(text)
     message = str(info.value)
     assert expected in message
@@ -214,7 +214,7 @@ def test_refusal_says_what_to_do_and_never_echoes_the_key(m: Material, case: str
 
 def test_min_bits_is_the_policy(m: Material) -> None:
     assert parse_public_key(m.rsa1024_spki, min_bits=1024).bits == 1024
-    with pytest.raises(KeyError_, match="2048 bits; at least 3072"):
+    with pytest.raises(PublicKeyError, match="2048 bits; at least 3072"):
         parse_public_key(m.spki, min_bits=3072)
 
 

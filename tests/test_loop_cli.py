@@ -11,7 +11,7 @@ import pytest
 from agent.config import AgentConfig
 from agent.lab.demo import build_demo_fleet
 from agent.router.apply import Applier
-from agent.router.plan import Step
+from agent.router.steps import LoadRules
 from agent.run.converge import RunOutcome, apply_router, prepare
 from agent.run.lock import RunLock
 from agent.sim import daemons
@@ -74,7 +74,7 @@ def test_stale_isakmpd_fifo_times_out_instead_of_hanging(fleet: dict[str, AgentC
     assert prepared is not None
     applier = Applier(host, prepared.desired, prepared.record, cfg.state_dir, command_timeout=2)
     (result,) = applier.apply(
-        [Step("run", "ipsec:rules", "test", argv=("ipsecctl", "-f", "/etc/ipsec.conf"))]
+        [LoadRules("ipsec:rules", "test")]
     )
     assert not result.ok and "timed out" in (result.error or "")
     assert apply_router(cfg).exit_code == 2  # the next run restarts isakmpd and reloads

@@ -18,10 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agent.errors import PeeropsError
+
 HELP = "show observed IPsec/gre facts (--json), parse captured output, or --capture DIR"
 
 
-class _Failed(Exception):
+class _Failed(PeeropsError):
     """A message for stderr; the command exits 1."""
 
 

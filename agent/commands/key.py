@@ -69,14 +69,14 @@ def _read(name: str) -> tuple[str | None, str]:
 
 def _parse(name: str) -> Any:
     """The checked PublicKey of FILE, or an int exit code after printing why not."""
-    from agent.keys import KeyError_, parse_public_key
+    from agent.keys import PublicKeyError, parse_public_key
 
     text, label = _read(name)
     if text is None:
         return _fail(label)
     try:
         return parse_public_key(text)
-    except KeyError_ as exc:
+    except PublicKeyError as exc:
         return _fail(f"{label}: {exc}")
 
 
@@ -120,14 +120,14 @@ def _show(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from agent.config import load_config
-    from agent.keys import LOCAL_KEY, LOCAL_PUB, KeyError_, install_key_pair, published_key
+    from agent.keys import LOCAL_KEY, LOCAL_PUB, PublicKeyError, install_key_pair, published_key
 
     cfg = load_config(args.config)
     host = cfg.make_host()
     before = published_key(host)
     try:
         key = install_key_pair(host, force=args.force)
-    except KeyError_ as exc:
+    except PublicKeyError as exc:
         return _fail(str(exc))
     print(f"{LOCAL_KEY}: new RSA {key.bits}-bit private key (0600 root:wheel)")
     print(f"{LOCAL_PUB}: {key.fingerprint}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.errors import PeeropsError
 from agent.host import Host
 
 # (file name, argv): what `ipsecctl -sa`, `ifconfig` and the rc/sysctl facts are made from,
@@ -56,7 +57,7 @@ class Captured:
         }
 
 
-class CaptureError(Exception):
+class CaptureError(PeeropsError):
     """The capture directory cannot be used."""
 
 

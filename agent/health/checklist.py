@@ -20,8 +20,11 @@ from typing import Any
 from agent.facts.ifconfig import Interface
 from agent.facts.observe import FileFact, Observed
 from agent.health.ping import PingResult
+from agent.keys import local_key_problems
 from agent.model import PUBKEY_DIR, Peering
+from agent.router import gre
 from agent.router.desired import GRE_ALLOW, IPSEC_CONF, LOCAL_KEY, LOCAL_PUB, Desired, GreSpec
+from agent.router.diff import has_isakmpd_flag, rule_problem
 from agent.router.record import Applied
 
 NEGOTIATION_GRACE = 90.0  # seconds: a few IKE retransmits (isakmpd retries after 7, 14, ... s)
@@ -161,27 +164,6 @@ def check_gre_allow(obs: Observed, apply: str = APPLY) -> Check:
     )
 
 
-ISAKMPD_GETOPT = "46ac:dD:f:i:KnN:p:Ll:R:STv"  # sbin/isakmpd/isakmpd.c parse_args
-
-
-def has_isakmpd_flag(flags: str, letter: str) -> bool:
-    """True when isakmpd's getopt would see -letter in flags ("-K", "-dK", "-v -K", ...)."""
-    words = shlex.split(flags) if flags else []
-    i = 0
-    while i < len(words) and words[i].startswith("-") and words[i] not in ("-", "--"):
-        word, j = words[i], 1
-        while j < len(word):
-            ch = word[j]
-            if ch == letter:
-                return True
-            if ISAKMPD_GETOPT.find(ch + ":") >= 0:  # takes an argument: the rest is its value
-                i += 0 if j + 1 < len(word) else 1
-                break
-            j += 1
-        i += 1
-    return False
-
-
 def check_isakmpd(obs: Observed, desired_flags: str = "-K", apply: str = APPLY) -> Check:
     """isakmpd enabled with -K in its flags, and running. The rules go back in with
     `peerops apply`, which also records which isakmpd holds them (a rule loaded by hand with
@@ -237,26 +219,17 @@ def check_local_key(
             "local-key", title, FAIL, f"{LOCAL_KEY} is missing",
             cause="isakmpd signs IKE with it (RSA); /etc/rc makes it at first boot, and every "
             "peer must then get the new /etc/isakmpd/local.pub",
-            next=(
-                cmd("openssl", "genrsa", "-out", LOCAL_KEY, "2048"),
-                cmd("chmod", "600", LOCAL_KEY),
-                cmd("openssl", "rsa", "-out", LOCAL_PUB, "-in", LOCAL_KEY, "-pubout"),
-            ),
+            next=(local_key_problems(None)[0][2] + "  # 0600 root:wheel, and local.pub",),
         )
     seen = f"{LOCAL_KEY} mode {st.mode:04o} uid {st.uid}"
-    if st.uid != 0:
+    refused = local_key_problems(st)
+    if refused:
+        complaint, _, fix = refused[0]
         return _check(
             "local-key", title, FAIL, seen,
-            cause=f"isakmpd refuses it: 'check_file_secrecy_fd: not loading {LOCAL_KEY} - "
-            "file owner is not process user'",
-            next=(cmd("chown", "root", LOCAL_KEY),),
-        )
-    if st.mode & 0o077:
-        return _check(
-            "local-key", title, FAIL, seen,
-            cause=f"isakmpd refuses it: 'check_file_secrecy_fd: not loading {LOCAL_KEY} - "
-            "too open permissions' (any group or other bit)",
-            next=(cmd("chmod", "600", LOCAL_KEY),),
+            cause=f"isakmpd refuses it: 'check_file_secrecy_fd: {complaint}'"
+            + (" (any group or other bit)" if "permissions" in complaint else ""),
+            next=(fix,),
         )
     pub = obs.files.get(LOCAL_PUB)
     problem = _local_pub_problem(pub, private_key, published)
@@ -392,37 +365,24 @@ def check_peer_key(v: PeerView, apply: str = APPLY) -> Check:
 def check_rule(v: PeerView, apply: str = APPLY) -> Check:
     """The peer's rule was loaded into the isakmpd that runs now, and is the repo's rule."""
     p, title, rec = v.p, "rule loaded", v.record
-    loaded, wanted = rec.rules.get(p.peer), v.desired.rules.get(p.peer)
-    if not v.obs.isakmpd_running:
-        return _check(
-            "rule", title, FAIL, "isakmpd is not running, so it holds no rule", peer=p.peer,
-            cause="rules live only in isakmpd's memory",
-            next=(cmd("rcctl", "start", "isakmpd"), apply),
-        )
-    if loaded is None:
-        return _check(
-            "rule", title, FAIL, f"no rule for {p.peer} was ever loaded (applied record)",
-            peer=p.peer, cause="isakmpd does not know this peer",
-            next=(apply,),
-        )
-    if rec.isakmpd_pid != v.obs.isakmpd_pid:
-        return _check(
-            "rule", title, FAIL,
-            f"rules were loaded into isakmpd pid {rec.isakmpd_pid}, "
-            f"now pid {v.obs.isakmpd_pid} runs",
-            peer=p.peer,
-            cause="isakmpd was restarted since and has forgotten every rule (rules loaded by "
-            f"hand with `{cmd(*LOAD_RULES)}` are invisible to peerops: isakmpd cannot be asked)",
-            next=(apply + "  # loads /etc/ipsec.conf into it and records that",),
-        )
-    if loaded != wanted:
-        return _check(
-            "rule", title, FAIL, f"the loaded rule for {p.peer} differs from the repo's",
-            peer=p.peer, cause="the peering changed in the repo since the last apply",
-            next=(apply,),
-        )
-    return _check("rule", title, PASS, f"loaded into isakmpd pid {v.obs.isakmpd_pid}",
-                  peer=p.peer)
+    problem = rule_problem(p.peer, v.desired, v.obs, rec.rules, rec.isakmpd_pid)
+    if problem is None:
+        return _check("rule", title, PASS, f"loaded into isakmpd pid {v.obs.isakmpd_pid}",
+                      peer=p.peer)
+    causes = {
+        "stopped": ("rules live only in isakmpd's memory", (cmd("rcctl", "start", "isakmpd"),
+                                                             apply)),
+        "never-loaded": ("isakmpd does not know this peer", (apply,)),
+        "restarted": (
+            "isakmpd was restarted since and has forgotten every rule (rules loaded by hand "
+            f"with `{cmd(*LOAD_RULES)}` are invisible to peerops: isakmpd cannot be asked)",
+            (apply + "  # loads /etc/ipsec.conf into it and records that",),
+        ),
+    }
+    cause, fix = causes.get(
+        problem.code, ("the peering changed in the repo since the last apply", (apply,))
+    )
+    return _check("rule", title, FAIL, problem.detail, peer=p.peer, cause=cause, next=fix)
 
 
 def _counts(v: PeerView) -> tuple[int, int, int, int]:
@@ -527,69 +487,57 @@ def _skipped(check_id: str, title: str, v: PeerView) -> Check:
     return _check(check_id, title, SKIP, why, peer=v.p.peer)
 
 
+def _gre_differences(v: PeerView, fields: tuple[str, ...]) -> list[gre.Difference] | None:
+    """The interface's differences in these fields (router/gre.py, as the plan sees them)."""
+    if v.live is None or v.spec is None:
+        return None
+    return [d for d in gre.differences(v.spec, v.live) if d.field in fields]
+
+
+def _fixes(diffs: list[gre.Difference]) -> tuple[str, ...]:
+    return tuple(cmd(*argv) for d in diffs for argv in d.fixes)
+
+
 def check_tunnel(v: PeerView, apply: str = APPLY) -> Check:
     """The tunnel endpoints of the gre interface are the peering's endpoints."""
     title = "tunnel endpoints"
-    live, spec = v.live, v.spec
-    if live is None or spec is None:
+    diffs = _gre_differences(v, ("tunnel",))
+    if diffs is None:
         return _skipped("tunnel", title, v)
+    live, spec = v.live, v.spec
+    assert live is not None and spec is not None  # noqa: S101 - checked above
     have = (live.tunnel.src, live.tunnel.dst) if live.tunnel else (None, None)
-    want = (spec.tunnel_src, spec.tunnel_dst)
     seen = f"tunnel {have[0] or '(unset)'} --> {have[1] or '(unset)'}"
-    if have == want:
+    if not diffs:
         return _check("tunnel", title, PASS, seen, peer=v.p.peer)
+    want = (spec.tunnel_src, spec.tunnel_dst)
     return _check(
         "tunnel", title, FAIL, f"{seen}, the peering needs {want[0]} --> {want[1]}",
         peer=v.p.peer,
         cause=f"GRE does not go between {want[0]} and {want[1]}, the only pair the peer and "
         "the IPsec flows (proto gre between the endpoints) accept: nothing crosses the tunnel",
-        next=(cmd("ifconfig", spec.interface, "tunnel", *want),
-              apply + f"  # also rewrites /etc/hostname.{spec.interface}"),
+        next=(*_fixes(diffs), apply + f"  # also rewrites /etc/hostname.{spec.interface}"),
     )
-
-
-def _address_fixes(live: Interface, spec: GreSpec) -> tuple[list[str], list[str]]:
-    """(what is wrong, the ifconfig commands that fix it) for the transfer addresses."""
-    wrong: list[str] = []
-    fixes: list[str] = []
-    iface = spec.interface
-    inet = [(a.address, a.dest, a.netmask) for a in live.inet]
-    if spec.inet and (spec.inet[0], spec.inet[1], "255.255.255.255") not in inet:
-        wrong.append(f"inet {spec.inet[0]} --> {spec.inet[1]} missing")
-        fixes.append(cmd("ifconfig", iface, "inet", spec.inet[0], spec.inet[1],
-                         "netmask", "255.255.255.255"))
-    for address, dest, _ in inet:
-        if not spec.inet or address != spec.inet[0]:
-            wrong.append(f"stray inet {address} --> {dest}")
-            fixes.append(cmd("ifconfig", iface, "inet", address, "delete"))
-    have6 = {(a.address, a.prefixlen) for a in live.inet6}
-    for address, plen in spec.inet6:
-        if (address, plen) not in have6:
-            wrong.append(f"inet6 {address}/{plen} missing")
-            fixes.append(cmd("ifconfig", iface, "inet6", address, "prefixlen", str(plen)))
-    if spec.link_local and not any(a.address.startswith("fe80:") for a in live.inet6):
-        wrong.append("no IPv6 link-local address")
-        fixes.append(cmd("ifconfig", iface, "inet6", "eui64"))
-    return wrong, fixes
 
 
 def check_addresses(v: PeerView, apply: str = APPLY) -> Check:
     """The transfer addresses the peering names are on the interface, and no others."""
     title = "transfer addresses"
-    live, spec = v.live, v.spec
-    if live is None or spec is None:
+    diffs = _gre_differences(v, ("inet", "inet6", "link-local"))
+    if diffs is None:
         return _skipped("addresses", title, v)
-    wrong, fixes = _address_fixes(live, spec)
+    live, spec = v.live, v.spec
+    assert live is not None and spec is not None  # noqa: S101 - checked above
     shown = [f"{a.address} --> {a.dest}" for a in live.inet]
     shown += [f"{a.address}/{a.prefixlen}" for a in live.inet6]
-    if not wrong:
+    if not diffs:
         return _check("addresses", title, PASS, ", ".join(shown) or "none needed",
                       peer=v.p.peer)
     return _check(
-        "addresses", title, FAIL, "; ".join(wrong), peer=v.p.peer,
+        "addresses", title, FAIL, gre.describe(diffs), peer=v.p.peer,
         cause="the two ends of the tunnel must hold mirrored transfer addresses (our local is "
         "the peer's destination), or nothing on top of the tunnel (BGP, ping) reaches across",
-        next=(*fixes, apply + f"  # also rewrites /etc/hostname.{spec.interface}"),
+        next=(*_fixes(diffs), apply + f"  # also rewrites /etc/hostname.{spec.interface}"),
     )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config import AgentConfig, load_config
+from agent.errors import PeeropsError
 from agent.host import CommandResult
 from agent.model import PUBKEY_DIR, Peering
 from agent.sim import state as simstate
@@ -39,7 +40,7 @@ from agent.sim.host import SimHost
 WRONG_ENDPOINT = {4: "203.0.113.99", 6: "2001:db8:dead::99"}
 
 
-class ScenarioError(Exception):
+class ScenarioError(PeeropsError):
     """The fault could not be put in place (wrong router, unknown peer, command failed)."""
 
 

@@ -75,7 +75,6 @@ AEAD_ENC = (
 LIFETIME_MIN, LIFETIME_MAX = 60, 86400
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-IFACE_RE = re.compile(r"^gre([0-9]|[1-9][0-9]{1,3})$")
 FQDN_RE = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )

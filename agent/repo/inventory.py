@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.keys import MIN_BITS, KeyError_, parse_public_key
+from agent.keys import MIN_BITS, PublicKeyError, parse_public_key
 from agent.model import (
     DEFAULT_CRYPTO,
     DEFAULT_MTU,
@@ -340,7 +340,7 @@ class _Loader:
     def _key(self, doc: Located, raw: str, path: tuple[str, ...]) -> str | None:
         try:
             return parse_public_key(raw, min_bits=self.min_bits).pem
-        except KeyError_ as exc:
+        except PublicKeyError as exc:
             self.problems.append(doc.problem(path, str(exc)))
             return None
 
@@ -376,7 +376,7 @@ class _Loader:
             return parse_public_key(full.read_bytes().decode("utf-8"), min_bits=self.min_bits).pem
         except UnicodeDecodeError:
             message = "not text (a public key file is ASCII)"
-        except KeyError_ as exc:
+        except PublicKeyError as exc:
             message = str(exc)
         self.problems.append(doc.problem(path, f"{rel}: {message}"))
         return None

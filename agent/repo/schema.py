@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from agent.keys import KeyError_, parse_public_key
+from agent.keys import PublicKeyError, parse_public_key
 from agent.repo import fields
 from agent.repo.yamlpos import Located, Problem
 from agent.resources import schema_dir
@@ -80,7 +80,7 @@ def _friendly(path: tuple[Any, ...], error: Any) -> str:
     if field == "public_key" and isinstance(value, str):
         try:
             parse_public_key(value)
-        except KeyError_ as exc:
+        except PublicKeyError as exc:
             message = str(exc)
         return message or "not a PEM RSA public key"
     if field == "public_key_file":

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.keys import KeyError_, parse_public_key
+from agent.keys import PublicKeyError, parse_public_key
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig, KeyPolicy
@@ -241,7 +241,7 @@ def _sibling(keyfile: Path, suffix: str) -> Path:
 def _same_key(keyfile: Path, pem: str) -> bool:
     try:
         return parse_public_key(keyfile.read_text(), min_bits=0).pem == pem
-    except (KeyError_, OSError, UnicodeDecodeError):
+    except (PublicKeyError, OSError, UnicodeDecodeError):
         return False
 
 

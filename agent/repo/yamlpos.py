@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from agent.errors import PeeropsError
+
 Path = tuple[str | int, ...]
 
 
@@ -67,7 +69,7 @@ def field_name(path: Path) -> str:
     return out
 
 
-class _DocumentError(Exception):
+class _DocumentError(PeeropsError):
     def __init__(self, line: int, col: int, message: str, path: Path = ()) -> None:
         super().__init__(message)
         self.line, self.col, self.message, self.path = line, col, message, path

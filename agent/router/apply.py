@@ -6,17 +6,15 @@ dies half-way leaves a record that matches the router and the next run plans the
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.errors import CommandFailed, PeeropsError
 from agent.host import CommandResult, Host
-from agent.model import PUBKEY_DIR
-from agent.router.desired import IPSEC_CONF, ISAKMPD_PID, Desired
-from agent.router.plan import Step
-from agent.router.record import IPSEC_COPY, Applied, save_record, write_atomic
+from agent.router.desired import Desired
+from agent.router.record import Applied, save_record
+from agent.router.steps import Step
 from agent.run.deadline import Deadline
 
 
@@ -32,6 +30,8 @@ class StepResult:
 
 @dataclass
 class Applier:
+    """The context steps execute in: the host, the desired state, and the record they keep."""
+
     host: Host
     desired: Desired
     record: Applied
@@ -46,7 +46,7 @@ class Applier:
             try:
                 if self.deadline:
                     self.deadline.check(step.describe())  # stop between steps, never inside
-                self._execute(step)
+                step.execute(self)
             except PeeropsError as exc:
                 results.append(StepResult(step, False, str(exc)))
                 break
@@ -57,27 +57,8 @@ class Applier:
         save_record(self.state_dir, self.record)
         return results
 
-    def _execute(self, step: Step) -> None:
-        if step.kind == "write" and step.file:
-            f = step.file
-            self.host.write_file(f.path, f.content, mode=f.mode, uid=f.uid, gid=f.gid)
-            if f.path.startswith(PUBKEY_DIR + "/"):  # remember it: only keys we wrote are removed
-                self.record.pubkeys = sorted({*self.record.pubkeys, f.path})
-        elif step.kind == "remove" and step.path:
-            self.host.remove_file(step.path)
-            self.record.pubkeys = [p for p in self.record.pubkeys if p != step.path]
-        elif step.kind == "check-ipsec" and step.text is not None:
-            self._with_temp_conf(step.text, ("-n", "-f"))
-        elif step.kind == "delete-rule" and step.text is not None:
-            self._with_temp_conf(step.text, ("-d", "-f"))
-            self.record.rules.pop(step.resource.removeprefix("rule:"), None)
-        elif step.kind == "run":
-            self._run(step.argv)
-            self._after_run(step.argv)
-        else:
-            raise ValueError(f"malformed step {step}")
-
-    def _run(self, argv: tuple[str, ...]) -> CommandResult:
+    def run(self, argv: tuple[str, ...]) -> CommandResult:
+        """Run argv; raise CommandFailed (with the command's own message) unless it exits 0."""
         result = self.host.run(argv, timeout=self._timeout())
         if not result.ok:
             raise CommandFailed(argv, result.rc, result.stderr or result.stdout, result.timed_out)
@@ -88,7 +69,7 @@ class Applier:
             return self.command_timeout
         return self.deadline.timeout_for(self.command_timeout)
 
-    def _with_temp_conf(self, text: str, flags: tuple[str, ...]) -> None:
+    def with_temp_conf(self, text: str, flags: tuple[str, ...]) -> None:
         """Run ipsecctl with flags on text in a 0600 temp file next to /etc/ipsec.conf."""
         tmp = self.host.write_temp("/etc", ".ipsec.conf.peerops.", text.encode(), mode=0o600)
         try:
@@ -100,14 +81,3 @@ class Applier:
             raise CommandFailed(
                 ("ipsecctl", *flags, "<new ipsec.conf>"), result.rc, stderr, result.timed_out
             )
-
-    def _after_run(self, argv: tuple[str, ...]) -> None:
-        """Keep the record true: what isakmpd holds changes with restarts and loads."""
-        if argv[:1] == ("rcctl",) and argv[-1:] == ("isakmpd",) and argv[1] in ("start", "restart"):
-            self.record.rules, self.record.isakmpd_pid = {}, None
-        elif argv == ("ipsecctl", "-f", IPSEC_CONF):
-            self.record.rules = dict(self.desired.rules)
-            pid = (self.host.read_file(ISAKMPD_PID) or b"").strip()
-            self.record.isakmpd_pid = int(pid) if pid.isdigit() else None
-            self.record.loaded_at = time.time()
-            write_atomic(self.state_dir / IPSEC_COPY, self.desired.ipsec_conf.content)

@@ -14,7 +14,6 @@ from pathlib import Path
 from agent import atomic
 
 RECORD = "applied.json"
-IPSEC_COPY = "ipsec.conf.applied"
 
 
 @dataclass

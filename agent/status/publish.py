@@ -41,6 +41,8 @@ from pathlib import Path
 import git
 from git.exc import GitCommandNotFound
 
+from agent.errors import PeeropsError
+
 ROUTER_RE = re.compile(r"[a-z][a-z0-9-]{0,30}")
 # Kept to a single plain component: the branch name goes into refspecs and ref paths.
 BRANCH_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -84,7 +86,7 @@ class PublishResult:
     error: str | None  # last error (remote down, rejected after the bound), None when pushed
 
 
-class PublishError(RuntimeError):
+class PublishError(PeeropsError, RuntimeError):
     """A local git operation failed, so nothing new was queued (the remote is not involved)."""
 
 
