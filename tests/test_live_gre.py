@@ -24,7 +24,7 @@ ALICE = "peers/rtr1/alice.yaml"
 EDITS = {
     "description": ("description: dn42 peer alice", "description: dn42 peer alice two"),
     "mtu": ("  ipv6: eui64\n", "  ipv6: eui64\n  mtu: 1380\n"),
-    "ipv4": ("172.20.1.1\n", "172.20.1.3\n"),
+    "ipv4": ("172.20.1.1 ", "172.20.1.3 "),
     "tunnel": ("endpoint: 198.51.100.7", "endpoint: 198.51.100.9"),
 }
 
