@@ -25,20 +25,56 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _parser(command: str | None) -> argparse.ArgumentParser:
-    """Build the parser; only the module of the command being run is imported."""
-    parser = _Parser(prog="peerops", description=__doc__)
+class _Formatter(argparse.HelpFormatter):
+    """Help that states an option's default when the option takes a value with one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if isinstance(default, str) and default != argparse.SUPPRESS and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def build_parser(command: str | None = None, *, full: bool = False) -> argparse.ArgumentParser:
+    """The `peerops` parser. Only the module of the command being run is imported; with
+    full, every command's options are built (the man page test reads the whole tree)."""
+    parser = _Parser(prog="peerops", description=__doc__, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"peerops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        if command == name:
+        if full or command == name:
             module = importlib.import_module(module_name)
-            module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))
+            description = getattr(module, "DESCRIPTION", None) or module.HELP
+            child = sub.add_parser(name, help=module.HELP, description=description)
+            module.add_arguments(child)
+            _finish(child)
         else:
             sub.add_parser(name, help=_help_of(module_name))
     sub.add_parser("sim", help="run a command on a simulated OpenBSD router: "
                                "sim --root DIR [--init] COMMAND [ARGS]")
     return parser
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Every command and action gets the formatter and a description (its help line when it
+    has none); every leaf gets -v and -q (the log level, agent/logs.py)."""
+    parser.formatter_class = _Formatter
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for action in actions:
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, child in action.choices.items():
+            child.description = child.description or helps.get(name)
+            _finish(child)
+    if actions or "-v" in parser._option_string_actions:
+        return
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="log more: each change (-v), git's progress and every command run (-vv)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="count", default=0, help="log only warnings and errors"
+    )
 
 
 def _help_of(module_name: str) -> str:
@@ -53,7 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return sim_main(argv[1:])
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = _parser(command).parse_args(argv)
+    args = build_parser(command).parse_args(argv)
+    from agent import logs
+
+    logs.setup(
+        getattr(args, "verbose", 0), getattr(args, "quiet", 0), daemon=args.command == "daemon"
+    )
     from agent.errors import ConfigError
 
     try:

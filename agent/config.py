@@ -174,3 +174,19 @@ def _no_unknown(path: Path, prefix: str, raw: dict[str, Any], known: set[str]) -
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s): {', '.join(prefix + u for u in unknown)}")
+
+
+def setting_names() -> list[str]:
+    """Every setting the config file accepts, a section's as `section.key` (peerops.yaml(5)
+    documents each; tests/packaging/test_manpages.py compares the two)."""
+    names: list[str] = []
+    fields = AgentConfig.__dataclass_fields__
+    for name in sorted(_TOP):
+        factory = fields[name].default_factory if name in fields else None
+        section = getattr(factory, "__dataclass_fields__", None)
+        if section is None:
+            names.append(name)
+        else:
+            names.extend(f"{name}.{key}" for key in section)
+    return names
+

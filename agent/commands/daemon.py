@@ -18,8 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.run.daemon import Daemon
     from agent.run.lock import LockHeld, RunLock
 
-    logging.basicConfig(level=logging.INFO, format="peerops[%(process)d]: %(message)s")
-    log = logging.getLogger("peerops")
+    log = logging.getLogger("peerops")  # set up by cli.py: syslog (agent/logs.py)
     cfg = load_config(args.config)
     daemon: Daemon
 

@@ -143,3 +143,10 @@ def test_plist_installs_rc_script_samples_and_man_pages() -> None:
 def test_pkg_texts_exist(name: str) -> None:
     text = (PORT / "pkg" / name).read_text()
     assert "peerops" in text and all(len(line) <= 80 for line in text.splitlines())
+
+
+def test_man_pages_are_installed_with_the_wheel() -> None:
+    project = (TOP / "pyproject.toml").read_text()
+    for page in sorted((TOP / "packaging" / "man").glob("*.[58]")):
+        entry = rf'"share/man/man{page.suffix[1:]}" = \[.*"packaging/man/{re.escape(page.name)}"'
+        assert re.search(entry, project), f"{page.name} is not in pyproject's data-files"
