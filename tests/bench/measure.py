@@ -1,0 +1,84 @@
+"""Whole-process measurement: CPU (user + system, children included), wall time and peak RSS.
+
+`os.wait4` returns the rusage of the process together with every descendant it waited for
+(git, the simulated commands run in-process), so CPU is the whole tree's and ru_maxrss is the
+largest resident set of any process in it (Linux: the maximum, not a sum).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Sample:
+    cpu: float
+    wall: float
+    rss_mib: float
+    rc: int
+
+
+@dataclass
+class Series:
+    """Samples of one case; the table shows medians and the largest peak RSS."""
+
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def rss_mib(self) -> float:
+        return max(s.rss_mib for s in self.samples)
+
+    @property
+    def exit_codes(self) -> set[int]:
+        return {s.rc for s in self.samples}
+
+
+@dataclass
+class Case:
+    """A command to measure; prepare (untimed) runs before every sample."""
+
+    name: str
+    argv: Sequence[str]
+    prepare: Callable[[], None] | None = None
+    expect_rc: tuple[int, ...] = (0,)
+
+
+def run_once(case: Case) -> Sample:
+    if case.prepare:
+        case.prepare()
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(case.argv), stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in case.expect_rc:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-2000:]
+            print(f"!! {case.name}: exit {proc.returncode}\n{tail}", file=sys.stderr)
+    return Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def ab_pairs(a: Case, b: Case, repeat: int) -> tuple[Series, Series]:
+    """Run a and b alternately repeat times (ABAB...), so load on the machine hits both alike."""
+    sa, sb = Series(a.name), Series(b.name)
+    for _ in range(repeat):
+        sa.samples.append(run_once(a))
+        sb.samples.append(run_once(b))
+    return sa, sb
