@@ -125,9 +125,9 @@ def report_text(report: dict[str, Any]) -> str:
         f"source: {report['source']['status']}"
         + (f": {report['source']['message']}" if report["source"].get("message") else ""),
     ]
-    for peer, v in sorted(report["peers"].items()):
+    for v in report["peers"]:
         lines.append(
-            f"  {peer:12} {v['state']:12} {v['interface'] or '-':7} "
+            f"  {v['peer']:12} {v['state']:12} {v['interface'] or '-':7} "
             f"flows {v['flows']['in']}/{v['flows']['out']} "
             f"SAs {v['sas']['in']}/{v['sas']['out']}" + (f"  {v['reason']}" if v["reason"] else "")
         )
@@ -141,8 +141,8 @@ def fleet_table(reports: list[dict[str, Any]]) -> str:
     """One line per router: result, commit, when, peers up."""
     rows = [("ROUTER", "RESULT", "COMMIT", "FINISHED", "PEERS UP", "NOTES")]
     for r in sorted(reports, key=lambda r: r["router"]):
-        peers = r.get("peers", {})
-        up = sum(1 for v in peers.values() if v["state"] == "up")
+        peers = r.get("peers", [])
+        up = sum(1 for v in peers if v["state"] == "up")
         notes = "; ".join(
             [*r.get("warnings", []), *(f"{p} held" for p in r.get("quarantined", {}))]
         )

@@ -1,14 +1,36 @@
-"""Shared fixtures: a copy of the example state repo to break, and keys made once."""
+"""Shared fixtures: a copy of the example state repo to break, and keys made once.
+
+Every status report that a test builds in this process is checked against
+state/schema/report.schema.json before it is serialized (see `pytest_configure`), so no test
+can make the agent write a report that breaks the documented format without failing.
+"""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_STATE = REPO / "state"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Wrap the one function every report goes through on its way to a file or the status
+    branch (before any test module imports it by name) with the schema check."""
+    import agent.status.report as report_module
+    from agent.status.shape import report_problems
+
+    serialize = report_module.serialize
+
+    def checked(report: dict[str, Any]) -> bytes:
+        problems = report_problems(report)
+        assert not problems, "report breaks report.schema.json:\n" + "\n".join(problems)
+        return serialize(report)
+
+    report_module.serialize = checked  # type: ignore[assignment]
 
 
 @pytest.fixture

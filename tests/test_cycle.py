@@ -41,8 +41,9 @@ def test_report_lands_and_quiet_cycle_commits_nothing(fleet: dict[str, AgentConf
     assert report["router"] == "rtr1" and report["result"] == "changed"
     assert report["commit"] == git(cfg.repo, "rev-parse", "HEAD")
     assert report["changes"] and {c["kind"] for c in report["changes"]} == {"intentional"}
-    assert set(report["peers"]) == {"alice", "bob", "rtr2"}
-    assert report["peers"]["alice"]["state"] == "up"
+    peers = {v["peer"]: v for v in report["peers"]}
+    assert list(peers) == ["alice", "bob", "rtr2"]  # sorted: equal states are equal bytes
+    assert peers["alice"]["state"] == "up" and peers["alice"]["router"] == "rtr1"
     assert status_log(cfg)[0].startswith("rtr1: applied ")
     second = Agent(cfg).cycle()  # a fresh process: nothing in memory
     assert (second.committed, second.exit_code) == (False, 0)
@@ -114,7 +115,8 @@ def test_refused_commit_is_reported_as_stalled(
     result = Agent(cfg).cycle()
     assert result.report["result"] == "stalled" and result.exit_code & 4
     assert "rewound" in result.report["source"]["message"]
-    assert "bob" not in result.report["peers"]  # still enforcing the verified commit
+    # still enforcing the verified commit
+    assert "bob" not in {v["peer"] for v in result.report["peers"]}
 
 
 def test_run_timeout_still_reports(fleet: dict[str, AgentConfig]) -> None:
@@ -137,7 +139,8 @@ def test_local_key_is_published_and_rotation_reported(fleet: dict[str, AgentConf
     assert published.strip() == local_pub.strip()
     old = first.report["local_key"]["fingerprint"]
     assert old == parse_public_key(local_pub).fingerprint and first.report["local_key"]["ok"]
-    assert first.report["peers"]["alice"]["key_fingerprint"].startswith("SHA256:")
+    alice = next(v for v in first.report["peers"] if v["peer"] == "alice")
+    assert alice["key_fingerprint"].startswith("SHA256:")
     install_key_pair(SimHost(cfg.root), force=True)  # the operator rotates the router's key
     rotated = Agent(cfg).cycle()
     assert rotated.committed and rotated.report["local_key"]["fingerprint"] != old

@@ -52,7 +52,7 @@ def test_run_status_and_fleet(fleet: dict[str, AgentConfig]) -> None:
     assert [line.split()[0] for line in lines[1:]] == ["rtr1", "rtr2"]
     assert all(line.split()[4] in ("3/3", "2/2") for line in lines[1:])
     as_json = json.loads(peerops("fleet", "-c", fleet["rtr2"].source, "--json").stdout)
-    assert {r["router"] for r in as_json} == {"rtr1", "rtr2"}
+    assert {r["router"] for r in as_json["routers"]} == {"rtr1", "rtr2"}
 
 
 def test_second_run_while_one_is_active_exits_at_once(fleet: dict[str, AgentConfig]) -> None:

@@ -28,7 +28,7 @@ def test_pull_request_checkout_simulates_every_link_up(state_copy: Path) -> None
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] and report["second_run_steps"] == {"rtr1": 0, "rtr2": 0}
-    links = {(link["router"], link["peer"]): link["state"] for link in report["links"]}
+    links = {(link["router"], link["peer"]): link["state"] for link in report["peers"]}
     assert links == {
         ("rtr1", "alice"): "up",
         ("rtr1", "bob"): "up",

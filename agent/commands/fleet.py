@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.config import load_config
     from agent.output import fleet_table
     from agent.status.publish import StatusPublisher
+    from agent.status.shape import upgrade
 
     cfg = load_config(args.config)
     if cfg.remote is None:
@@ -30,12 +31,12 @@ def run(args: argparse.Namespace) -> int:
     )
     files = publisher.read_branch()
     reports = [
-        yaml.safe_load(data)
+        upgrade(yaml.safe_load(data))
         for path, data in sorted(files.items())
         if path.startswith("reports/") and path.endswith(".yaml")
     ]
     if args.json:
-        print(json.dumps(reports, indent=2))
+        print(json.dumps({"routers": reports}, indent=2))
     else:
         sys.stdout.write(fleet_table(reports))
     return 0

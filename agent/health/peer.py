@@ -9,8 +9,8 @@ loaded is "negotiating" for a grace period, not a failure (openbsd-reference §1
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agent.facts.observe import Observed
@@ -47,8 +47,33 @@ class PeerHealth:
     check: str | None = None  # id of the check the reason comes from (as `peerops doctor`)
     ping: bool | None = None  # None: not pinged
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self, key_fingerprint: str | None = None) -> dict[str, Any]:
+        """The one JSON shape of per-peer health (state/schema/report.schema.json, $defs/peer),
+        printed by every command and committed in the reports."""
+        return {
+            "router": self.router,
+            "peer": self.peer,
+            "state": self.state,
+            "reason": self.reason,
+            "check": self.check,
+            "interface": self.interface,
+            "key": self.key,
+            "rule": self.rule,
+            "flows": {"in": self.flows_in, "out": self.flows_out},
+            "sas": {"in": self.sas_in, "out": self.sas_out},
+            "gre": self.gre,
+            "ping": self.ping,
+            "key_fingerprint": key_fingerprint,
+        }
+
+
+def peers_json(
+    health: Iterable[PeerHealth], fingerprints: Mapping[str, str | None] | None = None
+) -> list[dict[str, Any]]:
+    """Per-peer health as the JSON list every command prints: sorted by router, then peer."""
+    fingerprints = fingerprints or {}
+    ordered = sorted(health, key=lambda h: (h.router, h.peer))
+    return [h.to_json(fingerprints.get(h.peer)) for h in ordered]
 
 
 PingFn = Callable[[Peering, str | None], PingResult | None]

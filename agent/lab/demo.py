@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from agent.config import AgentConfig, load_config
+from agent.health.peer import peers_json
 from agent.lab.provision import provision_router
 from agent.output import health_table
 from agent.repo.inventory import load_inventory
@@ -143,10 +144,7 @@ def _demo(base: Path, as_json: bool) -> int:
     )
     summary: dict[str, Any] = {
         "fleet": str(base),
-        "links": [
-            {"router": h.router, "peer": h.peer, "state": h.state, "reason": h.reason}
-            for h in health_after
-        ],
+        "peers": peers_json(health_after),
         "first_run_changes": {n: len(r.outcome.results) for n, r in first.items()},
         "second_run_changes": second_changes,
         "merged_commit": merge,

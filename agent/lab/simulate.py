@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.health.peer import PeerHealth
+from agent.health.peer import PeerHealth, peers_json
 from agent.repo.inventory import load_inventory
 from agent.repo.yamlpos import Problem
 from agent.run.converge import apply_router, plan_router
@@ -37,10 +37,7 @@ class Simulation:
         return {
             "ok": self.ok,
             "errors": [p.to_json() for p in self.problems],
-            "links": [
-                {"router": h.router, "peer": h.peer, "state": h.state, "reason": h.reason}
-                for h in self.links
-            ],
+            "peers": peers_json(self.links),
             "second_run_steps": self.second_run_steps,
         }
 

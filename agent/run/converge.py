@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.config import AgentConfig
 from agent.facts.observe import Observed, observe
-from agent.health.peer import PeerHealth, assess
+from agent.health.peer import PeerHealth, assess, peers_json
 from agent.host import Host
 from agent.model import Inventory, Peering
 from agent.repo.gates import gate_peers
@@ -95,7 +95,7 @@ class RunOutcome:
             "plan": [s.to_json() for s in self.plan],
             "applied": [r.to_json() for r in self.results],
             "residual": [s.to_json() for s in self.residual],
-            "health": [h.to_json() for h in self.health],
+            "peers": peers_json(self.health),
         }
 
 

@@ -98,6 +98,7 @@ class Agent:
             intentional=intentional,
             key_fingerprints=self._fingerprints(outcome),
             local_key=self._local_key(),
+            schedule=(self.cfg.schedule.interval, self.cfg.schedule.heartbeat),
         )
         write_last_report(self.cfg.state_dir, report)
         result = CycleResult(outcome, sync, report)

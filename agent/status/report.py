@@ -18,11 +18,12 @@ from typing import Any
 import yaml
 
 from agent import __version__
+from agent.health.peer import peers_json
 from agent.repo.source import SyncResult
 from agent.router.record import write_atomic
 from agent.run.converge import RunOutcome
+from agent.status.shape import SCHEMA_VERSION, upgrade
 
-SCHEMA_VERSION = 1
 LAST_REPORT = "last-report.yaml"
 PUBLISHED = "published.json"
 _RUN_KEYS = ("run", "changes")  # what one run did: never compared
@@ -40,8 +41,10 @@ def build_report(
     intentional: bool,
     key_fingerprints: dict[str, str | None] | None = None,
     local_key: dict[str, Any] | None = None,
+    schedule: tuple[float, float],
 ) -> dict[str, Any]:
-    """Return the report of one run; intentional: the run applied a new commit."""
+    """Return the report of one run (state/schema/report.schema.json); intentional: the run
+    applied a new commit; schedule: (interval, heartbeat), so readers can tell silence."""
     kind = "intentional" if intentional else "corrective"
     errors = [str(p) for p in outcome.problems] + list(outcome.errors)
     errors += [f"{r.step.describe()}: {r.error}" for r in outcome.results if r.error]
@@ -59,7 +62,8 @@ def build_report(
             "unreachable_since": iso(sync.unreachable_since),
         },
         "result": outcome.verdict(sync).result,
-        "peers": {h.peer: _peer(h, (key_fingerprints or {}).get(h.peer)) for h in outcome.health},
+        "schedule": {"interval": schedule[0], "heartbeat": schedule[1]},
+        "peers": peers_json(outcome.health, key_fingerprints),
         "local_key": local_key,
         "quarantined": dict(sorted(outcome.peer_errors.items())),
         "errors": errors,
@@ -75,22 +79,6 @@ def build_report(
             }
             for r in outcome.results
         ],
-    }
-
-
-def _peer(h: Any, fingerprint: str | None) -> dict[str, Any]:
-    return {
-        "key_fingerprint": fingerprint,
-        "check": h.check,  # the failing check's id, as `peerops doctor` names it
-        "ping": h.ping,
-        "state": h.state,
-        "reason": h.reason,
-        "interface": h.interface,
-        "key": h.key,
-        "rule": h.rule,
-        "flows": {"in": h.flows_in, "out": h.flows_out},
-        "sas": {"in": h.sas_in, "out": h.sas_out},
-        "gre": h.gre,
     }
 
 
@@ -147,9 +135,9 @@ def summary(
         parts.append(report["result"])
     peers = report["peers"]
     moved = [
-        f"{p} {_short(v)}" for p, v in sorted(peers.items()) if previous_peers.get(p) != v["state"]
+        f"{v['peer']} {_short(v)}" for v in peers if previous_peers.get(v["peer"]) != v["state"]
     ]
-    moved += [f"{p} removed" for p in sorted(set(previous_peers) - set(peers))]
+    moved += [f"{p} removed" for p in sorted(set(previous_peers) - {v["peer"] for v in peers})]
     text = "; ".join(filter(None, [", ".join(parts), ", ".join(moved)]))
     return f"{router}: {text or _count_up(report)}"
 
@@ -162,7 +150,7 @@ def _short(peer: dict[str, Any]) -> str:
 
 def _count_up(report: dict[str, Any]) -> str:
     peers = report["peers"]
-    up = sum(1 for v in peers.values() if v["state"] == "up")
+    up = sum(1 for v in peers if v["state"] == "up")
     return f"{up}/{len(peers)} peers up"
 
 
@@ -171,8 +159,9 @@ def write_last_report(state_dir: Path, report: dict[str, Any]) -> None:
 
 
 def read_last_report(state_dir: Path) -> dict[str, Any] | None:
+    """This router's last report, in the current format (one an older agent wrote, upgraded)."""
     path = state_dir / LAST_REPORT
-    return yaml.safe_load(path.read_text()) if path.exists() else None
+    return upgrade(yaml.safe_load(path.read_text())) if path.exists() else None
 
 
 def load_published(state_dir: Path) -> dict[str, Any]:
@@ -186,6 +175,6 @@ def save_published(state_dir: Path, report: dict[str, Any], now: float) -> None:
         "committed_at": now,
         "commit": report["commit"],
         "local_key": (report.get("local_key") or {}).get("fingerprint"),
-        "peers": {p: v["state"] for p, v in report["peers"].items()},
+        "peers": {v["peer"]: v["state"] for v in report["peers"]},
     }
     write_atomic(state_dir / PUBLISHED, json.dumps(data, indent=1, sort_keys=True).encode())
