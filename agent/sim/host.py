@@ -144,7 +144,7 @@ class SimHost:
             st = real.stat()
         except (FileNotFoundError, NotADirectoryError):
             return None
-        uid, gid = simstate.load(self.root)["owners"].get(path, [0, 0])
+        uid, gid = simstate.read_object(self.root, "owners", path) or [0, 0]
         return FileStat(st.st_mode & 0o7777, int(uid), int(gid), st.st_size, real.is_dir())
 
     def list_dir(self, path: str) -> list[str] | None:

@@ -635,34 +635,20 @@ def _negotiate(a: Side, b: Side) -> _Deal | str:
 # -- the fleet --------------------------------------------------------------------------------
 
 
-_STATE_CACHE: dict[Path, tuple[tuple[int, int, int], dict[str, Any] | None]] = {}
-_STATE_CACHE_MAX = 256
-
-
 def load_state(root: Path, needles: frozenset[bytes] = frozenset()) -> dict[str, Any] | None:
-    """Another router's state, read without its lock (writers replace the file atomically).
+    """Another router's state, read without its lock (a reader sees the last commit).
 
-    With `needles`, a state whose raw text contains none of them is not parsed (None): it
-    cannot hold a connection towards us. Parsed documents are cached by (inode, mtime, size)
-    of state.json, so a cached document is never stale; treat the result as read-only.
+    With `needles`, a router whose isakmpd state contains none of them is not loaded (None):
+    it cannot hold a connection towards us. Treat the result as read-only.
     """
-    path = simstate.sim_dir(root) / simstate.STATE_FILE
-    try:
-        st = path.stat()
-    except FileNotFoundError:
+    if not simstate.is_provisioned(root):
         return None
-    key = (st.st_ino, st.st_mtime_ns, st.st_size)
-    cached = _STATE_CACHE.get(root)
-    if cached is not None and cached[0] == key and cached[1] is not None:
-        return cached[1]
-    raw = path.read_bytes()
-    if needles and not any(needle in raw for needle in needles):
-        return None
-    state: dict[str, Any] = json.loads(raw)
-    if len(_STATE_CACHE) >= _STATE_CACHE_MAX:
-        _STATE_CACHE.pop(next(iter(_STATE_CACHE)))
-    _STATE_CACHE[root] = (key, state)
-    return state
+    if needles:
+        ist = simstate.read_object(root, "", "isakmpd")
+        raw = json.dumps(ist).encode()
+        if not any(needle in raw for needle in needles):
+            return None
+    return simstate.load(root)
 
 
 class _Fleet:

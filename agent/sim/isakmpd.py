@@ -27,7 +27,7 @@ What is modelled:
 - Simplified: with -S (sasyncd) real isakmpd leaves its SAs in the kernel on shutdown; here
   they go away as well. -d (foreground) is accepted and treated like a daemonized start.
 
-State keys (JSON, ROOT/.peerops-sim/state.json):
+State keys (agent/sim/state.py, ROOT/.peerops-sim/state.db):
 - state["daemons"]["isakmpd"] = {"pid": int, "flags": [str]} while it runs.
 - state["isakmpd"] = {"fifo": path|None, "fifo_id": [inode, mtime_ns]|None, "pid_file": path,
   "keynote": bool, "conf": {section: {tag: value}} (lower-case keys, as isakmpd compares

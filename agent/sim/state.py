@@ -1,24 +1,32 @@
 """Persistent kernel and daemon state of one simulated router, shared between processes.
 
-The state is one JSON document at ROOT/.peerops-sim/state.json. Every command runs inside
-`transaction()`: an exclusive flock on a lock file, load, mutate, atomic save. Top-level keys
-belong to the module that models them (interfaces to ifconfig, daemons to the rc layer, ...).
+The state lives in ROOT/.peerops-sim/state.db, a SQLite database (stdlib, WAL mode) with one
+row per object: `(section, name) -> JSON`. Section "" holds the top-level values (counters,
+isakmpd's state); each key of TABLES is a section of its own, one row per interface, owned
+file, daemon or sysctl. Every command runs inside `transaction()` (BEGIN IMMEDIATE: one
+writer at a time across processes, readers never blocked) and sees a mapping with the same
+keys as before; it reads only the rows it touches and writes back only the rows it changed,
+so a command costs the same whatever the number of other interfaces or files.
+Top-level keys belong to the module that models them (interfaces to ifconfig, ...).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 SIM_DIR = ".peerops-sim"
-STATE_FILE = "state.json"
+STATE_FILE = "state.db"
 HOST_FILE = "host.json"
-LOCK_FILE = "lock"
+
+# Top-level mappings stored one row per entry (the rest is one row per top-level key).
+TABLES = ("interfaces", "owners", "daemons", "sysctl")
 
 # What a freshly installed OpenBSD kernel reports for the sysctls the agent touches
 # (sys/netinet/ip_gre.c: gre_allow defaults to 0; esp/ah enable default 1).
@@ -31,6 +39,10 @@ DEFAULT_SYSCTL: dict[str, int] = {
     "net.inet.ip.forwarding": 0,
     "net.inet6.ip6.forwarding": 0,
 }
+
+SCHEMA = """CREATE TABLE IF NOT EXISTS state (
+    section TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (section, name)) WITHOUT ROWID"""
 
 
 def new_state() -> dict[str, Any]:
@@ -55,39 +67,198 @@ def is_provisioned(root: Path) -> bool:
     return (sim_dir(root) / STATE_FILE).exists()
 
 
-def load(root: Path) -> dict[str, Any]:
-    """Read the state without locking (for read-only looks at another router of the fleet)."""
-    path = sim_dir(root) / STATE_FILE
-    if not path.exists():
-        return new_state()
-    return json.loads(path.read_text())
+# One connection per (root, process, thread): sqlite3 connections must not cross a fork or be
+# shared by threads, and opening one per command would cost more than the command. The inode
+# tells a database that was deleted and made again (a test's fresh router) from the old one.
+_CONNECTIONS: dict[tuple[Path, int, int], tuple[int, sqlite3.Connection]] = {}
 
 
-def save(root: Path, state: dict[str, Any]) -> None:
-    """Write the state atomically (temp file + rename) so readers never see half a document."""
-    directory = sim_dir(root)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{STATE_FILE}.{os.getpid()}"
-    tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
-    os.replace(tmp, directory / STATE_FILE)
+def _connect(root: Path) -> sqlite3.Connection:
+    path = sim_dir(Path(root)) / STATE_FILE
+    key = (Path(root), os.getpid(), threading.get_ident())
+    try:
+        inode = path.stat().st_ino
+    except FileNotFoundError:
+        inode = None
+    cached = _CONNECTIONS.get(key)
+    if cached is not None and cached[0] == inode:
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE below.
+    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of a process
+    db.execute(SCHEMA)
+    _CONNECTIONS[key] = (path.stat().st_ino, db)
+    return db
+
+
+class Table(MutableMapping[str, Any]):
+    """One section of the store as a mapping: rows are read when first touched and written
+    back at the end of the transaction only if their JSON changed (in-place edits count)."""
+
+    def __init__(self, db: sqlite3.Connection, section: str) -> None:
+        self._db, self._section = db, section
+        self._rows: dict[str, Any] = {}  # rows touched in this transaction (absent: deleted)
+        self._stored: dict[str, str | None] = {}  # their JSON in the store (None: no row)
+        self._complete = False
+
+    def _fetch(self, name: str) -> bool:
+        if name not in self._stored:
+            row = None if self._complete else self._db.execute(
+                "SELECT value FROM state WHERE section = ? AND name = ?", (self._section, name)
+            ).fetchone()
+            self._stored[name] = row[0] if row else None
+            if row:
+                self._rows[name] = json.loads(row[0])
+        return name in self._rows
+
+    def _fetch_all(self) -> None:
+        if self._complete:
+            return
+        for name, value in self._db.execute(
+            "SELECT name, value FROM state WHERE section = ? ORDER BY name", (self._section,)
+        ):
+            if name not in self._stored:
+                self._stored[name] = value
+                self._rows[name] = json.loads(value)
+        self._complete = True
+
+    def __getitem__(self, name: str) -> Any:
+        if not self._fetch(name):
+            raise KeyError(name)
+        return self._rows[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._fetch(name)
+        self._rows[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        if not self._fetch(name):
+            raise KeyError(name)
+        del self._rows[name]
+
+    def __iter__(self) -> Iterator[str]:
+        # As the JSON document did: stored entries in sorted order, then new ones as added.
+        self._fetch_all()
+        stored = sorted(n for n in self._rows if self._stored.get(n) is not None)
+        return iter([*stored, *(n for n in self._rows if self._stored.get(n) is None)])
+
+    def __len__(self) -> int:
+        self._fetch_all()
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return f"Table({self._section!r}, {dict(self)!r})"
+
+    def flush(self) -> None:
+        """Write the changed rows (inside the open transaction)."""
+        for name, old in self._stored.items():
+            if name not in self._rows:
+                if old is not None:
+                    self._db.execute(
+                        "DELETE FROM state WHERE section = ? AND name = ?", (self._section, name)
+                    )
+                continue
+            new = json.dumps(self._rows[name], sort_keys=True)
+            if new != old:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (self._section, name, new)
+                )
+
+
+class State(MutableMapping[str, Any]):
+    """The state a command sees: the keys of new_state() and whatever modules add."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._top = Table(db, "")
+        self._tables = {name: Table(db, name) for name in TABLES}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._tables[key] if key in self._tables else self._top[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._tables:
+            self._top[key] = value
+            return
+        table = self._tables[key]
+        if value is not table:
+            entries = dict(value)
+            table.clear()
+            table.update(entries)
+
+    def __delitem__(self, key: str) -> None:
+        if key in self._tables:
+            raise KeyError(f"{key} is part of every state")
+        del self._top[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._tables, *self._top])
+
+    def __len__(self) -> int:
+        return len(self._tables) + len(self._top)
+
+    def flush(self) -> None:
+        for table in (self._top, *self._tables.values()):
+            table.flush()
 
 
 @contextmanager
-def transaction(root: Path) -> Iterator[dict[str, Any]]:
-    """Yield the state under an exclusive lock and save it when the block ends without error."""
-    directory = sim_dir(root)
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / LOCK_FILE, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            state = load(root)
-            yield state
-            save(root, state)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def transaction(root: Path) -> Iterator[State]:
+    """Yield the state under the store's write lock; commit when the block ends without
+    error, roll back (change nothing) when it raises."""
+    db = _connect(root)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        state = State(db)
+        if "version" not in state:  # a store never written: the router has just booted
+            state.update(new_state())
+        yield state
+        state.flush()
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
-def allocate_pid(state: dict[str, Any]) -> int:
+def load(root: Path) -> dict[str, Any]:
+    """The whole state as plain data, read without the write lock (for tests and for looks
+    at another router of the fleet); a router without a store is a freshly booted one."""
+    if not is_provisioned(root):
+        return new_state()
+    state: dict[str, Any] = {name: {} for name in TABLES}
+    rows = _connect(root).execute("SELECT section, name, value FROM state ORDER BY 1, 2")
+    for section, name, value in rows:
+        (state[section] if section else state)[name] = json.loads(value)
+    return state
+
+
+def read_object(root: Path, section: str, name: str) -> Any:
+    """One object of the store (e.g. ("owners", "/etc/ipsec.conf")), None if absent."""
+    if not is_provisioned(root):
+        return None
+    row = _connect(root).execute(
+        "SELECT value FROM state WHERE section = ? AND name = ?", (section, name)
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def save(root: Path, state: dict[str, Any]) -> None:
+    """Replace the whole state (provisioning and tests) in one transaction."""
+    with transaction(root) as current:
+        for key in list(current):
+            if key not in TABLES:
+                del current[key]
+        for key, value in state.items():
+            current[key] = value
+        for key in TABLES:
+            if key not in state:
+                current[key] = {}
+
+
+def allocate_pid(state: MutableMapping[str, Any]) -> int:
     pid = int(state["next_pid"])
     state["next_pid"] = pid + 7  # real pids are not consecutive
     return pid
