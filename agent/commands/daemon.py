@@ -25,16 +25,9 @@ def run(args: argparse.Namespace) -> int:
     def one_cycle() -> None:
         try:
             with RunLock(cfg.lock_path):
-                result = agent.cycle()
+                agent.cycle()  # logs its own lines (agent/run/logline.py)
         except LockHeld as exc:
             log.warning("%s", exc)
-            return
-        log.info(
-            "%s: %s (commit %s)",
-            cfg.router,
-            result.report["result"],
-            str(result.report["commit"])[:12],
-        )
 
     agent = Agent(cfg, should_stop=lambda: daemon.stopping)
     daemon = Daemon(one_cycle, cfg.schedule)

@@ -103,7 +103,28 @@ class Agent:
         write_last_report(self.cfg.state_dir, report)
         result = CycleResult(outcome, sync, report)
         self._publish(result)
+        self._log(result)
         return result
+
+    def _log(self, result: CycleResult) -> None:
+        """One line per change, then the cycle's line (a warning when not healthy)."""
+        from agent.run.logline import change_lines, cycle_line
+
+        for line in change_lines(result.report):
+            log.info("%s", line)
+        healthy = result.report.get("result") in ("converged", "changed")
+        log.log(
+            logging.INFO if healthy else logging.WARNING,
+            "%s",
+            cycle_line(
+                result.report,
+                new_commit=result.sync.new,
+                committed=result.committed,
+                pushed=result.pushed,
+                pending=result.pending,
+                publish_error=result.publish_error,
+            ),
+        )
 
     def _fingerprints(self, outcome: RunOutcome) -> dict[str, str | None]:
         if outcome.inventory is None:
