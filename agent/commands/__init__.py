@@ -16,5 +16,6 @@ COMMANDS: dict[str, str] = {
     "facts": "agent.commands.facts",
     "doctor": "agent.commands.doctor",
     "simulate": "agent.commands.simulate",
+    "peer": "agent.commands.peer",
     "demo": "agent.commands.demo",
 }

@@ -48,6 +48,11 @@ def _env() -> jinja2.Environment:
     )
 
 
+def get_template(name: str) -> jinja2.Template:
+    """A template of templates/ in the agent's strict environment (also for `peer config`)."""
+    return _env().get_template(name)
+
+
 def description_for(p: Peering) -> str:
     """The interface description: marks it as peerops' and names the peer (IFDESCRSIZE 64)."""
     text = f"{MANAGED_DESCRIPTION} {p.peer}"

@@ -1,0 +1,53 @@
+"""A simulated OpenBSD router of an outside peer, set up only from `peerops peer config`.
+
+The peer's side is built from the exported text, not from the repo, so a test (or `simulate`)
+checks what the peer is actually told: a file the text forgets, a wrong path or mode, a rule
+that does not mirror ours, all keep the link down.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from agent.errors import PeeropsError
+from agent.lab.provision import provision_router
+from agent.peer.openbsd import sections
+from agent.sim.fleet import write_fleet
+from agent.sim.host import SimHost
+
+
+class PeerSetupError(PeeropsError):
+    """A command of the exported configuration failed on the simulated peer router."""
+
+
+def provision_peer(root: Path, name: str, endpoint: str, fleet: Path) -> str:
+    """A fresh OpenBSD router for the peer at endpoint, joined to the fleet as a router (so
+    our routers negotiate with its real config); return its local.pub (PEM)."""
+    pem = provision_router(root, name, [endpoint], fleet)
+    doc = json.loads(fleet.read_text())
+    doc.setdefault("routers", {})[name] = str(root)
+    for peers in doc.get("external", {}).values():
+        peers.pop(name, None)  # the modelled stand-in would answer first
+    write_fleet(fleet, doc)
+    return pem
+
+
+def apply_export(root: Path, text: str) -> None:
+    """Do what the exported OpenBSD text says: write (or append to) each file with its mode,
+    then run each command; PeerSetupError names the first command that fails."""
+    host = SimHost(root)
+    for path, how, mode, body in sections(text):
+        if path == "commands":
+            for line in body.splitlines():
+                argv = shlex.split(line, comments=True)
+                if not argv:
+                    continue
+                result = host.run(argv)
+                if result.rc != 0:
+                    raise PeerSetupError(f"{line}: exit {result.rc}: {result.stderr.strip()}")
+            continue
+        old = host.read_file(path) if how == "append" else None
+        data = (old or b"") + body.encode()
+        host.write_file(path, data, mode=mode if mode is not None else 0o644)
