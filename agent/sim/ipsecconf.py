@@ -708,7 +708,9 @@ class Lexer:
         if c == "\n":
             self.diag.lineno = self.file.lineno
             self.file.lineno += 1
-        if c == EOF:
+        if c == EOF or c == "\0":
+            # yylex ends with `return (c)`: a NUL byte is token 0, which yacc takes for the
+            # end of the input, so nothing after it is parsed (seen with the oracle).
             return Tok("$end")
         return Tok(c)
 

@@ -371,3 +371,11 @@ def test_getopt_like_openbsd() -> None:
     assert getopt("ipsecctl", ["-f"], "f:")[2] == "ipsecctl: option requires an argument -- f"
     assert getopt("ipsecctl", ["-q"], "f:")[2] == "ipsecctl: unknown option -- q"
     assert getopt("ipsecctl", ["-n", "extra", "-v"], "nv") == ([("n", "")], ["extra", "-v"], None)
+
+
+def test_a_nul_byte_ends_the_input() -> None:
+    """yylex returns the NUL character as token 0, yacc's end of input: the rule after it is
+    never read (OpenBSD's grammar, tests/sim/oracle, does the same)."""
+    result = parse("ike \0\n" + A1_CONF, verbose=1)
+    assert result.failed and result.rules == [] and result.out == []
+    assert result.err == ["/etc/ipsec.conf: 1: syntax error"]
