@@ -61,7 +61,6 @@ DEFAULT_CRYPTO = Crypto(
     main=Phase("hmac-sha2-256", "aes-256", "modp2048", 28800),
     quick=Phase("hmac-sha2-256", "aes-256", "modp2048", 3600),
 )
-DEFAULT_MTU = 1400  # gre's 1476 minus ESP transport overhead, with margin (dn42-context §1.4)
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Router:
     identity: Identity | None  # None: the endpoint address of the family a peering uses
     public_key: str | None  # SPKI PEM of /etc/isakmpd/local.pub
     crypto: Crypto
-    mtu: int
+    mtu: int | None  # gre.mtu of the router file; None: each peering fits its own
     source: str
     # Where `peer new` proposes transfer pairs from: compressed CIDR strings, per family.
     pools4: tuple[str, ...] = ()
@@ -123,7 +122,7 @@ class Peering:
     public_key: str  # the peer's key, SPKI PEM
     crypto: Crypto
     interface: str | None  # explicit greN, or None for a stable allocation
-    mtu: int
+    mtu: int  # set by the loader: as written, or the largest that fits ESP (agent/esp.py)
     ipv4: Ipv4Pair | None
     ipv6: Ipv6Config | None
     description: str | None

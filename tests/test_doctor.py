@@ -12,8 +12,9 @@ import pytest
 
 from agent.cli import main
 from agent.config import AgentConfig
+from agent.esp import esp_size, largest_mtu
 from agent.health.checklist import FAIL, NEGOTIATION_GRACE, PASS, SKIP
-from agent.health.doctor import STEPS, esp_size, largest_mtu, pf_hints, run_doctor
+from agent.health.doctor import STEPS, pf_hints, run_doctor
 from agent.health.peer import assess
 from agent.lab.scenarios import SCENARIOS, Fault
 from agent.run.converge import RunOutcome, apply_router, prepare

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agent.esp import DEFAULT_MTU, tunnel_mtu_limit
 from agent.keys import MIN_BITS, PublicKeyError, parse_public_key
 from agent.model import (
     DEFAULT_CRYPTO,
-    DEFAULT_MTU,
     Crypto,
     Identity,
     Inventory,
@@ -163,7 +163,7 @@ class _Loader:
             identity=identity,
             public_key=key,
             crypto=crypto,
-            mtu=v.get("gre", {}).get("mtu", DEFAULT_MTU),
+            mtu=v.get("gre", {}).get("mtu"),
             source=doc.file,
             pools4=self._pools(doc, v, 4),
             pools6=self._pools(doc, v, 6),
@@ -311,7 +311,30 @@ class _Loader:
                 ),
             )
 
+    def _fit_mtu(self, doc: Located, peering: Peering) -> Peering:
+        """The tunnel MTU: the one written (router default or peer file), which must fit a
+        1500-byte path once ESP wraps it; else 1400, or less where this suite needs it."""
+        family = 6 if ":" in peering.local_endpoint else 4
+        quick = peering.crypto.quick
+        limit = tunnel_mtu_limit(family, quick.enc, quick.auth)
+        if peering.mtu is None:
+            return replace(peering, mtu=min(DEFAULT_MTU, limit or DEFAULT_MTU))
+        if limit is not None and peering.mtu > limit:
+            written = "mtu" in doc.value.get("gre", {})
+            origin = "" if written else f" (gre.mtu of routers/{peering.router}.yaml)"
+            self.problems.append(
+                doc.problem(
+                    ("gre", "mtu") if written else ("gre",),
+                    f"mtu {peering.mtu}{origin} does not fit a 1500-byte path once ESP ({quick.enc}"
+                    f"{'/' + quick.auth if quick.auth else ''}) over IPv{family} wraps it: use "
+                    f"{limit} or less{' here' if not written else ''} "
+                    "(sys/netinet/ip_esp.c esp_output)",
+                )
+            )
+        return peering
+
     def _add(self, doc: Located, peering: Peering) -> None:
+        peering = self._fit_mtu(doc, peering)
         key = (peering.router, peering.peer)
         if key in self.origin:
             self.problems.append(
@@ -417,7 +440,9 @@ class _Loader:
             phases[phase] = Phase(**merged)
         return Crypto(**phases)
 
-    def _gre(self, doc: Located, raw: dict[str, Any], default_mtu: int) -> dict[str, Any] | None:
+    def _gre(
+        self, doc: Located, raw: dict[str, Any], default_mtu: int | None
+    ) -> dict[str, Any] | None:
         before = len(self.problems)
         out: dict[str, Any] = {
             "interface": raw.get("interface"),
