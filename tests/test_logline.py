@@ -67,7 +67,8 @@ def test_first_failure_prefers_errors_then_failed_changes_then_down_peers() -> N
         "errors": [],
         "changes": [{"resource": "rule:alice", "action": "ipsecctl -f", "ok": False,
                      "error": "ipsecctl: exit 1"}],
-        "peers": {"alice": {"state": "down", "reason": "no SA"}, "bob": {"state": "up"}},
+        "peers": [{"peer": "alice", "state": "down", "reason": "no SA"},
+                  {"peer": "bob", "state": "up"}],
         "source": {"status": "ok"},
     }
     assert first_failure(report) == "rule:alice: ipsecctl: exit 1"

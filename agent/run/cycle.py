@@ -103,7 +103,10 @@ class Agent:
         write_last_report(self.cfg.state_dir, report)
         result = CycleResult(outcome, sync, report)
         self._publish(result)
-        self._log(result)
+        try:
+            self._log(result)
+        except Exception:  # a log line must never cost the cycle its result
+            log.exception("cannot write the cycle's log line")
         return result
 
     def _log(self, result: CycleResult) -> None:

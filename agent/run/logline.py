@@ -37,8 +37,8 @@ def cycle_line(
     """The one line that sums up a cycle."""
     commit = str(report.get("commit") or "none")[:12]
     changes = len(report.get("changes") or [])
-    peers = report.get("peers") or {}
-    up = sum(1 for peer in peers.values() if peer.get("state") == "up")
+    peers = report.get("peers") or []
+    up = sum(1 for peer in peers if peer.get("state") == "up")
     parts = [
         f"{report['router']}: {report.get('result')}",
         f"commit {commit}{' (new)' if new_commit else ''}",
@@ -59,9 +59,10 @@ def first_failure(report: dict[str, Any]) -> str | None:
     for change in report.get("changes") or []:
         if not change.get("ok"):
             return f"{change.get('resource')}: {change.get('error') or change.get('action')}"
-    for name, peer in sorted((report.get("peers") or {}).items()):
+    for peer in report.get("peers") or []:  # sorted by peer (report.schema.json)
         if peer.get("state") not in ("up", "negotiating", None):  # negotiating: give it time
-            return f"{name} {peer.get('state')}: {peer.get('reason') or 'no reason given'}"
+            reason = peer.get("reason") or "no reason given"
+            return f"{peer.get('peer')} {peer.get('state')}: {reason}"
     return None
 
 
