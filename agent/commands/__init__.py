@@ -17,5 +17,6 @@ COMMANDS: dict[str, str] = {
     "doctor": "agent.commands.doctor",
     "simulate": "agent.commands.simulate",
     "peer": "agent.commands.peer",
+    "check-pr": "agent.commands.check_pr",
     "demo": "agent.commands.demo",
 }

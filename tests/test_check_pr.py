@@ -1,0 +1,155 @@
+"""`peerops check-pr`: a pull request in a reviewer's terms, on real git repos."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.conftest import edit
+from tests.gitkit import commit_all, git
+
+
+def peerops(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args], capture_output=True, text=True, check=False,
+        timeout=300,
+    )  # fmt: skip
+
+
+def fresh_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+@pytest.fixture
+def repo(state_copy: Path) -> Path:
+    git(state_copy, "init", "-q", "-b", "main")
+    commit_all(state_copy, "base")
+    git(state_copy, "checkout", "-q", "-b", "pr")
+    return state_copy
+
+
+def check(repo: Path, *extra: str) -> tuple[int, dict]:
+    out = peerops("check-pr", "--base", "main", "--format", "json", "--no-simulate", *extra,
+                  str(repo))  # fmt: skip
+    assert out.returncode in (0, 1, 3), out.stderr
+    return out.returncode, json.loads(out.stdout)
+
+
+def new_peer(repo: Path, name: str, endpoint: str, key_text: str) -> None:
+    key = repo.parent / f"{name}.key"
+    key.write_text(key_text)
+    out = peerops("peer", "new", "--repo", str(repo), "--router", "rtr1", "--name", name,
+                  "--asn", "4242421999", "--endpoint", endpoint, "--key", str(key))  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_new_peering_from_peer_new_is_fine_and_every_link_comes_up(repo: Path) -> None:
+    new_peer(repo, "erin", "198.51.100.50", fresh_key())
+    commit_all(repo, "peer erin")
+    out = peerops("check-pr", "--base", "main", "--format", "json", str(repo))
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout)
+    assert [(c["kind"], c["router"], c["peer"]) for c in result["peerings"]] == [
+        ("added", "rtr1", "erin")
+    ]
+    assert result["findings"] == []
+    assert {(h["peer"], h["state"]) for h in result["links"]} >= {("erin", "up"), ("alice", "up")}
+
+
+def test_replacing_an_existing_peers_key_is_a_takeover_exit_3(repo: Path) -> None:
+    alice = repo / "peers/rtr1/alice.yaml"
+    text = alice.read_text()
+    start, end = text.index("public_key: |\n"), text.index("gre:\n")
+    block = "".join(f"  {line}\n" for line in fresh_key().splitlines())
+    alice.write_text(text[:start] + "public_key: |\n" + block + text[end:])
+    commit_all(repo, "alice's 'new' key")
+    code, result = check(repo)
+    assert code == 3
+    [change] = result["peerings"]
+    assert change["kind"] == "changed" and list(change["fields"]) == ["public_key"]
+    assert change["fields"]["public_key"]["old"].startswith("SHA256:")
+    line = text[:start].count("\n") + 1
+    github = peerops("check-pr", "--base", "main", "--format", "github", "--no-simulate",
+                     str(repo))  # fmt: skip
+    assert github.returncode == 3
+    assert f"::warning file=peers/rtr1/alice.yaml,line={line},col=1::key takeover?" in (
+        github.stdout
+    )
+
+
+def test_a_key_shared_with_another_peer_is_refused(repo: Path) -> None:
+    import yaml
+
+    bob_key = yaml.safe_load((repo / "peers/rtr1/bob.yaml").read_text())["public_key"]
+    new_peer(repo, "mallory", "198.51.100.66", bob_key)
+    commit_all(repo, "mallory, with bob's key")
+    code, result = check(repo)
+    assert code == 1
+    assert any(
+        f["level"] == "error" and "also the key of bob (AS4242425678)" in f["message"]
+        for f in result["findings"]
+    ), result["findings"]
+
+
+def test_field_by_field_changes_and_router_files_need_an_operator(repo: Path) -> None:
+    edit(repo / "peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: alice v2")
+    commit_all(repo, "alice: description")
+    code, result = check(repo)
+    assert code == 0
+    assert result["peerings"][0]["fields"] == {
+        "description": {"old": "dn42 peer alice", "new": "alice v2"}
+    }
+    edit(repo / "routers/rtr1.yaml", "  mtu: 1400", "  mtu: 1380")
+    commit_all(repo, "rtr1: mtu")
+    code, result = check(repo)
+    assert code == 3
+    assert any("changes a router file (M routers/rtr1.yaml)" in f["message"]
+               for f in result["findings"])  # fmt: skip
+    # every peering of rtr1 that inherits the MTU changes, field by field
+    changed = {c["peer"]: c["fields"].get("mtu") for c in result["peerings"]}
+    assert changed["alice"] == {"old": 1400, "new": 1380}
+
+
+def test_two_peerings_or_files_elsewhere_need_an_operator(repo: Path) -> None:
+    edit(repo / "peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: a2")
+    edit(repo / "peers/rtr2/carol.yaml", "description: dn42 peer carol", "description: c2")
+    (repo / "notes.txt").write_text("hello\n")
+    commit_all(repo, "two peerings and a note")
+    code, result = check(repo)
+    assert code == 3
+    messages = " | ".join(f["message"] for f in result["findings"])
+    assert "touches more than one peering: rtr1/alice, rtr2/carol" in messages
+    assert "outside peers/ and routers/ (A notes.txt)" in messages
+
+
+def test_an_invalid_head_exits_1_with_annotations(repo: Path) -> None:
+    edit(repo / "peers/rtr1/alice.yaml", "asn: 4242421234", "asn: lots")
+    commit_all(repo, "broken")
+    out = peerops("check-pr", "--base", "main", "--format", "github", str(repo))
+    assert out.returncode == 1
+    assert "::error file=peers/rtr1/alice.yaml,line=" in out.stdout and "asn" in out.stdout
+    md = peerops("check-pr", "--base", "main", "--format", "markdown", str(repo))
+    assert md.returncode == 1 and "**The head does not validate:**" in md.stdout
+
+
+def test_removing_two_peerings_needs_an_operator_and_a_bad_revision_is_refused(
+    repo: Path,
+) -> None:
+    (repo / "peers/rtr1/alice.yaml").unlink()
+    (repo / "peers/rtr1/bob.yaml").unlink()
+    commit_all(repo, "drop two")
+    code, result = check(repo)
+    assert code == 3
+    assert any("removes 2 peerings: rtr1/alice, rtr1/bob" in f["message"]
+               for f in result["findings"])  # fmt: skip
+    bad = peerops("check-pr", "--base=--output=/tmp/x", str(repo))
+    assert bad.returncode == 1 and "not a revision" in bad.stderr
