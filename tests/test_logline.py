@@ -82,3 +82,17 @@ def test_first_failure_prefers_errors_then_failed_changes_then_down_peers() -> N
     assert first_failure(report) == "alice down: no SA"
     report["errors"] = ["state repo invalid: peers/rtr1/alice.yaml:3:1: asn: required"]
     assert first_failure(report) == report["errors"][0]
+
+
+def test_cycle_line_reads_a_real_report(tmp_path: Path) -> None:
+    """The line is built from the report as cycles write it (report.schema.json), not from a
+    hand-made dict: a shape change of the report must break this test, not the daemon."""
+    from agent.lab.demo import build_demo_fleet
+    from agent.run.cycle import Agent
+
+    fleet = build_demo_fleet(tmp_path / "fleet")
+    for each in fleet.values():
+        Agent(each).cycle()
+    result = Agent(fleet["rtr1"]).cycle()
+    line = cycle_line(result.report)
+    assert line.startswith("rtr1: converged, commit ") and ", 0 changes, peers 3/3 up" in line

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.host import DEFAULT_TIMEOUT
-from agent.sim import ifconfig, rcctl
+from agent.sim import faults, ifconfig, rcctl
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 
 USAGE = ("usage: peerops sim --root DIR [--init [--name NAME] [--address ADDR ...]]"
-         " [--timeout SECONDS] [COMMAND [ARG ...]]")
+         " [--timeout SECONDS] [COMMAND [ARG ...]]\n"
+         "       peerops sim --root DIR fault add [--times N] [--rc N] [--stderr TEXT]"
+         " -- CMD [ARG ...] | fault list | fault clear")
 
 # Directories of a fresh install that the agent relies on (etc/mtree/4.4BSD.dist modes:
 # /etc/isakmpd/private is 0700, the rest 0755).
@@ -170,6 +172,10 @@ def main(argv: list[str]) -> int:
             return 0
         sys.stderr.write(f"peerops sim: no command given\n{USAGE}\n")
         return 2
+    if args.command[0] == "fault":
+        rc, text = faults.command(root, args.command[1:])
+        (sys.stdout if rc == 0 else sys.stderr).write(text)
+        return rc
     result = SimHost(root).run(args.command, timeout=args.timeout)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)

@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.atomic import write_atomic
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
+from agent.sim import faults
 from agent.sim import state as simstate
 
 # argv[0] (basename) -> module implementing it. Full paths (/sbin/ipsecctl) map the same way.
@@ -121,6 +122,9 @@ class SimHost:
             )
         module = importlib.import_module(module_name)
         with simstate.transaction(self.root) as st:
+            failure = faults.take(self.root, argv_t)  # injected: the program does not run
+            if failure is not None:
+                return CommandResult(argv_t, *failure)
             ctx = Ctx(self, st, name, timeout, stdin)
             try:
                 rc = int(module.main(ctx, list(argv_t[1:])))

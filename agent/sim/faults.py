@@ -1,0 +1,149 @@
+"""Injected faults: make the next N calls of a simulated command fail, for tests and people.
+
+`peerops sim --root DIR fault add [--times N] [--rc N] [--stderr TEXT] -- CMD [ARG...]`
+makes every call whose argv starts with CMD ARG... fail with that exit code and message
+(default: the message the OpenBSD program prints for its usual failure of that kind),
+without running it. Faults live in ROOT/.peerops-sim/faults.json and are consumed under the
+simulated kernel's lock, so concurrent processes see one count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from agent.sim import state as simstate
+
+FAULTS_FILE = "faults.json"
+
+# The usual failure of each program, as its err()/errx() prints it (sbin/ipsecctl/ipsecctl.c,
+# sbin/ifconfig/ifconfig.c ioctl error paths, usr.sbin/rcctl/rcctl.sh via rc.subr, sbin/sysctl).
+IFCONFIG_IOCTL = {
+    "mtu": "SIOCSIFMTU",
+    "tunnel": "SIOCSLIFPHYADDR",
+    "description": "SIOCSIFDESCR",
+    "destroy": "SIOCIFDESTROY",
+    "create": "SIOCIFCREATE",
+    "inet": "SIOCAIFADDR",
+    "inet6": "SIOCAIFADDR_IN6",
+}
+
+
+def default_failure(argv: tuple[str, ...]) -> tuple[int, str, str]:
+    """(rc, stdout, stderr) OpenBSD prints when this command fails in the usual way."""
+    name = argv[0].rsplit("/", 1)[-1] if argv else ""
+    if name == "ipsecctl":
+        return 1, "", "ipsecctl: Syntax error in config file: ipsec rules not loaded\n"
+    if name == "ifconfig":
+        ioctl = next((IFCONFIG_IOCTL[w] for w in argv[2:] if w in IFCONFIG_IOCTL), "SIOCSIFFLAGS")
+        return 1, "", f"ifconfig: {ioctl}: Invalid argument\n"
+    if name == "rcctl" and len(argv) > 2 and argv[1] in ("start", "restart"):
+        return 1, f"{argv[2]}(failed)\n", ""
+    if name == "sysctl":
+        return 1, "", f"sysctl: {argv[-1].split('=')[0]}: Operation not permitted\n"
+    if name == "sh":
+        return 1, "", "ifconfig: SIOCIFCREATE: Invalid argument\n"
+    return 1, "", f"{name}: failed\n"
+
+
+@dataclass
+class Fault:
+    argv: list[str]  # the prefix a call must start with
+    times: int | None  # calls left; None: every call
+    rc: int | None  # None: the program's own exit status
+    stderr: str | None  # None: the program's own message
+
+    def matches(self, argv: tuple[str, ...]) -> bool:
+        return tuple(self.argv) == argv[: len(self.argv)]
+
+
+def _path(root: Path) -> Path:
+    return simstate.sim_dir(root) / FAULTS_FILE
+
+
+def load(root: Path) -> list[Fault]:
+    path = _path(root)
+    if not path.exists():
+        return []
+    return [Fault(**f) for f in json.loads(path.read_text())]
+
+
+def save(root: Path, faults: list[Fault]) -> None:
+    path = _path(root)
+    if not faults:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f".{FAULTS_FILE}.tmp")
+    tmp.write_text(json.dumps([asdict(f) for f in faults], indent=1))
+    tmp.replace(path)
+
+
+def add(root: Path, fault: Fault) -> None:
+    with simstate.transaction(root):
+        save(root, [*load(root), fault])
+
+
+def clear(root: Path) -> None:
+    with simstate.transaction(root):
+        save(root, [])
+
+
+def take(root: Path, argv: tuple[str, ...]) -> tuple[int, str, str] | None:
+    """The failure to return instead of running argv, consuming one of its times; None when
+    no fault matches. Call with the simulated kernel's lock held."""
+    faults = load(root)
+    for fault in faults:
+        if fault.matches(argv):
+            if fault.times is not None:
+                fault.times -= 1
+                save(root, [f for f in faults if f.times is None or f.times > 0])
+            rc, out, err = default_failure(argv)
+            if fault.stderr is not None:
+                out, err = "", fault.stderr if fault.stderr.endswith("\n") else fault.stderr + "\n"
+            return fault.rc if fault.rc is not None else rc, out, err
+    return None
+
+
+def describe(fault: Fault) -> str:
+    times = "every call" if fault.times is None else f"{fault.times} more call(s)"
+    msg = f", stderr {fault.stderr!r}" if fault.stderr is not None else ""
+    rc = "its usual status" if fault.rc is None else fault.rc
+    return f"{' '.join(fault.argv)}: exit {rc}{msg} ({times})"
+
+
+def command(root: Path, words: list[str]) -> tuple[int, str]:
+    """`fault add|list|clear ...`: (exit status, text to print)."""
+    if words[:1] == ["list"] and len(words) == 1:
+        return 0, "".join(describe(f) + "\n" for f in load(root))
+    if words[:1] == ["clear"] and len(words) == 1:
+        clear(root)
+        return 0, ""
+    if words[:1] != ["add"]:
+        return 2, "usage: fault add [--times N] [--rc N] [--stderr TEXT] -- CMD [ARG ...]\n" \
+                  "       fault list | fault clear\n"
+    times: int | None = None
+    rc: int | None = None
+    stderr: str | None = None
+    i = 1
+    try:
+        while i < len(words) and words[i] != "--":
+            opt, value = words[i], words[i + 1]
+            if opt == "--times":
+                times = int(value)
+                if times < 1:
+                    raise ValueError("--times must be at least 1")
+            elif opt == "--rc":
+                rc = int(value)
+            elif opt == "--stderr":
+                stderr = value
+            else:
+                raise ValueError(f"unknown option {opt}")
+            i += 2
+    except (IndexError, ValueError) as exc:
+        return 2, f"fault add: {exc}\n"
+    argv = words[i + 1:]
+    if not argv:
+        return 2, "fault add: no command after --\n"
+    add(root, Fault(argv, times, rc, stderr))
+    return 0, ""
