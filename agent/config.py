@@ -46,6 +46,13 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class PolicyConfig:
+    """Rules the repo cannot override: the crypto floor of agent.repo.fields.CRYPTO_FLOORS."""
+
+    min_crypto: str = "default"
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     """router: this router's name in the repo; repo: the state repo checkout; remote: the git
     URL it is pulled from (None: use the checkout as it is); root: the host's root ("/" on a
@@ -65,6 +72,7 @@ class AgentConfig:
     trust: TrustConfig = field(default_factory=TrustConfig)
     keys: KeyPolicy = field(default_factory=KeyPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     source: str = DEFAULT_PATH
 
     def make_host(self) -> Any:
@@ -82,7 +90,7 @@ class AgentConfig:
 
 
 _TOP = {"router", "repo", "root", "host", "state_dir", "remote", "branch", "status_branch",
-        "command_timeout", "lock_file", "trust", "keys", "schedule"}
+        "command_timeout", "lock_file", "trust", "keys", "schedule", "policy"}
 
 
 def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
@@ -102,11 +110,20 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
     for key in ("router", "repo"):
         if not raw.get(key):
             raise ConfigError(f"{path}: {key}: required")
-    if not NAME_RE.match(str(raw["router"])):
+    if not isinstance(raw["router"], str) or not NAME_RE.fullmatch(raw["router"]):
         raise ConfigError(f"{path}: router: {raw['router']!r} is not a router name")
-    host = raw.get("host", "openbsd")
+    # No default host: "openbsd" drives the machine it runs on, so it must be asked for.
+    host = raw.get("host")
     if host not in HOST_KINDS:
-        raise ConfigError(f"{path}: host: must be one of {', '.join(HOST_KINDS)}")
+        raise ConfigError(
+            f"{path}: host: required, one of {', '.join(HOST_KINDS)} "
+            "(openbsd changes this machine; simulated drives a simulated router under root)"
+        )
+    if host == "openbsd" and raw.get("root", "/") != "/":
+        raise ConfigError(
+            f"{path}: root: {raw['root']!r} with host: openbsd; a real router's root is / "
+            "(root is only for host: simulated)"
+        )
     base = path.resolve().parent
 
     def resolve(value: Any) -> Path:
@@ -129,6 +146,7 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         trust=TrustConfig(**_section(path, raw, "trust", TrustConfig, maybe)),
         keys=KeyPolicy(**_section(path, raw, "keys", KeyPolicy, maybe)),
         schedule=ScheduleConfig(**_section(path, raw, "schedule", ScheduleConfig, maybe)),
+        policy=_policy(path, raw.get("policy")),
         source=str(path),
     )
 
@@ -162,6 +180,19 @@ def _section(path: Path, raw: dict[str, Any], name: str, cls: Any, maybe: Any) -
         else:
             out[key] = maybe(value)
     return out
+
+
+def _policy(path: Path, section: Any) -> PolicyConfig:
+    from agent.repo.fields import CRYPTO_FLOORS
+
+    section = section or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: policy: must be a mapping")
+    _no_unknown(path, "policy.", section, {"min_crypto"})
+    floor = section.get("min_crypto", "default")
+    if floor not in CRYPTO_FLOORS:
+        raise ConfigError(f"{path}: policy.min_crypto: must be one of {', '.join(CRYPTO_FLOORS)}")
+    return PolicyConfig(min_crypto=floor)
 
 
 def _number(path: Path, key: str, value: Any) -> float:

@@ -22,7 +22,9 @@ def test_sample_config_loads() -> None:
 
 
 def test_relative_paths_follow_the_file(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("router: rtr1\nrepo: repo\nremote: ../remote.git\n")
+    (tmp_path / "c.yaml").write_text(
+        "router: rtr1\nrepo: repo\nremote: ../remote.git\nhost: openbsd\n"
+    )
     cfg = load_config(tmp_path / "c.yaml")
     assert cfg.repo == tmp_path / "repo" and cfg.remote == str(tmp_path.parent / "remote.git")
     assert cfg.host == "openbsd" and cfg.root == Path("/")
@@ -33,16 +35,27 @@ def test_relative_paths_follow_the_file(tmp_path: Path) -> None:
     [
         ("router: rtr1\n", "repo: required"),
         ("router: RTR 1\nrepo: r\n", "is not a router name"),
-        ("router: rtr1\nrepo: r\nhost: linux\n", "host: must be one of openbsd, simulated"),
+        ('router: "rtr1\\n"\nrepo: r\nhost: simulated\n', "is not a router name"),
+        ("router: 12\nrepo: r\nhost: simulated\n", "is not a router name"),
+        ("router: rtr1\nrepo: r\nhost: linux\n", "host: required, one of openbsd, simulated"),
+        ("router: rtr1\nrepo: r\n", "host: required"),
+        ("router: rtr1\nrepo: r\nhost: openbsd\nroot: /tmp/x\n", "a real router's root is /"),
         (
-            "router: rtr1\nrepo: r\nschedule: {intervall: 5}\n",
+            "router: rtr1\nrepo: r\nhost: simulated\npolicy: {min_crypto: weak}\n",
+            "policy.min_crypto: must be one of default, legacy",
+        ),
+        (
+            "router: rtr1\nrepo: r\nhost: simulated\nschedule: {intervall: 5}\n",
             "unknown setting(s): schedule.intervall",
         ),
         (
-            "router: rtr1\nrepo: r\ntrust: {require_signed: 'yes'}\n",
+            "router: rtr1\nrepo: r\nhost: simulated\ntrust: {require_signed: 'yes'}\n",
             "trust.require_signed: must be",
         ),
-        ("router: rtr1\nrepo: r\nschedule: {interval: -1}\n", "schedule.interval: must be"),
+        (
+            "router: rtr1\nrepo: r\nhost: simulated\nschedule: {interval: -1}\n",
+            "schedule.interval: must be",
+        ),
         ("router: [\n", "not valid YAML"),
     ],
 )

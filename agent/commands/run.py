@@ -31,4 +31,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.report, indent=2))
     else:
         sys.stdout.write(cycle_text(result))
+    for error in result.outcome.config_errors:  # nothing was changed: say why, on stderr
+        print(f"peerops: {error}", file=sys.stderr)
     return result.exit_code

@@ -8,14 +8,37 @@ import tempfile
 from collections.abc import Sequence
 
 from agent.atomic import write_atomic
+from agent.errors import ConfigError
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
 
 # A clean, fixed environment: commands run as root must not inherit a caller's PATH or locale.
 ENV = {"PATH": "/sbin:/usr/sbin:/bin:/usr/bin:/usr/local/sbin:/usr/local/bin", "LC_ALL": "C"}
 
 
+class HostRefused(ConfigError):
+    """This machine is not an OpenBSD router the agent may change (exit 1, nothing touched)."""
+
+
+def refusal(sysname: str, euid: int) -> str | None:
+    """Why OpenBSDHost must not run here, or None: it writes /etc and runs ipsecctl, rcctl,
+    ifconfig and sysctl as they are on OpenBSD; anywhere else those paths and commands mean
+    something else (a Linux /etc/sysctl.conf, a Linux sysctl)."""
+    if sysname != "OpenBSD":
+        return (
+            f"host: openbsd refuses to run on {sysname or 'an unknown system'} (uname -s is not "
+            "OpenBSD); use host: simulated with a root directory to try peerops elsewhere"
+        )
+    if euid != 0:
+        return f"host: openbsd must run as root (effective uid {euid})"
+    return None
+
+
 class OpenBSDHost:
     kind = "openbsd"
+
+    def __init__(self) -> None:
+        if why := refusal(os.uname().sysname, os.geteuid()):
+            raise HostRefused(why)
 
     def run(
         self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, stdin: str | None = None

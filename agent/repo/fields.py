@@ -74,16 +74,71 @@ AEAD_ENC = (
 )
 LIFETIME_MIN, LIFETIME_MAX = 60, 86400
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-FQDN_RE = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
-UFQDN_USER_RE = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
+# Every pattern is matched against the whole string (fullmatch): `^…$` would accept a trailing
+# newline, and a name or description with a line break breaks the file it is written into.
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,30}")
+IFACE_RE = re.compile(r"gre([0-9]|[1-9][0-9]{1,3})")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# The last label starts with a letter: ipsecctl's lexer reads an all-digit word as a NUMBER
+# (parse.y yylex), and `srcid 1234` is a syntax error.
+_LAST_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+FQDN_RE = re.compile(rf"(?=.{{1,253}}\Z)(?:{_LABEL}\.)*{_LAST_LABEL}")
+# The user part of user@fqdn as a dot-atom (RFC 5322 §3.2.3, restricted to what is safe in
+# ipsec.conf and in a key file name): no leading '-' (an option to every tool that sees the
+# file name), no leading, trailing or doubled dot ('..' and '.' are directory names).
+UFQDN_USER_RE = re.compile(r"(?=.{1,64}\Z)[A-Za-z0-9_+](?:[A-Za-z0-9_+-]|\.(?!\.))*(?<!\.)")
 # Free text ends up inside a double-quoted hostname.if line that netstart evals with ksh:
 # only characters that have no meaning to the shell inside double quotes are allowed.
-DESCRIPTION_RE = re.compile(r"^[A-Za-z0-9 _.,:/@+-]*$")
+DESCRIPTION_RE = re.compile(r"[A-Za-z0-9 _.,:/@+-]*")
 DESCRIPTION_MAX = 48
 IFDESCR_MAX = 63  # IFDESCRSIZE 64 in sys/net/if.h, with the terminating NUL
+# sbin/ipsecctl/parse.y, keywords[] in lookup(): an unquoted word equal to one of these is
+# read as the keyword, so `srcid peer` or `dstid rsa` is a syntax error. Identities are
+# rendered unquoted, so a one-label FQDN must not be one of them (lookup is case-sensitive).
+IPSEC_KEYWORDS = frozenset(
+    {
+        "acquire", "active", "aggressive", "ah", "any", "auth", "authkey", "bundle", "bypass",
+        "comp", "deny", "dontacq", "dstid", "dynamic", "enc", "enckey", "esp", "file", "flow",
+        "from", "group", "ike", "in", "include", "interface", "ipcomp", "ipip", "lifetime",
+        "local", "main", "out", "passive", "peer", "port", "proto", "psk", "quick", "require",
+        "rsa", "spi", "srcid", "tag", "tcpmd5", "to", "transport", "tunnel", "type", "udpencap",
+        "use",
+    }
+)
+# Phase 2 ciphers for which sbin/ipsecctl/ike.c (ike_section_qm) has no isakmpd transform:
+# the rule parses (`ipsecctl -n` is happy) but loading it fails with "illegal transform".
+QUICK_ENC_WITHOUT_TRANSFORM = ("chacha20-poly1305",)
+# The crypto floor (policy.min_crypto in the agent's config; the repo cannot lower it).
+# "default": what OpenBSD's current ipsec.conf defaults offer or better (openbsd-reference
+# §2.3: AES, hmac-sha1 in phase 1 / hmac-sha2-256 in phase 2, modp3072): AES only (no null,
+# 3DES, Blowfish, CAST, and no GMAC, which authenticates without encrypting), SHA-1 or SHA-2
+# HMACs, groups of at least 2048 bits (MODP) or 256 bits (elliptic), and PFS.
+# "legacy": whatever OpenBSD accepts, for an operator who must peer with an old router.
+_STRONG_ENC = (
+    "aes", "aes-128", "aes-192", "aes-256", "aesctr", "aes-128-ctr", "aes-192-ctr",
+    "aes-256-ctr", "aes-128-gcm", "aes-192-gcm", "aes-256-gcm",
+)
+_STRONG_AUTH = ("hmac-sha1", "hmac-sha2-256", "hmac-sha2-384", "hmac-sha2-512")
+_STRONG_GROUPS = (
+    "modp2048", "modp3072", "modp4096", "modp6144", "modp8192", "ecp256", "ecp384", "ecp521",
+    "bp256", "bp384", "bp512",
+)
+CRYPTO_FLOORS: dict[str, dict[str, tuple[str, ...]] | None] = {
+    "default": {"enc": _STRONG_ENC, "auth": _STRONG_AUTH, "group": _STRONG_GROUPS},
+    "legacy": None,
+}
+
+
+def check_floor(field: str, value: str, floor: str) -> str | None:
+    """Refuse a transform below the crypto floor (value already canonical: no grpN alias)."""
+    allowed = CRYPTO_FLOORS[floor]
+    if allowed is None or field not in allowed or value in allowed[field]:
+        return None
+    return (
+        f"{value} is below this router's crypto floor (policy.min_crypto: {floor}); "
+        f"use one of {', '.join(allowed[field])}, or the router's operator sets "
+        "policy.min_crypto: legacy in the agent's configuration"
+    )
 
 
 def check_phase(phase: str, field: str, value: object) -> str | None:
@@ -95,8 +150,13 @@ def check_phase(phase: str, field: str, value: object) -> str | None:
             return f"must be between {LIFETIME_MIN} and {LIFETIME_MAX} seconds (isakmpd's range)"
         return None
     table = {"auth": AUTH, "enc": ENC, "group": GROUPS}[field]
-    if value not in table:
+    if not isinstance(value, str) or value not in table:
         return f"{value!r} is not an ipsec.conf {field} value (one of: {', '.join(table)})"
+    if phase == "quick" and field == "enc" and value in QUICK_ENC_WITHOUT_TRANSFORM:
+        return (
+            f"isakmpd has no transform for {value} (sbin/ipsecctl/ike.c): the rule would not "
+            "load; use aes-256-gcm or aes-256"
+        )
     if phase == "main":
         if field == "enc" and value not in MAIN_ENC:
             allowed = ", ".join(MAIN_ENC)
@@ -156,6 +216,21 @@ def check_endpoint(value: object, family: int | None = None) -> str | None:
         return (
             f"{value} cannot be a tunnel endpoint (multicast, unspecified, loopback or link-local)"
         )
+    return impossible_address(ip)
+
+
+def impossible_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why ip can never be a router's or a tunnel's unicast address, or None."""
+    if ip.version == 4 and ip in ipaddress.IPv4Network("240.0.0.0/4"):
+        # 240/4 is reserved (RFC 1112 §4) and 255.255.255.255 the limited broadcast
+        return f"{ip} is reserved (240.0.0.0/4, including the broadcast 255.255.255.255)"
+    if isinstance(ip, ipaddress.IPv6Address) and (
+        ip.ipv4_mapped is not None or ip in ipaddress.IPv6Network("::/96")
+    ):
+        return (
+            f"{ip} is an IPv4-mapped or IPv4-compatible IPv6 address: write the IPv4 "
+            "address in the ipv4 field instead"
+        )
     return None
 
 
@@ -165,12 +240,17 @@ def check_identity(id_type: str, value: object) -> str | None:
     if id_type in ("ipv4", "ipv6"):
         return check_address(value, 4 if id_type == "ipv4" else 6)
     if id_type == "fqdn":
-        return None if FQDN_RE.match(value) else f"{value!r} is not a valid FQDN"
+        if value in IPSEC_KEYWORDS:
+            return f"{value!r} is an ipsec.conf keyword (parse.y): ipsecctl cannot read it as an ID"
+        return None if FQDN_RE.fullmatch(value) else f"{value!r} is not a valid FQDN"
     if id_type == "ufqdn":
         user, at, domain = value.partition("@")
-        if at and UFQDN_USER_RE.match(user) and FQDN_RE.match(domain):
+        if at and UFQDN_USER_RE.fullmatch(user) and FQDN_RE.fullmatch(domain):
             return None
-        return f"{value!r} is not a valid user@fqdn"
+        return (
+            f"{value!r} is not a valid user@fqdn (the user part is letters, digits and _ + - ., "
+            "starting with a letter, digit, _ or +, with no leading, trailing or doubled dot)"
+        )
     return f"unknown identity type {id_type!r}"
 
 
@@ -179,8 +259,8 @@ def check_description(value: object) -> str | None:
         return "must be a string"
     if len(value) > DESCRIPTION_MAX:
         return f"is {len(value)} characters long; at most {DESCRIPTION_MAX} are allowed"
-    if not DESCRIPTION_RE.match(value):
-        bad = sorted({c for c in value if not DESCRIPTION_RE.match(c)})
+    if not DESCRIPTION_RE.fullmatch(value):
+        bad = sorted({c for c in value if not DESCRIPTION_RE.fullmatch(c)})
         shown = ", ".join(repr(c) for c in bad)
         return (
             f"contains {shown}: only letters, digits, space and - _ . , : / @ + are allowed "

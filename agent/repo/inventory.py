@@ -25,12 +25,12 @@ from agent.model import (
     Phase,
     Router,
 )
-from agent.repo import fields, schema, yamlpos
+from agent.repo import fields, files, schema, yamlpos
 from agent.repo.yamlpos import Located, Problem
 
 # A peer's key file and its detached signatures in peers/<router>/ (state/README.md, "Key files
 # and signatures"): <name>.pub, <name>.pub.asc (gpg -sb -a), <name>.pub.sig (ssh-keygen -Y sign).
-KEY_FILE_RE = re.compile(r"^([a-z][a-z0-9-]{0,30})\.pub(?:\.asc|\.sig)?$")
+KEY_FILE_RE = re.compile(r"([a-z][a-z0-9-]{0,30})\.pub(?:\.asc|\.sig)?")
 KEY_FILE_MAX = 16384  # bytes; the largest key any accepted form needs is far smaller
 
 
@@ -38,11 +38,12 @@ MAX_FILE_BYTES = 64 * 1024  # a peer file with an inline key is about 1 KiB
 
 
 def load_inventory(
-    repo: Path, *, min_bits: int = MIN_BITS
+    repo: Path, *, min_bits: int = MIN_BITS, min_crypto: str = "default"
 ) -> tuple[Inventory | None, list[Problem]]:
     """Return the inventory of repo, or None with every problem found (path:line:col each);
-    every key must have at least min_bits (the agent's keys.min_bits)."""
-    loader = _Loader(Path(repo), min_bits=min_bits)
+    every key must have at least min_bits (the agent's keys.min_bits) and every proposal
+    must reach the crypto floor min_crypto (the agent's policy.min_crypto)."""
+    loader = _Loader(Path(repo), min_bits=min_bits, min_crypto=min_crypto)
     loader.run()
     problems = sorted(set(loader.problems), key=lambda p: (p.file, p.line, p.col, p.field))
     if problems:
@@ -61,6 +62,7 @@ class _Loader:
     peerings: dict[str, list[Peering]] = field(default_factory=dict)
     origin: dict[tuple[str, str], Located] = field(default_factory=dict)  # (router, peer) -> file
     min_bits: int = MIN_BITS
+    min_crypto: str = "default"
     key_files: list[str] = field(default_factory=list)  # peers/<r>/<name>.pub[.asc|.sig]
     key_file_users: dict[str, bool] = field(default_factory=dict)  # peer file -> names a .pub
 
@@ -76,7 +78,8 @@ class _Loader:
 
     # -- discovery --------------------------------------------------------------------------
     def _discover(self) -> tuple[list[Located], list[tuple[str, Located]]]:
-        if not (self.repo / "routers").is_dir():
+        """Walk routers/ and peers/<router>/ without following any link (agent.repo.files)."""
+        if files.kind_of(self.repo, "routers") != "dir":
             self.problems.append(
                 Problem(
                     "routers/",
@@ -88,60 +91,68 @@ class _Loader:
             )
             return [], []
         routers = [
-            d for f in sorted((self.repo / "routers").iterdir()) if (d := self._load(f, "router"))
+            d for e in files.list_dir(self.repo, "routers") if (d := self._load("routers", e))
         ]
         peers: list[tuple[str, Located]] = []
-        peers_root = self.repo / "peers"
-        for entry in sorted(peers_root.iterdir()) if peers_root.is_dir() else []:
-            if not entry.is_dir():
-                self._misplaced(entry, "peer files live in peers/<router>/<peer>.yaml")
+        top = files.kind_of(self.repo, "peers")
+        if top not in (None, "dir"):
+            self._misplaced("peers", "must be a directory (a symbolic link is not followed)")
+        for entry in files.list_dir(self.repo, "peers") if top == "dir" else []:
+            rel = f"peers/{entry.name}"
+            if entry.kind != "dir":
+                if not entry.name.startswith(".") and entry.name != "README.md":
+                    self._misplaced(rel, _not_regular(entry) or "peer files live in "
+                                    "peers/<router>/<peer>.yaml")
                 continue
-            for f in sorted(entry.iterdir()):
-                if KEY_FILE_RE.match(f.name):
-                    self.key_files.append(self._rel(f))
-                elif f.suffix in (".asc", ".sig"):
-                    self._misplaced(f, _SIGNATURE_HINT)
-                elif d := self._load(f, "peer"):
+            for f in files.list_dir(self.repo, rel):
+                if KEY_FILE_RE.fullmatch(f.name):
+                    if f.kind != "file":
+                        self._misplaced(f"{rel}/{f.name}", _not_regular(f) or "not a file")
+                    else:
+                        self.key_files.append(f"{rel}/{f.name}")
+                elif f.name.endswith((".asc", ".sig")):
+                    self._misplaced(f"{rel}/{f.name}", _SIGNATURE_HINT)
+                elif d := self._load(rel, f):
                     peers.append((entry.name, d))
         return routers, peers
 
-    def _misplaced(self, path: Path, why: str) -> None:
-        self.problems.append(Problem(self._rel(path), 1, 1, "(file)", why))
+    def _misplaced(self, rel: str, why: str) -> None:
+        self.problems.append(Problem(files.shown_rel(rel), 1, 1, "(file)", why))
 
-    def _rel(self, path: Path) -> str:
-        return path.relative_to(self.repo).as_posix()
-
-    def _load(self, path: Path, kind: str) -> Located | None:
-        """Parse and schema-check one file; None when it is not usable further."""
-        if path.name.startswith(".") or path.name == "README.md":
+    def _load(self, directory: str, entry: files.Entry) -> Located | None:
+        """Read, parse and schema-check one file; None when it is not usable further."""
+        if entry.name.startswith(".") or entry.name == "README.md":
             return None
-        if path.is_dir() or path.suffix != ".yaml":
-            self._misplaced(path, "expected a .yaml file here")
+        rel = f"{directory}/{entry.name}"
+        if entry.kind != "file" or not entry.name.endswith(".yaml"):
+            self._misplaced(rel, _not_regular(entry) or "expected a .yaml file here")
             return None
-        rel = self._rel(path)
-        if path.stat().st_size > MAX_FILE_BYTES:
-            self.problems.append(
-                Problem(
-                    rel, 1, 1, "(file)", f"larger than {MAX_FILE_BYTES} bytes: not a state file"
-                )
-            )
+        stem = entry.name.removesuffix(".yaml")
+        try:
+            raw = files.read_regular(self.repo, rel, MAX_FILE_BYTES)
+        except files.RepoFileError as exc:
+            self.problems.append(Problem(files.shown_rel(rel), 1, 1, "(file)", str(exc)))
             return None
         try:
-            text = path.read_text(encoding="utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             self.problems.append(Problem(rel, 1, 1, "(file)", f"not UTF-8 text: {exc.reason}"))
             return None
-        doc, problems = yamlpos.load(text, rel)
+        if not fields.NAME_RE.fullmatch(stem):
+            self._misplaced(rel, "file names are <name>.yaml with a lower-case name "
+                            "(a letter, then letters, digits or hyphens)")
+            return None
+        doc, problems = yamlpos.load(text, files.shown_rel(rel))
         self.problems += problems
         if doc is None:
             return None
         if not isinstance(doc.value, dict):
             self.problems.append(doc.problem((), "the file must hold a mapping of fields"))
             return None
-        found = schema.validate(doc, kind)
+        found = schema.validate(doc, "router" if directory == "routers" else "peer")
         self.problems += found
-        if doc.value.get("name") != path.stem:
-            self.problems.append(doc.problem(("name",), f"must equal the file name {path.stem!r}"))
+        if doc.value.get("name") != stem:
+            self.problems.append(doc.problem(("name",), f"must equal the file name {stem!r}"))
             return None
         return None if found else doc
 
@@ -204,6 +215,15 @@ class _Loader:
             self.problems.append(doc.problem(("endpoint",), msg))
             return
         endpoint = str(ipaddress.ip_address(endpoint))
+        if endpoint in (router.ipv4, router.ipv6):
+            self.problems.append(
+                doc.problem(
+                    ("endpoint",),
+                    f"{endpoint} is {router.name}'s own endpoint (routers/{router.name}.yaml): "
+                    "a router cannot peer with itself",
+                )
+            )
+            return
         family = ipaddress.ip_address(endpoint).version
         local = router.endpoint(family)
         if local is None:
@@ -334,6 +354,8 @@ class _Loader:
         return peering
 
     def _add(self, doc: Located, peering: Peering) -> None:
+        if self._recursive(doc, peering):
+            return
         peering = self._fit_mtu(doc, peering)
         key = (peering.router, peering.peer)
         if key in self.origin:
@@ -347,6 +369,35 @@ class _Loader:
             return
         self.origin[key] = doc
         self.peerings.setdefault(peering.router, []).append(peering)
+
+    def _recursive(self, doc: Located, p: Peering) -> bool:
+        """Refuse a transfer address that is a public endpoint of either side: the tunnel's
+        own packets would be routed into the tunnel (GRE recursion)."""
+        router = self.routers[p.router]
+        publics = {router.ipv4, router.ipv6, p.local_endpoint, p.remote_endpoint} - {None}
+        found = False
+        for address, path in _transfer_addresses(p):
+            if isinstance(address, ipaddress.IPv6Network):
+                address = ipaddress.ip_address(p.ipv6.router if p.ipv6 else "::")
+            if str(address) in publics:
+                self.problems.append(
+                    doc.problem(
+                        path,
+                        f"{address} is a public tunnel endpoint of {p.router} or {p.peer}: "
+                        "a transfer address inside the tunnel must differ (GRE recursion)",
+                    )
+                )
+                found = True
+        if p.ipv6 and p.ipv6.mode == "ula" and p.ipv6.peer in publics:
+            self.problems.append(
+                doc.problem(
+                    ("gre", "ipv6", "peer"),
+                    f"{p.ipv6.peer} is a public tunnel endpoint of {p.router} or {p.peer}: "
+                    "a transfer address inside the tunnel must differ (GRE recursion)",
+                )
+            )
+            found = True
+        return found
 
     # -- field groups -------------------------------------------------------------------------
     def _identity(self, doc: Located, raw: Any, path: tuple[str, ...]) -> Identity | None:
@@ -381,9 +432,11 @@ class _Loader:
             )
             return None
         rel = f"{Path(doc.file).parent.as_posix()}/{expected}"
-        full = self.repo / rel
-        if full.is_symlink() or not full.is_file():
-            why = "is a symbolic link" if full.is_symlink() else "does not exist"
+        kind = files.kind_of(self.repo, rel)
+        if kind != "file":
+            why = {"symlink": "is a symbolic link", None: "does not exist"}.get(
+                kind, "is not a regular file"
+            )
             self.problems.append(
                 doc.problem(
                     path,
@@ -392,11 +445,13 @@ class _Loader:
                 )
             )
             return None
-        if full.stat().st_size > KEY_FILE_MAX:
-            self.problems.append(doc.problem(path, f"{rel} is too large to be a public key"))
+        try:
+            raw = files.read_regular(self.repo, rel, KEY_FILE_MAX)
+        except files.RepoFileError as exc:
+            self.problems.append(doc.problem(path, f"{rel}: {exc}"))
             return None
         try:
-            return parse_public_key(full.read_bytes().decode("utf-8"), min_bits=self.min_bits).pem
+            return parse_public_key(raw.decode("utf-8"), min_bits=self.min_bits).pem
         except UnicodeDecodeError:
             message = "not text (a public key file is ASCII)"
         except PublicKeyError as exc:
@@ -408,11 +463,11 @@ class _Loader:
         """Every key or signature file belongs to a peer file that names <name>.pub."""
         for rel in self.key_files:
             directory, name = rel.rsplit("/", 1)
-            match = KEY_FILE_RE.match(name)
+            match = KEY_FILE_RE.fullmatch(name)
             assert match  # noqa: S101 - only matching names were collected
             peer_file = f"{directory}/{match.group(1)}.yaml"
             uses = self.key_file_users.get(peer_file)
-            if uses is None and (self.repo / peer_file).exists():
+            if uses is None and files.kind_of(self.repo, peer_file) is not None:
                 continue  # the peer file itself is broken and already reported
             if uses:
                 continue
@@ -434,7 +489,11 @@ class _Loader:
                 if msg := fields.check_phase(phase, key, value):
                     self.problems.append(doc.problem((*path, phase, key), msg))
                     continue
-                merged[key] = fields.canonical_group(value) if key == "group" else value
+                value = fields.canonical_group(value) if key == "group" else value
+                if msg := fields.check_floor(key, value, self.min_crypto):
+                    self.problems.append(doc.problem((*path, phase, key), msg))
+                    continue
+                merged[key] = value
             if merged["enc"] in fields.AEAD_ENC:
                 merged["auth"] = None  # an inherited auth would make ipsecctl refuse the rule
             phases[phase] = Phase(**merged)
@@ -452,6 +511,13 @@ class _Loader:
             "ipv4": self._ipv4(doc, raw.get("ipv4")),
             "ipv6": self._ipv6(doc, raw.get("ipv6")),
         }
+        for key in ("interface", "peer_interface"):
+            if out[key] is not None and not (
+                isinstance(out[key], str) and fields.IFACE_RE.fullmatch(out[key])
+            ):
+                self.problems.append(
+                    doc.problem(("gre", key), "must be greN with N from 0 to 9999")
+                )
         if out["description"] is not None and (msg := fields.check_description(out["description"])):
             self.problems.append(doc.problem(("gre", "description"), msg))
         elif out["description"] is not None:
@@ -479,9 +545,12 @@ class _Loader:
         ours, theirs = (str(ipaddress.ip_address(raw[k])) for k in ("router", "peer"))
         for key, value in (("router", ours), ("peer", theirs)):
             ip = ipaddress.ip_address(value)
-            if ip.is_multicast or ip.is_unspecified or ip.is_loopback:
+            why = fields.impossible_address(ip)
+            if ip.is_multicast or ip.is_unspecified or ip.is_loopback or why:
                 self.problems.append(
-                    doc.problem(("gre", "ipv4", key), f"{value} cannot be a transfer address")
+                    doc.problem(
+                        ("gre", "ipv4", key), why or f"{value} cannot be a transfer address"
+                    )
                 )
                 return None
         return Ipv4Pair(ours, theirs)
@@ -495,6 +564,13 @@ class _Loader:
         if not isinstance(raw, dict) or not self._pair_ok(doc, path, raw, 6):
             return None
         ours, theirs = (ipaddress.IPv6Address(raw[k]) for k in ("router", "peer"))
+        for key, ip in (("router", ours), ("peer", theirs)):
+            why = fields.impossible_address(ip)
+            if ip.is_multicast or ip.is_unspecified or ip.is_loopback or why:
+                self.problems.append(
+                    doc.problem((*path, key), why or f"{ip} cannot be a transfer address")
+                )
+                return None
         if ours.is_link_local and theirs.is_link_local:
             return Ipv6Config("link-local", str(ours), str(theirs))
         if ours.is_link_local or theirs.is_link_local:
@@ -564,6 +640,15 @@ _SIGNATURE_HINT = (
     "and sign that file as <name>.pub.asc (gpg -sb -a) or <name>.pub.sig "
     "(ssh-keygen -Y sign -n peerops)"
 )
+
+
+def _not_regular(entry: files.Entry) -> str | None:
+    """Why a directory entry is not read, when it is a link or a special file."""
+    if entry.kind == "symlink":
+        return "is a symbolic link: only regular files inside the repo are read"
+    if entry.kind == "other":
+        return "is not a regular file (device, FIFO or socket): not read"
+    return None
 
 
 def _transfer_addresses(p: Peering) -> list[tuple[object, tuple[str, ...]]]:

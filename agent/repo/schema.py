@@ -24,8 +24,14 @@ def _validator(kind: str) -> Any:
     import jsonschema
 
     schema = json.loads((schema_dir() / f"{kind}.schema.json").read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    base = jsonschema.validators.validator_for(schema)
+    # JSON Schema counts 1400.0 (and, in Python, True) as an integer; the router does not:
+    # `mtu 1400.0` is not what ifconfig reads back, so every cycle would "fix" it again.
+    strict = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: type(value) is int
+    ).redefine("number", lambda _checker, value: type(value) in (int, float))
+    cls = jsonschema.validators.extend(base, type_checker=strict)
+    return cls(schema, format_checker=base.FORMAT_CHECKER)
 
 
 def validate(doc: Located, kind: str) -> list[Problem]:

@@ -224,6 +224,16 @@ class GitSource:
             return None
 
 
+def checkout_head(repo: Path) -> str | None:
+    """The commit checked out at repo, or None (no checkout, or not a usable one)."""
+    import git
+
+    try:
+        return str(git.Repo(repo).head.commit.hexsha)
+    except Exception:  # any broken checkout: the caller only names the commit
+        return None
+
+
 def _signature_problem(letter: str, key: str) -> str | None:
     """Say why a commit's signature is not acceptable, or None when it is."""
     if letter == "G":

@@ -78,7 +78,10 @@ class _DocumentError(PeeropsError):
 def load(text: str, file: str) -> tuple[Located | None, list[Problem]]:
     """Parse one YAML document; return it with positions, or None and the problems found."""
     try:
+        _refuse_deep_nesting(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except _DocumentError as exc:
+        return None, [Problem(file, exc.line, exc.col, "(document)", exc.message)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -94,6 +97,28 @@ def load(text: str, file: str) -> tuple[Located | None, list[Problem]]:
     except _DocumentError as exc:
         return None, [Problem(file, exc.line, exc.col, field_name(exc.path), exc.message)]
     return doc, []
+
+
+MAX_DEPTH = 16  # the deepest state field is crypto.quick.enc (depth 3); keys are far shallower
+
+
+def _refuse_deep_nesting(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before composing: PyYAML's composer recurses once
+    per level, so ten thousand `[` would end in a RecursionError (a traceback, not a problem).
+    The event parser itself is iterative."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise _DocumentError(
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"nested deeper than {MAX_DEPTH} levels: not a state file",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _refuse_aliases(root: yaml.Node) -> None:

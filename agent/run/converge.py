@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.config import AgentConfig
+from agent.errors import ConfigError
 from agent.facts.observe import Observed, observe
 from agent.health.peer import PeerHealth, assess, peers_json
 from agent.host import Host
@@ -50,6 +51,8 @@ class RunOutcome:
     inventory: Inventory | None = None  # what was loaded (the daemon's fast path reuses it)
 
     errors: list[str] = field(default_factory=list)  # the run itself broke (internal, deadline)
+    # this router's configuration does not fit the repo (e.g. the router is not in it): exit 1
+    config_errors: list[str] = field(default_factory=list)
     planned_only: bool = False  # a plan: nothing was meant to be applied
 
     @property
@@ -63,6 +66,7 @@ class RunOutcome:
         down = 0 if self.planned_only else sum(1 for h in self.health if h.state == "down")
         return Findings(
             invalid=bool(self.problems),
+            config_error=bool(self.config_errors),
             refused=sync is not None and sync.status == "refused",
             run_errors=len(self.errors),
             failed_steps=sum(1 for r in self.results if not r.ok),
@@ -88,7 +92,7 @@ class RunOutcome:
             "router": self.router,
             "result": self.result,
             "exit_code": self.exit_code,
-            "errors": self.errors,
+            "errors": self.config_errors + self.errors,
             "problems": [p.to_json() for p in self.problems],
             "peer_errors": self.peer_errors,
             "observe_errors": self.observe_errors,
@@ -116,10 +120,13 @@ def prepare(
     """Load and validate the repo (unless a still-valid inventory is given), observe the host
     and render; None when the repo is invalid."""
     if inventory is None:
-        inventory, problems = load_inventory(cfg.repo, min_bits=cfg.keys.min_bits)
+        inventory, problems = load_inventory(
+            cfg.repo, min_bits=cfg.keys.min_bits, min_crypto=cfg.policy.min_crypto
+        )
         if inventory is None:
             outcome.problems = problems
             return None
+    require_router(cfg, inventory)
     outcome.inventory = inventory
     host = cfg.make_host()
     record = load_record(cfg.state_dir)
@@ -134,6 +141,22 @@ def prepare(
     outcome.peer_errors = gated | errors
     desired = render(cfg.router, active, interfaces, held_from(record, gated))
     return Prepared(host, peerings, desired, obs, record)
+
+
+def require_router(cfg: AgentConfig, inventory: Inventory) -> None:
+    """A router the repo does not describe is a configuration error, never "no peerings":
+    read as empty, it would tear down every key, rule and tunnel of the router."""
+    if cfg.router in inventory.routers:
+        return
+    from agent.repo.source import checkout_head
+
+    commit = checkout_head(cfg.repo) or "no commit"
+    known = ", ".join(sorted(inventory.routers)) or "none"
+    raise ConfigError(
+        f"{cfg.source}: router: {cfg.router} is not in the state repo {cfg.repo} at "
+        f"{commit[:12]} (routers/{cfg.router}.yaml is missing; routers there: {known}); "
+        "nothing was changed"
+    )
 
 
 def held_from(record: Applied, peers: Iterable[str]) -> Held:

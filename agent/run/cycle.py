@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.config import AgentConfig
-from agent.errors import PeeropsError
+from agent.errors import ConfigError, PeeropsError
 from agent.keys import fingerprint_of, local_key_report
 from agent.repo.source import GitSource, SyncResult
 from agent.router.record import load_record, save_record
@@ -74,13 +74,16 @@ class Agent:
         try:
             sync = GitSource(self.cfg, clock=self.clock).sync()
             outcome = apply_router(self.cfg, deadline, self._cached_inventory(sync))
+        except ConfigError as exc:  # e.g. the router is not in the repo: nothing was touched
+            outcome.config_errors.append(str(exc))
+            log.error("%s", exc)
         except PeeropsError as exc:  # stop requested or time up before apply began
             outcome.errors.append(str(exc))
         except Exception as exc:
             log.error("cycle failed: %s", traceback.format_exc())
             outcome.errors.append(f"internal error: {exc!r}")
         if sync is None:  # the pull itself broke: report it; nothing was applied
-            sync = SyncResult(None, "error", message=outcome.errors[-1])
+            sync = SyncResult(None, "error", message=(outcome.errors or outcome.config_errors)[-1])
         outcome.finished = outcome.finished or time.time()
         converged = outcome.verdict().healthy and sync.commit is not None
         self._cache = (sync.commit, outcome.inventory) if converged and outcome.inventory else None
@@ -176,9 +179,11 @@ class Agent:
         """keys/<router>.pub: our local.pub for peers to fetch (issue 4 fills this in)."""
         try:
             from agent.keys import published_key
-        except ImportError:
+
+            found = published_key(self.cfg.make_host())
+        except Exception as exc:  # the report must come out even without the key
+            log.warning("cannot read the local public key: %s", exc)
             return {}
-        found = published_key(self.cfg.make_host())
         return {f"keys/{self.cfg.router}.pub": found[0].encode()} if found else {}
 
     def _publisher(self) -> Any:

@@ -42,6 +42,7 @@ class Findings:
     """Everything a verdict depends on, gathered by the run (each a plain fact)."""
 
     invalid: bool = False  # the repo did not validate: nothing was planned
+    config_error: bool = False  # the agent's config does not fit the repo: nothing was planned
     refused: bool = False  # the source refused a new commit (trust, rewind)
     run_errors: int = 0  # internal errors, the deadline, a stop request
     failed_steps: int = 0
@@ -65,7 +66,7 @@ def verdict(f: Findings) -> Verdict:
     """Return the result and exit code of a run (apply, run, daemon cycle) or a plan."""
     if f.run_errors or f.failed_steps or f.residual:
         result = FAILED
-    elif f.invalid or f.refused:
+    elif f.invalid or f.refused or f.config_error:
         result = STALLED
     elif f.degraded:
         result = DEGRADED
@@ -76,6 +77,8 @@ def verdict(f: Findings) -> Verdict:
     code = EXIT_CHANGED if (f.changed or f.pending) else EXIT_OK
     if result not in HEALTHY:
         code |= EXIT_FAILED
+    if f.config_error and not f.run_errors:
+        code = EXIT_USAGE  # e.g. router: names no router of the repo; nothing was touched
     return Verdict(result, code)
 
 

@@ -46,7 +46,7 @@ def build_report(
     """Return the report of one run (state/schema/report.schema.json); intentional: the run
     applied a new commit; schedule: (interval, heartbeat), so readers can tell silence."""
     kind = "intentional" if intentional else "corrective"
-    errors = [str(p) for p in outcome.problems] + list(outcome.errors)
+    errors = [str(p) for p in outcome.problems] + outcome.config_errors + list(outcome.errors)
     errors += [f"{r.step.describe()}: {r.error}" for r in outcome.results if r.error]
     errors += [f"still differs after apply: {s.resource}: {s.why}" for s in outcome.residual]
     errors += list(outcome.observe_errors)
