@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # validate must not import the whole run machinery
     from agent.repo.source import SyncResult
     from agent.repo.yamlpos import Problem
     from agent.run.converge import RunOutcome
+    from agent.status.fleetview import RouterRow
 
 
 def problems_text(problems: Sequence[Problem]) -> str:
@@ -137,27 +138,25 @@ def report_text(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fleet_table(reports: list[dict[str, Any]]) -> str:
-    """One line per router: result, commit, when, peers up."""
-    rows = [("ROUTER", "RESULT", "COMMIT", "FINISHED", "PEERS UP", "NOTES")]
-    for r in sorted(reports, key=lambda r: r["router"]):
-        peers = r.get("peers", [])
-        up = sum(1 for v in peers if v["state"] == "up")
-        notes = "; ".join(
-            [*r.get("warnings", []), *(f"{p} held" for p in r.get("quarantined", {}))]
-        )
-        rows.append(
+def fleet_table(rows: Sequence[RouterRow]) -> str:
+    """One line per router: result, commit and how far behind main, peers up, report age."""
+    from agent.status.cache import duration
+
+    table = [("ROUTER", "RESULT", "COMMIT", "BEHIND", "PEERS UP", "AGE", "NOTES")]
+    for r in rows:
+        table.append(
             (
-                r["router"],
-                r["result"],
-                str(r.get("commit"))[:12],
-                str(r["run"]["finished"]),
-                f"{up}/{len(peers)}",
-                notes or "-",
+                r.router,
+                "SILENT" if r.silent else r.result,
+                str(r.commit)[:12] if r.commit else "-",
+                "-" if r.behind is None else str(r.behind),
+                f"{r.peers_up}/{r.peers_total}",
+                "-" if r.age_s is None else duration(r.age_s),
+                "; ".join(r.notes) or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
-        for row in rows
+        for row in table
     )

@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "daemon": "agent.commands.daemon",
     "status": "agent.commands.status",
     "fleet": "agent.commands.fleet",
+    "history": "agent.commands.history",
     "key": "agent.commands.key",
     "facts": "agent.commands.facts",
     "doctor": "agent.commands.doctor",
