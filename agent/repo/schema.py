@@ -63,7 +63,7 @@ def _to_problem(doc: Located, error: Any) -> Problem:
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
         if extra:
-            return doc.problem((*path, extra[0]), f"unknown field {extra[0]!r}")
+            return doc.problem((*path, extra[0]), _unknown_field(extra[0], sorted(allowed)))
     if error.validator in ("pattern", "format", "minLength", "maxLength", "not"):
         return doc.problem(path, _friendly(path, error))
     if error.validator == "required":
@@ -98,7 +98,18 @@ def _friendly(path: tuple[Any, ...], error: Any) -> str:
         message = fields.check_description(value)
     elif field in ("endpoint", "router", "peer", "ipv4", "ipv6"):
         message = fields.check_address(value)
-    elif field == "value" and len(path) >= 2 and path[-2] == "identity":
-        message = "is not a valid identity for its type"
     shown = repr(value) if isinstance(value, str | int) and len(str(value)) <= 80 else "the value"
+    words = error.schema.get("patternErrorMessage") if isinstance(error.schema, dict) else None
+    if message is None and error.validator == "pattern" and words:
+        message = f"{shown} {words}"  # the rule in words, from the schema (editors show it too)
     return message or f"{shown} is not of the required form"
+
+
+def _unknown_field(name: str, allowed: list[str]) -> str:
+    """Name the field the writer most likely meant, else list the fields allowed here."""
+    import difflib
+
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown field {name!r}: did you mean {close[0]!r}?"
+    return f"unknown field {name!r} (fields here: {', '.join(allowed)})"

@@ -85,6 +85,12 @@ def load(text: str, file: str) -> tuple[Located | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        from agent.repo.yamlhints import hint
+
+        if found := hint(text, line):
+            message = f"YAML syntax: {found.message} (the parser stopped at line {line}: " \
+                f"{exc.problem})"
+            return None, [Problem(file, found.line, found.col, "(document)", message)]
         return None, [Problem(file, line, col, "(document)", f"YAML syntax: {exc.problem}")]
     except yaml.YAMLError as exc:
         return None, [Problem(file, 1, 1, "(document)", f"YAML syntax: {exc}")]
