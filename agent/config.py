@@ -53,6 +53,14 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True)
+class QuarantineConfig:
+    """When a quarantined peering is tried again (agent/run/quarantine.py)."""
+
+    backoff: float = 300.0  # seconds before the first retry; doubled after each failure
+    backoff_max: float = 21600.0  # the longest wait between two retries
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     """router: this router's name in the repo; repo: the state repo checkout; remote: the git
     URL it is pulled from (None: use the checkout as it is); root: the host's root ("/" on a
@@ -73,6 +81,7 @@ class AgentConfig:
     keys: KeyPolicy = field(default_factory=KeyPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    quarantine: QuarantineConfig = field(default_factory=QuarantineConfig)
     source: str = DEFAULT_PATH
 
     def make_host(self) -> Any:
@@ -90,7 +99,7 @@ class AgentConfig:
 
 
 _TOP = {"router", "repo", "root", "host", "state_dir", "remote", "branch", "status_branch",
-        "command_timeout", "lock_file", "trust", "keys", "schedule", "policy"}
+        "command_timeout", "lock_file", "trust", "keys", "schedule", "policy", "quarantine"}
 
 
 def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
@@ -147,6 +156,9 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         keys=KeyPolicy(**_section(path, raw, "keys", KeyPolicy, maybe)),
         schedule=ScheduleConfig(**_section(path, raw, "schedule", ScheduleConfig, maybe)),
         policy=_policy(path, raw.get("policy")),
+        quarantine=QuarantineConfig(
+            **_section(path, raw, "quarantine", QuarantineConfig, maybe)
+        ),
         source=str(path),
     )
 

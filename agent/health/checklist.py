@@ -297,15 +297,19 @@ class PeerView:
 
 
 def check_accepted(v: PeerView) -> Check | None:
-    """A peering the run left out (invalid, gated, no interface); None when accepted."""
+    """A peering the run left out (invalid, gated, quarantined, no interface); None when
+    accepted. A warning while its last applied state is held (the link may well be up: the
+    checks after this one say), a failure when nothing was ever applied for it."""
     if v.error is None:
         return None
+    applied = v.p.peer in v.record.rules or v.p.peer in v.record.interfaces
     return _check(
-        "peer-accepted", "peering accepted", FAIL, f"left out of this run: {v.error}",
-        peer=v.p.peer,
-        cause="peerops keeps what was applied for it but changes nothing; its repo entry or a "
-        "gate (signature, key policy) rejected the current commit",
-        next=("peerops plan",),
+        "peer-accepted", "peering accepted", WARN if applied else FAIL,
+        f"left out of this run: {v.error}", peer=v.p.peer,
+        cause="peerops keeps what was applied for it but changes nothing; its repo entry, a "
+        "gate (signature, key policy) or its quarantine (OpenBSD refused its change) holds "
+        "the current commit back",
+        next=("peerops plan", f"peerops doctor {v.p.peer}"),
     )
 
 

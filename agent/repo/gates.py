@@ -3,7 +3,8 @@
 A gated peer is *held*: what was applied for it before (its rule in isakmpd, its gre
 interface, its key file) stays exactly as it was, so a bad new commit for one peer neither
 installs untrusted material nor tears down a link that worked. A peer never applied before
-is simply not configured. Gates: key signatures (agent.repo.signatures) and, later, quarantine.
+is simply not configured. Gates: key signatures (agent.repo.signatures) and quarantine
+(agent.run.quarantine).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ Gate = Callable[["AgentConfig", "Sequence[Peering]"], dict[str, str]]
 def _gates() -> list[Gate]:
     """Every gate, imported lazily (each may need tools such as gpg or ssh-keygen)."""
     from agent.repo.signatures import key_signature_gate
+    from agent.run.quarantine import quarantine_gate
 
-    return [key_signature_gate]
+    return [key_signature_gate, quarantine_gate]
 
 
 def gate_peers(cfg: AgentConfig, peerings: Sequence[Peering]) -> dict[str, str]:

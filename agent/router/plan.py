@@ -61,9 +61,11 @@ def make_plan(desired: Desired, obs: Observed, record: Applied) -> list[Step]:
     return steps
 
 
-def _file_steps(want: ManagedFile, have: FileFact | None, label: str) -> list[Step]:
+def _file_steps(
+    want: ManagedFile, have: FileFact | None, label: str, peer: str | None = None
+) -> list[Step]:
     why = file_difference(want, have)
-    return [WriteFile(f"file:{want.path}", f"{label} {why}", file=want)] if why else []
+    return [WriteFile(f"file:{want.path}", f"{label} {why}", peer, file=want)] if why else []
 
 
 def _sysctl_steps(desired: Desired, obs: Observed) -> list[Step]:
@@ -86,13 +88,18 @@ def _sysctl_steps(desired: Desired, obs: Observed) -> list[Step]:
 
 def _pubkey_steps(desired: Desired, obs: Observed, record: Applied) -> list[Step]:
     steps: list[Step] = []
+    owner = {path: peer for peer, path in desired.peer_keys.items()}
     for path, want in desired.pubkeys.items():
         have = obs.pubkey_files.get(path)
         if file_difference(want, have):  # parse the key for its fingerprint only then
-            steps += _file_steps(want, have, f"peer key {fingerprint_of(want.content.decode())}")
+            label = f"peer key {fingerprint_of(want.content.decode())}"
+            steps += _file_steps(want, have, label, owner.get(path))
+    was = {path: peer for peer, path in record.peer_keys.items()}
     for path in sorted(set(record.pubkeys) - set(desired.pubkeys) - desired.held_files):
         if path in obs.pubkey_files:
-            steps.append(RemoveFile(f"file:{path}", "its peering was removed", path=path))
+            steps.append(
+                RemoveFile(f"file:{path}", "its peering was removed", was.get(path), path=path)
+            )
     return steps
 
 
@@ -145,7 +152,7 @@ def _rule_steps(
             new = desired.rules.get(peer)
             if new != old:
                 why = "its peering was removed" if new is None else "its rule changed"
-                steps.append(DeleteRule(f"rule:{peer}", why, peer=peer, text=old))
+                steps.append(DeleteRule(f"rule:{peer}", why, peer, text=old))
     steps += conf_changes
     if not desired.rules:
         return steps
@@ -165,27 +172,32 @@ def _gre_steps(desired: Desired, obs: Observed) -> list[Step]:
     for iface, spec in sorted(desired.gre.items()):
         # The file first, so a boot gives what the live changes give.
         steps += _file_steps(
-            desired.hostname_files[iface], obs.hostname_files.get(iface), f"hostname.{iface}"
+            desired.hostname_files[iface],
+            obs.hostname_files.get(iface),
+            f"hostname.{iface}",
+            spec.peer,
         )
         live = obs.gre.get(iface)
         if live is None:
             steps.append(
-                Run(f"gre:{iface}", f"{iface} does not exist",
+                Run(f"gre:{iface}", f"{iface} does not exist", spec.peer,
                     command=("sh", "/etc/netstart", iface))
             )
             continue
         for d in gre.differences(spec, live):
-            steps += [Run(f"gre:{iface}", d.why, command=argv) for argv in d.fixes]
+            steps += [Run(f"gre:{iface}", d.why, spec.peer, command=argv) for argv in d.fixes]
     for iface in sorted(set(obs.gre) | set(obs.hostname_files)):
         if iface in desired.gre or iface in desired.held_interfaces:
             continue  # wanted, or held as it is for a gated peer
-        if obs.owner_of_interface(iface) is None:
+        owner = obs.owner_of_interface(iface)
+        if owner is None:
             continue  # not ours: never touched
         if iface in obs.gre:
             steps.append(
                 Run(
                     f"gre:{iface}",
-                    f"peer {obs.owner_of_interface(iface)} was removed",
+                    f"peer {owner} was removed",
+                    owner,
                     command=("ifconfig", iface, "destroy"),
                 )
             )
@@ -194,6 +206,7 @@ def _gre_steps(desired: Desired, obs: Observed) -> list[Step]:
                 RemoveFile(
                     f"file:{hostname_path(iface)}",
                     "its peering was removed",
+                    owner,
                     path=hostname_path(iface),
                 )
             )

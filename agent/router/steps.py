@@ -24,10 +24,12 @@ LOAD_RULES = ("ipsecctl", "-f", IPSEC_CONF)
 @dataclass(frozen=True)
 class Step:
     """One change. resource: what it changes ("gre:gre1", "rule:alice", "file:/etc/x");
-    why: the difference that makes it necessary, in words."""
+    why: the difference that makes it necessary, in words; peer: the one peering it belongs
+    to (its failure quarantines that peer alone), None for a router-wide step."""
 
     resource: str
     why: str
+    peer: str | None = None
     kind: ClassVar[str] = "step"
 
     @property
@@ -49,6 +51,8 @@ class Step:
         }
         if self.argv:
             out["argv"] = list(self.argv)
+        if self.peer:
+            out["peer"] = self.peer
         return out
 
 
@@ -118,7 +122,6 @@ class DeleteRule(Step):
     """`ipsecctl -d -f` on the rule last loaded for one peer (never -F: other peers keep
     their SAs); the peer's rule leaves the record."""
 
-    peer: str = ""
     text: str = ""
     kind: ClassVar[str] = "delete-rule"
 
@@ -127,7 +130,7 @@ class DeleteRule(Step):
 
     def execute(self, ctx: Applier) -> None:
         ctx.with_temp_conf(self.text, ("-d", "-f"))
-        ctx.record.rules.pop(self.peer, None)
+        ctx.record.rules.pop(self.peer or "", None)
 
 
 @dataclass(frozen=True)
@@ -163,3 +166,19 @@ class StartIsakmpd(Step):
     def execute(self, ctx: Applier) -> None:
         ctx.run(self.argv)
         ctx.record.rules, ctx.record.isakmpd_pid = {}, None
+
+
+@dataclass(frozen=True)
+class ReloadRules(Step):
+    """`ipsecctl -f` on rules deleted earlier in this run (a rollback): they are back in
+    isakmpd and in the record."""
+
+    rules: tuple[tuple[str, str], ...] = ()  # (peer, rule text)
+    kind: ClassVar[str] = "reload-rules"
+
+    def describe(self) -> str:
+        return f"ipsecctl -f <last applied rules of {', '.join(p for p, _ in self.rules)}>"
+
+    def execute(self, ctx: Applier) -> None:
+        ctx.with_temp_conf("\n\n".join(text for _, text in self.rules) + "\n", ("-f",))
+        ctx.record.rules.update(dict(self.rules))

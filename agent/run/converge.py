@@ -27,7 +27,9 @@ from agent.router.desired import Desired
 from agent.router.plan import Step, make_plan
 from agent.router.record import Applied, load_record
 from agent.router.render import Held, render
+from agent.run.contain import blame, rollback_steps
 from agent.run.deadline import Deadline
+from agent.run.quarantine import Failure, update
 from agent.run.verdict import Findings, Verdict, verdict
 
 if TYPE_CHECKING:
@@ -116,9 +118,10 @@ def prepare(
     cfg: AgentConfig,
     outcome: RunOutcome,
     inventory: Inventory | None = None,
+    held: dict[str, str] | None = None,
 ) -> Prepared | None:
     """Load and validate the repo (unless a still-valid inventory is given), observe the host
-    and render; None when the repo is invalid."""
+    and render; None when the repo is invalid. `held`: peers this run quarantined already."""
     if inventory is None:
         inventory, problems = load_inventory(
             cfg.repo, min_bits=cfg.keys.min_bits, min_crypto=cfg.policy.min_crypto
@@ -133,7 +136,7 @@ def prepare(
     obs = observe(host)
     outcome.observe_errors = list(obs.errors)
     peerings = list(inventory.for_router(cfg.router))
-    gated = gate_peers(cfg, peerings)
+    gated = gate_peers(cfg, peerings) | (held or {})
     active = [p for p in peerings if p.peer not in gated]
     owners = {i: obs.owner_of_interface(i) for i in set(obs.gre) | set(obs.hostname_files)}
     held_ifaces = {record.interfaces[p] for p in gated if p in record.interfaces}
@@ -189,27 +192,54 @@ def plan_router(cfg: AgentConfig) -> RunOutcome:
 def apply_router(
     cfg: AgentConfig, deadline: Deadline | None = None, inventory: Inventory | None = None
 ) -> RunOutcome:
-    """Plan, apply, then verify by observing again (uncached) and planning once more."""
+    """Plan, apply, then verify by observing again (uncached) and planning once more.
+
+    A step that fails for one peering quarantines that peer (agent/run/contain.py): its
+    partial changes are undone, the router is observed and planned again with the peer held,
+    and the rest is applied in the same run. A router-wide failure stops the run (a failed
+    load of ipsec.conf is rolled back first)."""
     outcome = RunOutcome(cfg.router)
+    held: dict[str, str] = {}
+    failures: list[Failure] = []
     prepared = prepare(cfg, outcome, inventory)
     if prepared is None:
         outcome.finished = time.time()
         return outcome
-    outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
-    applier = Applier(
-        prepared.host,
-        prepared.desired,
-        prepared.record,
-        cfg.state_dir,
-        cfg.command_timeout,
-        deadline,
-    )
-    outcome.results = applier.apply(outcome.plan)
+    outcome.plan = plan = make_plan(prepared.desired, prepared.observed, prepared.record)
+    while True:
+        applier = Applier(prepared.host, prepared.desired, prepared.record, cfg.state_dir,
+                          cfg.command_timeout, deadline)
+        results = applier.apply(plan)
+        outcome.results += results
+        failed = next((r for r in results if not r.ok), None)
+        if failed is None:
+            break
+        blamed = [f for f in blame(failed, prepared, applier) if f.peer not in held]
+        undo = rollback_steps(failed, results, prepared, applier, [f.peer for f in blamed])
+        outcome.results += applier.apply(undo)
+        if not blamed:
+            break  # the router's failure: reported as such, never blamed on a peer
+        failures += blamed
+        held |= {f.peer: f"quarantined: {f.reason}: {f.command}: {f.message}" for f in blamed}
+        _quarantine(cfg, prepared.peerings, blamed, set())
+        prepared = prepare(cfg, outcome, outcome.inventory, held)
+        assert prepared is not None  # noqa: S101 - the same inventory validated above
+        plan = make_plan(prepared.desired, prepared.observed, prepared.record)
     after = observe(prepared.host)
     outcome.observe_errors = list(after.errors)
     outcome.residual = make_plan(prepared.desired, after, applier.record)
     outcome.health = assess(
         prepared.peerings, prepared.desired, after, applier.record, outcome.peer_errors
     )
+    down = {h.peer for h in outcome.health if h.state == "down"}
+    converged = {p.peer for p in prepared.peerings} - set(outcome.peer_errors) - down
+    _quarantine(cfg, prepared.peerings, [], converged if not outcome.residual else set())
     outcome.finished = time.time()
     return outcome
+
+
+def _quarantine(
+    cfg: AgentConfig, peerings: list[Peering], failures: list[Failure], converged: set[str]
+) -> None:
+    update(cfg.state_dir, peerings, failures, converged,
+           backoff=cfg.quarantine.backoff, backoff_max=cfg.quarantine.backoff_max)

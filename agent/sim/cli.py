@@ -28,7 +28,7 @@ from agent.sim.host import SimHost
 USAGE = ("usage: peerops sim --root DIR [--init [--name NAME] [--address ADDR ...]]"
          " [--timeout SECONDS] [COMMAND [ARG ...]]\n"
          "       peerops sim --root DIR fault add [--times N] [--rc N] [--stderr TEXT]"
-         " -- CMD [ARG ...] | fault list | fault clear")
+         " [--matching TEXT] -- CMD [ARG ...] | fault list | fault clear")
 
 # Directories of a fresh install that the agent relies on (etc/mtree/4.4BSD.dist modes:
 # /etc/isakmpd/private is 0700, the rest 0755).

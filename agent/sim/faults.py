@@ -1,9 +1,11 @@
 """Injected faults: make the next N calls of a simulated command fail, for tests and people.
 
-`peerops sim --root DIR fault add [--times N] [--rc N] [--stderr TEXT] -- CMD [ARG...]`
-makes every call whose argv starts with CMD ARG... fail with that exit code and message
-(default: the message the OpenBSD program prints for its usual failure of that kind),
-without running it. Faults live in ROOT/.peerops-sim/faults.json and are consumed under the
+`peerops sim --root DIR fault add [--times N] [--rc N] [--stderr TEXT] [--matching TEXT]
+-- CMD [ARG...]` makes every call whose argv starts with CMD ARG... fail with that exit code
+and message (default: the message the OpenBSD program prints for its usual failure of that
+kind), without running it. With --matching, only calls one of whose file arguments holds
+TEXT fail (`ipsecctl -n -f FILE` refusing one peer's rule, wherever that rule is).
+Faults live in ROOT/.peerops-sim/faults.json and are consumed under the
 simulated kernel's lock, so concurrent processes see one count.
 """
 
@@ -53,9 +55,22 @@ class Fault:
     times: int | None  # calls left; None: every call
     rc: int | None  # None: the program's own exit status
     stderr: str | None  # None: the program's own message
+    matching: str | None = None  # only calls whose file arguments hold this text
 
-    def matches(self, argv: tuple[str, ...]) -> bool:
-        return tuple(self.argv) == argv[: len(self.argv)]
+    def matches(self, argv: tuple[str, ...], root: Path) -> bool:
+        if tuple(self.argv) != argv[: len(self.argv)]:
+            return False
+        return self.matching is None or any(
+            self.matching in _file_text(root, arg) for arg in argv[1:] if arg.startswith("/")
+        )
+
+
+def _file_text(root: Path, os_path: str) -> str:
+    real = root.joinpath(*[p for p in os_path.split("/") if p not in ("", ".", "..")])
+    try:
+        return real.read_text(errors="replace") if real.is_file() else ""
+    except OSError:
+        return ""
 
 
 def _path(root: Path) -> Path:
@@ -94,7 +109,7 @@ def take(root: Path, argv: tuple[str, ...]) -> tuple[int, str, str] | None:
     no fault matches. Call with the simulated kernel's lock held."""
     faults = load(root)
     for fault in faults:
-        if fault.matches(argv):
+        if fault.matches(argv, root):
             if fault.times is not None:
                 fault.times -= 1
                 save(root, [f for f in faults if f.times is None or f.times > 0])
@@ -108,6 +123,7 @@ def take(root: Path, argv: tuple[str, ...]) -> tuple[int, str, str] | None:
 def describe(fault: Fault) -> str:
     times = "every call" if fault.times is None else f"{fault.times} more call(s)"
     msg = f", stderr {fault.stderr!r}" if fault.stderr is not None else ""
+    msg += f", when a file holds {fault.matching!r}" if fault.matching is not None else ""
     rc = "its usual status" if fault.rc is None else fault.rc
     return f"{' '.join(fault.argv)}: exit {rc}{msg} ({times})"
 
@@ -120,11 +136,12 @@ def command(root: Path, words: list[str]) -> tuple[int, str]:
         clear(root)
         return 0, ""
     if words[:1] != ["add"]:
-        return 2, "usage: fault add [--times N] [--rc N] [--stderr TEXT] -- CMD [ARG ...]\n" \
-                  "       fault list | fault clear\n"
+        return 2, ("usage: fault add [--times N] [--rc N] [--stderr TEXT] [--matching TEXT]"
+                   " -- CMD [ARG ...]\n       fault list | fault clear\n")
     times: int | None = None
     rc: int | None = None
     stderr: str | None = None
+    matching: str | None = None
     i = 1
     try:
         while i < len(words) and words[i] != "--":
@@ -137,6 +154,8 @@ def command(root: Path, words: list[str]) -> tuple[int, str]:
                 rc = int(value)
             elif opt == "--stderr":
                 stderr = value
+            elif opt == "--matching":
+                matching = value
             else:
                 raise ValueError(f"unknown option {opt}")
             i += 2
@@ -145,5 +164,5 @@ def command(root: Path, words: list[str]) -> tuple[int, str]:
     argv = words[i + 1:]
     if not argv:
         return 2, "fault add: no command after --\n"
-    add(root, Fault(argv, times, rc, stderr))
+    add(root, Fault(argv, times, rc, stderr, matching))
     return 0, ""
