@@ -20,8 +20,11 @@ HELP = "show every router's last report from the status branch (exit 4: a router
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_source_arguments(p)
     p.add_argument("--json", action="store_true", help="print {\"routers\": [...]} as JSON")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="json: the same as --json")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="json: the same as --json; markdown: write README.md and fleet.svg "
+                        "(the dashboard) into --output")
+    p.add_argument("--output", metavar="DIR", default=".",
+                   help="where --format markdown writes (default: the current directory)")
 
 
 def add_source_arguments(p: argparse.ArgumentParser) -> None:
@@ -79,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
     if fmt == "json":
         print(json.dumps(fleet_json(snapshot, rows), indent=2))
+    elif fmt == "markdown":
+        from pathlib import Path
+
+        from agent.status.dashboard import write_dashboard
+
+        for path in write_dashboard(Path(args.output), snapshot, rows):
+            print(path)
     else:
         if not rows:
             print(f"peerops: no router has reported on {snapshot.branch} yet", file=sys.stderr)
