@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from agent.facts.observe import FileFact, Observed
 from agent.router.desired import Desired, ManagedFile
+from agent.sim.libc import getopt
 
 ISAKMPD_GETOPT = "46ac:dD:f:i:KnN:p:Ll:R:STv"  # sbin/isakmpd/isakmpd.c parse_args
 
@@ -36,21 +37,11 @@ def sysctl_difference(name: str, want: str, obs: Observed) -> str | None:
 
 
 def has_isakmpd_flag(flags: str, letter: str) -> bool:
-    """True when isakmpd's getopt would see -letter in flags ("-K", "-dK", "-v -K", ...)."""
+    """True when isakmpd's getopt would see -letter in flags ("-K", "-dK", "-v -K", ...);
+    the simulator's getopt(3) is OpenBSD's, so both read flags the same way."""
     words = shlex.split(flags) if flags else []
-    i = 0
-    while i < len(words) and words[i].startswith("-") and words[i] not in ("-", "--"):
-        word, j = words[i], 1
-        while j < len(word):
-            ch = word[j]
-            if ch == letter:
-                return True
-            if ISAKMPD_GETOPT.find(ch + ":") >= 0:  # takes an argument: the rest is its value
-                i += 0 if j + 1 < len(word) else 1
-                break
-            j += 1
-        i += 1
-    return False
+    parsed, _, _ = getopt("isakmpd", words, ISAKMPD_GETOPT)
+    return any(ch == letter for ch, _ in parsed)
 
 
 @dataclass(frozen=True)

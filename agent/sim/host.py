@@ -19,6 +19,7 @@ from agent.atomic import write_atomic
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
 from agent.sim import faults
 from agent.sim import state as simstate
+from agent.sim.libc import Exit
 
 # argv[0] (basename) -> module implementing it. Full paths (/sbin/ipsecctl) map the same way.
 COMMANDS: dict[str, str] = {
@@ -34,15 +35,8 @@ COMMANDS: dict[str, str] = {
 
 
 class WouldBlock(Exception):
-    """Raised by a command that would block for ever on OpenBSD (e.g. a stale isakmpd FIFO)."""
-
-
-class UsageExit(Exception):
-    """Raised by a command to stop with an exit code after it printed its message."""
-
-    def __init__(self, rc: int) -> None:
-        super().__init__(rc)
-        self.rc = rc
+    """Raised by a command that would block for ever on OpenBSD (e.g. a stale isakmpd FIFO):
+    SimHost.run turns it into a timed-out result, as the real command would be killed."""
 
 
 @dataclass
@@ -128,7 +122,7 @@ class SimHost:
             ctx = Ctx(self, st, name, timeout, stdin)
             try:
                 rc = int(module.main(ctx, list(argv_t[1:])))
-            except UsageExit as stop:
+            except Exit as stop:
                 rc = stop.rc
             except WouldBlock:
                 return CommandResult(argv_t, -9, "".join(ctx.out), "".join(ctx.err), timed_out=True)

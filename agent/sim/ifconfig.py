@@ -55,7 +55,10 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
+
+from agent.sim import libc
+from agent.sim.libc import Exit, inet_aton, inet_net_pton4, strtonum
 
 PROG = "ifconfig"
 IFNAMSIZ = 16
@@ -146,14 +149,6 @@ PHYSICAL_TYPES = {"em": "ether", "lo": "loop", "enc": "enc", "pflog": "pflog"}
 
 ADDR, MASK, DSTADDR, RIDADDR = "addr", "mask", "dst", "rid"
 ANY4 = "0.0.0.0"  # noqa: S104 - INADDR_ANY as inet_ntoa() prints it, nothing is bound
-
-
-class IfconfigExit(Exception):
-    """exit(rc) of the simulated ifconfig after err()/errx()/usage() printed their message."""
-
-    def __init__(self, rc: int) -> None:
-        super().__init__(rc)
-        self.rc = rc
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,63 +372,6 @@ def _plen_to_mask(plen: int) -> int:
     return 0 if plen == 0 else (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
 
 
-def _c_number(part: str) -> int | None:
-    """One inet_aton() part: 0x hex, leading-0 octal, else decimal."""
-    if re.fullmatch(r"0[xX][0-9a-fA-F]*", part):
-        return int(part[2:] or "0", 16)
-    if re.fullmatch(r"0[0-7]*", part):
-        return int(part, 8)
-    if re.fullmatch(r"[1-9][0-9]*", part):
-        return int(part)
-    return None
-
-
-def inet_aton(text: str) -> int | None:
-    """lib/libc/net/inet_addr.c inet_aton(): 1-4 parts (a, a.b, a.b.c, a.b.c.d) in C number
-    syntax, trailing whitespace allowed; so `0xffffffff` is a valid netmask."""
-    text = text.rstrip(" \t\n\r\f\v")
-    parts = text.split(".")
-    if not text or len(parts) > 4:
-        return None
-    values = [_c_number(p) for p in parts]
-    if any(v is None for v in values):
-        return None
-    nums = [int(v) for v in values if v is not None]
-    limits = {1: [0xFFFFFFFF], 2: [0xFF, 0xFFFFFF], 3: [0xFF, 0xFF, 0xFFFF],
-              4: [0xFF] * 4}[len(nums)]
-    if any(v > lim for v, lim in zip(nums, limits, strict=True)):
-        return None
-    value = 0
-    for v, lim in zip(nums, limits, strict=True):
-        value = (value * (lim + 1)) + v
-    return value
-
-
-def inet_net_pton4(text: str) -> tuple[int, int] | None:
-    """inet_net_pton(AF_INET, "a.b.c.d/bits"): decimal octets, bits 0..32, missing octets 0."""
-    m = re.fullmatch(r"(\d{1,3}(?:\.\d{1,3}){0,3})/(\d{1,2})", text)
-    if not m:
-        return None
-    octets = [int(o) for o in m.group(1).split(".")]
-    bits = int(m.group(2))
-    if any(o > 255 for o in octets) or bits > 32:
-        return None
-    octets += [0] * (4 - len(octets))
-    return int.from_bytes(bytes(octets), "big"), bits
-
-
-def strtonum(text: str, low: int, high: int) -> tuple[int, str | None]:
-    """strtonum(3): (value, None) or (0, "invalid" | "too small" | "too large")."""
-    if not re.fullmatch(r"[ \t\n\r\f\v]*[+-]?\d+", text):
-        return 0, "invalid"
-    value = int(text.strip())
-    if value < low:
-        return 0, "too small"
-    if value > high:
-        return 0, "too large"
-    return value, None
-
-
 # --------------------------------------------------------------------------------------------
 # The command
 
@@ -473,20 +411,18 @@ class _Op:
         return interfaces(self.state).get(self.name)
 
     # -- err(3) family -----------------------------------------------------------------------
-    def errx(self, msg: str) -> None:
-        self.ctx.eprint(f"{PROG}: {msg}")
-        raise IfconfigExit(1)
+    def errx(self, msg: str) -> NoReturn:
+        libc.errx(self.ctx, PROG, 1, msg)
 
-    def err(self, msg: str, errno_text: str) -> None:
-        self.ctx.eprint(f"{PROG}: {msg}: {errno_text}")
-        raise IfconfigExit(1)
+    def err(self, msg: str, errno_text: str) -> NoReturn:
+        libc.err(self.ctx, PROG, 1, msg, errno_text)
 
     def warn(self, msg: str, errno_text: str) -> None:
-        self.ctx.eprint(f"{PROG}: {msg}: {errno_text}")
+        libc.warn(self.ctx, PROG, msg, errno_text)
 
     def refuse(self, what: str) -> None:
         self.ctx.eprint(f"peerops sim: {PROG}: {what} is not simulated")
-        raise IfconfigExit(1)
+        raise Exit(1)
 
     def need(self, label: str) -> dict[str, Any] | None:
         """Return the interface; if it does not exist the ioctl fails with ENXIO (if_unit())
@@ -501,20 +437,18 @@ class _Op:
         iface = self.iface()
         if iface is None:
             self.err(label, ENXIO)
-            raise IfconfigExit(1)  # not reached: err() exits
         return iface
 
-    def usage(self) -> None:
-        self.ctx.eprint("usage: ifconfig [-AaC] [-M lladdr] [interface] [address_family]")
-        self.ctx.eprint("\t\t[address [dest_address]] [parameters]")
-        raise IfconfigExit(1)
+    def usage(self) -> NoReturn:
+        libc.usage(self.ctx, "usage: ifconfig [-AaC] [-M lladdr] [interface] [address_family]"
+                   "\n\t\t[address [dest_address]] [parameters]")
 
 
 def main(ctx: Any, args: list[str]) -> int:
     """ifconfig(8): print interfaces or apply the arguments; returns the exit status."""
     try:
         return _main(ctx, list(args))
-    except IfconfigExit as stop:
+    except Exit as stop:
         return stop.rc
 
 
@@ -567,7 +501,7 @@ def _parse_options(op: _Op, argv: list[str]) -> tuple[set[str], list[str]]:
         elif ch == "M":
             if len(argv) < 2:
                 op.usage()
-            raise IfconfigExit(_findmac(op, argv[1]))
+            raise Exit(_findmac(op, argv[1]))
         else:
             op.usage()
     if not nomore:
@@ -1335,7 +1269,7 @@ def printif(op: _Op, name: str | None, ifaliases: bool, afp: str | None) -> None
     matched = [n for n, _ in ordered if _name_matches(name, n)]
     if not matched:
         op.ctx.eprint(f"{name or ''}: no such interface")
-        raise IfconfigExit(1)
+        raise Exit(1)
     for member in matched:
         op.ctx.out.extend(line + "\n" for line in format_lines(state, member, ifaliases, afp))
 

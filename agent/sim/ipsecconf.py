@@ -30,19 +30,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from agent.errors import PeeropsError
+from agent.sim.libc import Exit, Stderr, err, errx, inet_net_pton4, strtol
+
+PROG = "ipsecctl"
+
 # -- exceptions -------------------------------------------------------------------------------
 
 
-class NotSimulated(Exception):
+class NotSimulated(PeeropsError):
     """The input uses a construct real ipsecctl accepts but the simulator does not model."""
-
-
-class FatalExit(Exception):
-    """ipsecctl called err(3)/errx(3): print `message` to stderr and exit 1 at once."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # -- transform tables (parse.y `authxfs`, `encxfs`, `compxfs`, `groupxfs`) --------------------
@@ -246,43 +243,13 @@ class Addr:
         return ipaddress.ip_network(f"{self.address}/{self.prefixlen}", strict=False)
 
 
-def _strtol0(text: str) -> int | None:
-    """strtol(text, &end, 0) that must consume all of text; None when it does not."""
-    match = re.fullmatch(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", text)
-    if not match:
-        return None
-    digits = match.group(2)
-    base = (
-        16
-        if digits[:2].lower() == "0x"
-        else 8
-        if digits.startswith("0") and len(digits) > 1
-        else 10
-    )
-    value = int(digits, base)
-    return -value if match.group(1) == "-" else value
-
-
-def _inet_net_pton4(text: str) -> tuple[ipaddress.IPv4Address, int] | None:
-    """inet_net_pton(AF_INET, "a.b.c.d/bits"): 1-4 decimal octets and 0-32 bits (simplified:
-    the hex form `0x...` of libc is not accepted here)."""
-    match = re.fullmatch(r"(\d{1,3}(?:\.\d{1,3}){0,3})/(\d{1,2})", text)
-    if not match:
-        return None
-    octets = [int(o) for o in match.group(1).split(".")]
-    bits = int(match.group(2))
-    if any(o > 255 for o in octets) or bits > 32:
-        return None
-    return ipaddress.IPv4Address(bytes(octets + [0] * (4 - len(octets)))), bits
-
-
 def _host_v4(text: str, mask: int) -> Addr | None:
     """parse.y `host_v4`: inet_pton, or inet_net_pton when the text has a '/'."""
     if "/" in text:
-        parsed = _inet_net_pton4(text)
+        parsed = inet_net_pton4(text)
         if parsed is None:
             return None
-        return Addr(text, 4, parsed[0], parsed[1], True)
+        return Addr(text, 4, ipaddress.IPv4Address(parsed[0]), parsed[1], True)
     try:
         address = ipaddress.IPv4Address(text)
     except ValueError:
@@ -308,7 +275,7 @@ def _looks_like_name(text: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9_.-]+", text)) and bool(re.search(r"[A-Za-z]", text))
 
 
-def resolve_host(text: str, err: Callable[[str], None]) -> Addr | None:
+def resolve_host(text: str, out: Stderr) -> Addr | None:
     """parse.y `host`: interface/group, IPv4, IPv6, then DNS; None after printing the error.
 
     Interface, group and DNS names are not simulated: they raise NotSimulated.
@@ -317,9 +284,9 @@ def resolve_host(text: str, err: Callable[[str], None]) -> Addr | None:
     plain = text
     slash = text.rfind("/")
     if slash >= 0:
-        parsed = _strtol0(text[slash + 1 :]) if text[slash + 1 :] else None
+        parsed = strtol(text[slash + 1 :]) if text[slash + 1 :] else None
         if parsed is None or parsed > 128:
-            raise FatalExit(f"ipsecctl: host: invalid netmask '{text[slash:]}'")
+            errx(out, PROG, 1, f"host: invalid netmask '{text[slash:]}'")
         mask, plain = parsed, text[:slash]
     if _looks_like_name(plain):
         raise NotSimulated(f"host '{text}' (interface, group and DNS names)")
@@ -327,7 +294,7 @@ def resolve_host(text: str, err: Callable[[str], None]) -> Addr | None:
         plain, 128 if mask == -1 else mask
     )
     if found is None:
-        err(f"no IP address found for {text}")
+        out.eprint(f"no IP address found for {text}")
     return found
 
 
@@ -798,6 +765,10 @@ class _Diag:
     def yywarn(self, message: str) -> None:
         self.err.append(f"{self.lexer_file()}: {self.lineno}: {message}")
 
+    def eprint(self, line: str) -> None:
+        """stderr of ipsecctl for anything else (warnx, err, fprintf(stderr))."""
+        self.err.append(line)
+
 
 # -- parser --------------------------------------------------------------------------------
 
@@ -880,6 +851,7 @@ class ParseResult:
     out: list[str]
     err: list[str]
     failed: bool
+    exit: int | None = None  # ipsecctl exited in the parser (err(3)) with this status
 
 
 @dataclass
@@ -1102,7 +1074,7 @@ class Parser:
         return [self._resolve(text)]
 
     def _resolve(self, text: str) -> Addr:
-        found = resolve_host(text, self.diag.err.append)
+        found = resolve_host(text, self.diag)
         if found is None:
             raise self.fail("could not parse host specification")
         return found
@@ -1199,7 +1171,7 @@ class Parser:
             return _c_int(_num(tok))
         if tok.kind == "STRING":
             self.take()
-            return parse_life(str(tok.value))
+            return parse_life(str(tok.value), self.diag)
         raise _Recover(True)
 
     def ids(self) -> tuple[str | None, str | None]:
@@ -1357,11 +1329,11 @@ def _families_mismatch(src: list[Addr], dst: list[Addr]) -> bool:
 _PARSE_LIFE_ERRNO = "No such file or directory"
 
 
-def parse_life(value: str) -> int:
+def parse_life(value: str, out: Stderr) -> int:
     """parse.y `parse_life`: sscanf("%d%c"), units m/h; err(1, ...) on anything else."""
     match = re.match(r"\s*([+-]?\d+)(.?)", value, re.DOTALL)
     if not match:
-        raise FatalExit(f"ipsecctl: invalid time specification: {value}: {_PARSE_LIFE_ERRNO}")
+        err(out, PROG, 1, f"invalid time specification: {value}", _PARSE_LIFE_ERRNO)
     seconds = _c_int(int(match.group(1)))
     unit = match.group(2).lower()
     if unit == "":
@@ -1370,7 +1342,7 @@ def parse_life(value: str) -> int:
         return _c_int(seconds * 60)
     if unit == "h":
         return _c_int(seconds * 3600)
-    raise FatalExit(f"ipsecctl: invalid time unit: {_PARSE_LIFE_ERRNO}")
+    err(out, PROG, 1, "invalid time unit", _PARSE_LIFE_ERRNO)
 
 
 # -- entry point --------------------------------------------------------------------------
@@ -1382,7 +1354,8 @@ def parse_rules(
     """parse.y `parse_rules` for an already opened and checked top file.
 
     `opener(path)` returns an included file's text, or None when it does not exist.
-    Raises NotSimulated or FatalExit.
+    Raises NotSimulated. When ipsecctl would exit at once (err(3) in the parser), the result
+    holds what was printed until then and the exit status.
     """
     diag = _Diag()
     top = _File(name, text)
@@ -1399,7 +1372,10 @@ def parse_rules(
     for macro, value in opts.macros:
         lexer.symset(macro, value, True)
     parser = Parser(lexer, diag, opts)
-    parser.parse()
+    try:
+        parser.parse()
+    except Exit as stop:
+        return ParseResult(parser.rules, parser.out, diag.err, True, exit=stop.rc)
     if opts.verbose > 1:
         for macro in lexer.symbols:
             if macro not in lexer.used:
@@ -1695,39 +1671,3 @@ def delete_config(rule: IkeRule) -> GenResult:
 def clone_rule(rule: IkeRule) -> IkeRule:
     """A copy of a rule (generation may fill in the dynamic-mode srcid)."""
     return replace(rule)
-
-
-# -- getopt(3) --------------------------------------------------------------------------------
-
-
-def getopt(
-    prog: str, args: list[str], spec: str
-) -> tuple[list[tuple[str, str]], list[str], str | None]:
-    """OpenBSD getopt(3) without permutation: (options, operands, error message or None)."""
-    opts: list[tuple[str, str]] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            return opts, args[i + 1 :], None
-        if not arg.startswith("-") or arg == "-":
-            break
-        j = 1
-        while j < len(arg):
-            ch = arg[j]
-            pos = spec.find(ch)
-            if ch == ":" or pos < 0:
-                return opts, [], f"{prog}: unknown option -- {ch}"
-            if pos + 1 < len(spec) and spec[pos + 1] == ":":
-                if j + 1 < len(arg):
-                    opts.append((ch, arg[j + 1 :]))
-                elif i + 1 < len(args):
-                    i += 1
-                    opts.append((ch, args[i]))
-                else:
-                    return opts, [], f"{prog}: option requires an argument -- {ch}"
-                break
-            opts.append((ch, ""))
-            j += 1
-        i += 1
-    return opts, args[i:], None

@@ -19,14 +19,13 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
-from agent.sim import ike, isakmpd
-from agent.sim.host import UsageExit, WouldBlock
+from agent.sim import ike, isakmpd, libc
+from agent.sim.host import WouldBlock
 from agent.sim.ipsecconf import (
     PROTO_BY_NUMBER,
     SERVICE_BY_PORT,
-    FatalExit,
     IkeRule,
     NotSimulated,
     ParseOptions,
@@ -34,9 +33,9 @@ from agent.sim.ipsecconf import (
     cmdline_symset,
     delete_config,
     gen_config,
-    getopt,
     parse_rules,
 )
+from agent.sim.libc import Exit, getopt
 
 USAGE = "usage: ipsecctl [-cdFkmnv] [-D macro=value] [-f file] [-i fifo] [-s modifier]"
 SHOW_OPTIONS = ("flow", "sa", "all")
@@ -60,10 +59,9 @@ class Opts:
     macros: list[tuple[str, str]] = field(default_factory=list)
 
 
-def usage(ctx: Any) -> UsageExit:
+def usage(ctx: Any) -> NoReturn:
     """ipsecctl.c `usage`: the usage line on stderr, exit 1."""
-    ctx.eprint(USAGE)
-    return UsageExit(1)
+    libc.usage(ctx, USAGE)
 
 
 def lookup_option(cmd: str) -> str | None:
@@ -74,19 +72,19 @@ def lookup_option(cmd: str) -> str | None:
 
 
 def _parse_args(ctx: Any, args: list[str]) -> Opts:
-    """The getopt loop of `main`; raises UsageExit for usage errors."""
+    """The getopt loop of `main`; usage errors exit."""
     if not args:
-        raise usage(ctx)
+        usage(ctx)
     parsed, operands, error = getopt("ipsecctl", args, "cD:df:Fi:kmnvs:")
     opts = Opts()
     for ch, arg in parsed:
         _apply_option(ctx, opts, ch, arg)
     if error is not None:
         ctx.eprint(error)
-        raise usage(ctx)
+        usage(ctx)
     if operands:
         ctx.eprint(f"ipsecctl: unknown command line argument: {operands[0]} ...")
-        raise usage(ctx)
+        usage(ctx)
     return opts
 
 
@@ -119,7 +117,7 @@ def _apply_option(ctx: Any, opts: Opts, ch: str, arg: str) -> None:
         opts.show = lookup_option(arg)
         if opts.show is None:
             ctx.eprint(f"ipsecctl: Unknown show modifier '{arg}'")
-            raise usage(ctx)
+            usage(ctx)
 
 
 def main(ctx: Any, args: list[str]) -> int:
@@ -207,13 +205,12 @@ def load_rules(ctx: Any, opts: Opts) -> int:
         result = parse_rules(name, text, popts, lambda p: _include(ctx, p))
     except NotSimulated as exc:
         ctx.eprint(f"peerops sim: ipsecctl: {exc} are not simulated")
-        raise UsageExit(1) from exc
-    except FatalExit as exc:
-        ctx.eprint(exc.message)
-        raise UsageExit(1) from exc
+        raise Exit(1) from exc
     ctx.out.extend(result.out)
     for line in result.err:
         ctx.eprint(line)
+    if result.exit is not None:
+        raise Exit(result.exit)  # err(3) in the parser, after what it printed so far
     if result.failed:
         ctx.eprint("ipsecctl: Syntax error in config file: ipsec rules not loaded")
         return 1
@@ -250,13 +247,13 @@ def open_fifo(ctx: Any, fifo: str) -> None:
         st = os.stat(real)
     except (FileNotFoundError, NotADirectoryError):
         ctx.eprint(f"ipsecctl: ike_ipsec_establish: open({fifo}): No such file or directory")
-        raise UsageExit(1) from None
+        raise Exit(1) from None
     if stat.S_ISDIR(st.st_mode):
         ctx.eprint(f"ipsecctl: ike_ipsec_establish: open({fifo}): Is a directory")
-        raise UsageExit(1)
+        raise Exit(1)
     if not stat.S_ISFIFO(st.st_mode):
         ctx.eprint(f"ipsecctl: ike_ipsec_establish: {fifo} not a fifo")
-        raise UsageExit(1)
+        raise Exit(1)
     if not isakmpd.fifo_has_reader(ctx.state, fifo, st):
         raise WouldBlock(f"open({fifo}, O_WRONLY) blocks: no isakmpd reads it")
 
@@ -273,7 +270,7 @@ def show(ctx: Any, opts: Opts, flushed: bool) -> None:
         ctx.eprint(
             "peerops sim: ipsecctl: -v with an SA dump (pfkdump extensions) is not simulated"
         )
-        raise UsageExit(1)
+        raise Exit(1)
     # Right after `-F` in the same run the kernel is empty (isakmpd has not renegotiated yet).
     view = ike.IkeView([], [], {}) if flushed else ike.observe(ctx.host.root, ctx.state)
     titles = 0

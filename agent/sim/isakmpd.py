@@ -44,7 +44,7 @@ import re
 from typing import Any
 
 from agent.sim import state as simstate
-from agent.sim.ipsecconf import getopt
+from agent.sim.libc import getopt
 
 FIFO = "/var/run/isakmpd.fifo"
 PID_FILE = "/var/run/isakmpd.pid"

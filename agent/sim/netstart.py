@@ -38,7 +38,8 @@ import stat as statmod
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.sim import ifconfig
+from agent.sim import ifconfig, libc
+from agent.sim.libc import Exit
 
 SCRIPT = "/etc/netstart"
 PROG = "netstart"  # ${0##*/} when run as `sh /etc/netstart`
@@ -47,12 +48,6 @@ ETC = "/etc"
 DELAYED = "aggr trunk svlan vlan carp pppoe tun tap gif etherip gre egre nvgre eoip vxlan pflow wg"
 FIRST = "aggr trunk svlan vlan carp pppoe"
 LAST = "tun tap gif etherip gre egre nvgre eoip vxlan pflow wg"
-
-
-class NetstartExit(Exception):
-    def __init__(self, rc: int) -> None:
-        super().__init__(rc)
-        self.rc = rc
 
 
 @dataclass
@@ -93,23 +88,19 @@ def main(ctx: Any, args: list[str]) -> int:
             defaultroute(run)
         else:
             _full_run(run)
-    except NetstartExit as stop:
+    except Exit as stop:
         return stop.rc
     return 1 if run.refused else 0
 
 
 def _getopts(run: _Run, args: list[str]) -> list[str]:
-    """`getopts ":n"`: -n sets PRINT_ONLY; any other option is usage() (exit 1)."""
-    while args and args[0].startswith("-") and args[0] != "-":
-        word = args.pop(0)
-        if word == "--":
-            break
-        for ch in word[1:]:
-            if ch != "n":
-                run.ctx.eprint(f"usage: sh {SCRIPT} [-n] [interface ...]")
-                raise NetstartExit(1)
-            run.print_only = True
-    return args
+    """`getopts ":n"` (silent: no message of its own): -n sets PRINT_ONLY; any other option
+    is usage() (exit 1)."""
+    parsed, operands, error = libc.getopt("sh", args, "n")
+    if error is not None:
+        libc.usage(run.ctx, f"usage: sh {SCRIPT} [-n] [interface ...]")
+    run.print_only = bool(parsed)
+    return operands
 
 
 def _full_run(run: _Run) -> None:

@@ -53,8 +53,7 @@ from typing import Any
 from agent.sim import ike
 from agent.sim.fleet import load_fleet
 from agent.sim.host import WouldBlock
-from agent.sim.ifconfig import strtonum
-from agent.sim.ipsecconf import getopt
+from agent.sim.libc import Exit, getopt, strtonum
 
 GETOPT_V4 = "DEI:LRS:c:defgHi:l:np:qs:T:t:V:vw:"
 GETOPT_V6 = "c:DdEefgHh:I:i:Ll:mNnp:qS:s:T:V:vw:"
@@ -84,14 +83,6 @@ EADDRNOTAVAIL = "Can't assign requested address"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class _Stop(Exception):
-    """Leave main() with an exit status after the message was printed."""
-
-    def __init__(self, rc: int) -> None:
-        super().__init__(rc)
-        self.rc = rc
-
-
 @dataclass
 class _Opts:
     count: int = 0
@@ -110,7 +101,7 @@ def main(ctx: Any, args: list[str]) -> int:
         dst, scope = _target(ctx, target, v6)
         src = _source(ctx, opts, v6)
         return _run(ctx, opts, target, dst, scope, src, v6)
-    except _Stop as stop:
+    except Exit as stop:
         return stop.rc
 
 
@@ -121,19 +112,19 @@ def _prog(v6: bool) -> str:
     return "ping6" if v6 else "ping"
 
 
-def _usage(ctx: Any, v6: bool) -> _Stop:
+def _usage(ctx: Any, v6: bool) -> Exit:
     ctx.eprint(USAGE_V6 if v6 else USAGE_V4)
-    return _Stop(1)
+    return Exit(1)
 
 
-def _errx(ctx: Any, v6: bool, message: str) -> _Stop:
+def _errx(ctx: Any, v6: bool, message: str) -> Exit:
     ctx.eprint(f"{_prog(v6)}: {message}")
-    return _Stop(1)
+    return Exit(1)
 
 
-def _refuse(ctx: Any, v6: bool, what: str) -> _Stop:
+def _refuse(ctx: Any, v6: bool, what: str) -> Exit:
     ctx.eprint(f"peerops sim: {_prog(v6)}: {what} is not simulated")
-    return _Stop(1)
+    return Exit(1)
 
 
 def _parse_args(ctx: Any, args: list[str], v6: bool) -> tuple[_Opts, str]:

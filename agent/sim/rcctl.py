@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.sim import daemons
+from agent.sim import daemons, libc
+from agent.sim.libc import Exit
 
 PROG = "rcctl"
 RC_CONF_LOCAL = "/etc/rc.conf.local"
@@ -114,16 +115,10 @@ LEVELS = ("emerg", "panic", "alert", "crit", "err", "error", "warning", "warn", 
           "info", "debug", "none")
 
 
-class RcctlExit(Exception):
-    def __init__(self, rc: int) -> None:
-        super().__init__(rc)
-        self.rc = rc
-
-
 def _rc_err(ctx: Any, msg: str, rc: int = 1) -> None:
     """_rc_err(): message on stderr, exit rc (1 when not given)."""
     ctx.eprint(msg)
-    raise RcctlExit(rc)
+    raise Exit(rc)
 
 
 def rcctl_err(ctx: Any, msg: str, rc: int = 1) -> None:
@@ -520,25 +515,22 @@ def main(ctx: Any, args: list[str]) -> int:
     env.reload()
     try:
         return _main(env, list(args))
-    except RcctlExit as stop:
+    except Exit as stop:
         return stop.rc
 
 
 def _options(env: _Env, args: list[str]) -> list[str]:
     """getopts "dfq"; -d and -q are refused (not simulated)."""
-    while args and args[0].startswith("-") and args[0] != "-":
-        word = args.pop(0)
-        if word == "--":
-            break
-        for ch in word[1:]:
-            if ch == "f":
-                env.force = True
-            elif ch in "dq":
-                env.ctx.eprint(f"peerops sim: {PROG} -{ch} is not simulated")
-                raise RcctlExit(1)
-            else:
-                usage(env.ctx)
-    return args
+    parsed, operands, error = libc.getopt(PROG, args, "dfq")
+    for ch, _ in parsed:
+        if ch == "f":
+            env.force = True
+        else:
+            env.ctx.eprint(f"peerops sim: {PROG} -{ch} is not simulated")
+            raise Exit(1)
+    if error is not None:
+        usage(env.ctx)
+    return operands
 
 
 def _main(env: _Env, args: list[str]) -> int:
@@ -574,7 +566,7 @@ def _act(env: _Env, action: str, svcs: list[str]) -> int:
             rcctl_err(env.ctx, f'"{svc}" is a special variable, no rc.d(8) script')
         try:
             rc = rc_cmd(env, svc, action)
-        except RcctlExit as stop:
+        except Exit as stop:
             rc = stop.rc  # /etc/rc.d/SVC exited; rcctl carries on with the next daemon
         ret = rc or ret
     return ret

@@ -23,9 +23,10 @@ Unknown names are reported as sysctl does only at levels whose name list is comp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
-from agent.sim.ifconfig import strtonum
+from agent.sim import libc
+from agent.sim.libc import Exit, strtonum
 
 PROG = "sysctl"
 EINVAL = "Invalid argument"
@@ -61,12 +62,6 @@ BOUNDS = {
 DEFAULTS = {"net.inet.esp.udpencap": 1, "net.inet.esp.udpencap_port": 4500}
 
 
-class SysctlExit(Exception):
-    def __init__(self, rc: int) -> None:
-        super().__init__(rc)
-        self.rc = rc
-
-
 @dataclass
 class _Opts:
     nflag: bool = False
@@ -76,36 +71,24 @@ class _Opts:
     refused: bool = False
 
 
-def _usage(ctx: Any) -> None:
-    ctx.eprint(f"usage: {PROG} [-Aanq] [-f file] [name[=value] ...]")
-    raise SysctlExit(1)
+def _usage(ctx: Any) -> NoReturn:
+    libc.usage(ctx, f"usage: {PROG} [-Aanq] [-f file] [name[=value] ...]")
 
 
 def _getopt(ctx: Any, args: list[str]) -> tuple[_Opts, list[str]]:
-    """getopt(3) with "Aaf:nqw" (messages of lib/libc/stdlib/getopt_long.c)."""
+    """main()'s getopt(3) loop with "Aaf:nqw"."""
+    parsed, operands, error = libc.getopt(PROG, args, "Aaf:nqw")
+    if error is not None:
+        ctx.eprint(error)
+        _usage(ctx)
     opts = _Opts()
-    while args and args[0].startswith("-") and args[0] != "-":
-        word = args.pop(0)
-        if word == "--":
-            break
-        i = 1
-        while i < len(word):
-            ch = word[i]
-            if ch == "f":
-                value = word[i + 1:] or (args.pop(0) if args else None)
-                if value is None:
-                    ctx.eprint(f"{PROG}: option requires an argument -- f")
-                    _usage(ctx)
-                opts.conffile = value
-                break
-            if ch not in "Aanqw":
-                ctx.eprint(f"{PROG}: unknown option -- {ch}")
-                _usage(ctx)
-            opts.listall |= ch in "Aa"
-            opts.nflag |= ch == "n"
-            opts.qflag |= ch == "q"
-            i += 1
-    return opts, args
+    for ch, arg in parsed:
+        if ch == "f":
+            opts.conffile = arg
+        opts.listall |= ch in "Aa"
+        opts.nflag |= ch == "n"
+        opts.qflag |= ch == "q"
+    return opts, operands
 
 
 def main(ctx: Any, args: list[str]) -> int:
@@ -119,7 +102,7 @@ def main(ctx: Any, args: list[str]) -> int:
             _conffile(ctx, opts, opts.conffile)
         for arg in args:
             parse(ctx, opts, arg)
-    except SysctlExit as stop:
+    except Exit as stop:
         return stop.rc
     return 1 if opts.refused else 0
 
@@ -132,7 +115,7 @@ def _conffile(ctx: Any, opts: _Opts, conffile: str) -> None:
         text = ctx.path(conffile).read_text()
     except (OSError, ValueError):
         ctx.eprint(f"{PROG}: fopen: No such file or directory")
-        raise SysctlExit(1) from None
+        raise Exit(1) from None
     for line in text.splitlines(keepends=True):
         lp = len(line) - len(line.lstrip(" \t"))
         cut = next((i for i, ch in enumerate(line) if ch in " \t\n#"), len(line))

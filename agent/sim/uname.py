@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.sim.ipsecconf import getopt
+from agent.sim.libc import getopt
 
 SYSNAME = "OpenBSD"
 RELEASE = "7.7"

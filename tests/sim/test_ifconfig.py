@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.host import CommandResult
-from agent.sim import ifconfig
+from agent.sim import ifconfig, libc
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 
@@ -213,10 +213,10 @@ def test_address_errors(host: SimHost) -> None:
 
 
 def test_inet_aton_forms_and_hosts_file(host: SimHost) -> None:
-    assert ifconfig.inet_aton("0xffffffff") == 0xFFFFFFFF
-    assert ifconfig.inet_aton("10.1") == 0x0A000001
-    assert ifconfig.inet_aton("010.0.0.1") == 0x08000001  # leading 0 is octal
-    assert ifconfig.inet_aton("1.2.3.4.5") is None
+    assert libc.inet_aton("0xffffffff") == 0xFFFFFFFF
+    assert libc.inet_aton("10.1") == 0x0A000001
+    assert libc.inet_aton("010.0.0.1") == 0x08000001  # leading 0 is octal
+    assert libc.inet_aton("1.2.3.4.5") is None
     host.write_file("/etc/hosts", b"192.0.2.9 peer.example # a peer\n", mode=0o644)
     ok(host, "gre0", "tunnel", "192.0.2.1", "peer.example")
     assert "\ttunnel: inet 192.0.2.1 --> 192.0.2.9 ttl 64 nodf ecn\n" in ok(host, "gre0")

@@ -213,6 +213,10 @@ def _syntax() -> list[Case]:
         Case("nul-byte", "ike \x00\n" + r),
         Case("long-word", 'x = "' + "a" * 9000 + '"\n' + r),
         Case("long-number", "ike esp lifetime 99999999999999999999\n"),
+        Case("fatal-after-output", "ike from\n" + rule(1) + rule(2, quick="quick lifetime 1d")
+             + rule(3)),
+        Case("netmask-fatal-after-output", rule(1) + "ike from\n"
+             + rule(2, hosts="from 192.0.2.0/abc to {peer}")),
     ]
 
 
