@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from agent.errors import ConfigError
+from agent.git import GitTransport
 from agent.repo.fields import NAME_RE
 
 DEFAULT_PATH = "/etc/peerops.yaml"
@@ -82,6 +83,7 @@ class AgentConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     quarantine: QuarantineConfig = field(default_factory=QuarantineConfig)
+    git: GitTransport = field(default_factory=GitTransport)  # deploy key, credentials, timeouts
     source: str = DEFAULT_PATH
 
     def make_host(self) -> Any:
@@ -98,7 +100,7 @@ class AgentConfig:
         return self.lock_file or self.state_dir / "peerops.lock"
 
 
-_TOP = {"router", "repo", "root", "host", "state_dir", "remote", "branch", "status_branch",
+_TOP = {"router", "repo", "root", "host", "state_dir", "remote", "branch", "status_branch", "git",
         "command_timeout", "lock_file", "trust", "keys", "schedule", "policy", "quarantine"}
 
 
@@ -159,6 +161,7 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         quarantine=QuarantineConfig(
             **_section(path, raw, "quarantine", QuarantineConfig, maybe)
         ),
+        git=GitTransport(**_section(path, raw, "git", GitTransport, maybe)),
         source=str(path),
     )
 

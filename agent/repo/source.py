@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent import git as gitrun
 from agent.config import AgentConfig
+from agent.git import first_error
 from agent.router.record import write_atomic
 
 SOURCE_FILE = "source.json"
@@ -80,7 +82,7 @@ class GitSource:
     def __init__(self, cfg: AgentConfig, clock: Callable[[], float] = time.time) -> None:
         self.cfg = cfg
         self.clock = clock
-        self.timeout = max(cfg.command_timeout, 60.0)
+        self.timeout = cfg.git.fetch_timeout  # the configured one: no hidden floor
 
     def sync(self) -> SyncResult:
         """Fetch, verify, and move the checkout only to a trusted commit; never raises for
@@ -92,13 +94,21 @@ class GitSource:
             )
         now = self.clock()
         repo = self._repo()
+        refspec = f"+refs/heads/{self.cfg.branch}:{QUARANTINE_REF}"
         try:
-            refspec = f"+refs/heads/{self.cfg.branch}:{QUARANTINE_REF}"
-            repo.git.fetch(
-                "--no-tags", "origin", refspec, kill_after_timeout=self.timeout, env=_git_env()
+            fetch = gitrun.run(
+                ["fetch", "--progress", "--no-tags", "origin", refspec],
+                cwd=self.cfg.repo,
+                timeout=self.timeout,
+                transport=self.cfg.git,
             )
-        except Exception as exc:  # any failure to fetch means "unreachable"
-            return self._unreachable(state, now, _git_error(exc))
+        except gitrun.GitSetupError as exc:
+            return self._unreachable(state, now, str(exc))
+        if fetch.status != 0:  # any failure to fetch means "unreachable"
+            return self._unreachable(
+                state, now, fetch.error(f"git fetch ({self.timeout:g} s limit)")
+                if fetch.timed_out else first_error(fetch.err)
+            )
         state.last_fetch_ok, state.unreachable_since = now, None
         fetched = repo.git.rev_parse(QUARANTINE_REF)
         if fetched == state.verified:
@@ -251,15 +261,4 @@ def _signature_problem(letter: str, key: str) -> str | None:
     }.get(letter, f"has an unusable signature ({letter})")
 
 
-def _git_env(**extra: str) -> dict[str, str]:
-    """git's environment: no prompts, no user or system config of the host."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
-    env.update(extra)
-    return env
-
-
-def _git_error(exc: Exception) -> str:
-    text = str(getattr(exc, "stderr", "") or exc).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else type(exc).__name__
+_git_env = gitrun.environment  # one environment for every git the agent runs (agent/git.py)

@@ -196,6 +196,7 @@ class Agent:
                 self.cfg.router,
                 self.cfg.state_dir / "status",
                 branch=self.cfg.status_branch,
-                git_timeout=max(self.cfg.command_timeout, 60.0),
+                git_timeout=self.cfg.command_timeout,
+                transport=self.cfg.git,
             )
         return self.publisher

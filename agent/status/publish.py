@@ -42,6 +42,8 @@ import git
 from git.exc import GitCommandNotFound
 
 from agent.errors import PeeropsError
+from agent.git import GitSetupError, GitTransport, first_error, redact
+from agent.git import options as transport_options
 
 ROUTER_RE = re.compile(r"[a-z][a-z0-9-]{0,30}")
 # Kept to a single plain component: the branch name goes into refspecs and ref paths.
@@ -146,6 +148,7 @@ class StatusPublisher:
         base_delay: float = 0.2,
         max_delay: float = 10.0,
         git_timeout: float = 60.0,
+        transport: GitTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -159,7 +162,11 @@ class StatusPublisher:
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self.git_timeout = git_timeout
+        self.git_timeout = git_timeout  # local git commands
+        # fetch and push: the configured deploy key, credentials and timeouts (agent/git.py)
+        self.transport = transport or GitTransport(
+            fetch_timeout=git_timeout, push_timeout=git_timeout
+        )
         self._sleep = sleep
         # Jitter, not cryptography; a generator per publisher so routers never back off in step.
         self._rng = rng or random.Random()  # noqa: S311
@@ -273,11 +280,23 @@ class StatusPublisher:
         return g
 
     def _git(
-        self, *argv: str, check: bool = True, stdin: bytes | None = None, binary: bool = False
+        self,
+        *argv: str,
+        check: bool = True,
+        stdin: bytes | None = None,
+        binary: bool = False,
+        timeout: float | None = None,
+        remote: bool = False,
     ) -> _Out:
-        """Run one git subcommand as an argv list under git_timeout; with check, ensure it
-        succeeded or raise PublishError."""
-        command = getattr(self._g, argv[0].replace("-", "_"))
+        """Run one git subcommand as an argv list under git_timeout (or timeout); remote: with
+        the transport's -c options; with check, ensure it succeeded or raise PublishError."""
+        runner = self._g
+        if remote:
+            try:
+                runner = self._g(c=transport_options(self.transport)[1::2])
+            except GitSetupError as exc:
+                return _Out(1, "", f"error: {exc}")
+        command = getattr(runner, argv[0].replace("-", "_"))
         with contextlib.ExitStack() as stack:
             istream = None
             if stdin is not None:
@@ -290,7 +309,7 @@ class StatusPublisher:
                     istream=istream,
                     with_extended_output=True,
                     with_exceptions=False,
-                    kill_after_timeout=self.git_timeout,
+                    kill_after_timeout=timeout or self.git_timeout,
                     stdout_as_string=not binary,
                     shell=False,
                 )
@@ -298,7 +317,7 @@ class StatusPublisher:
                 raise PublishError(f"git not found: {exc}") from exc
         result = _Out(status, out, err)
         if check and status != 0:
-            raise PublishError(f"git {argv[0]} failed ({status}): {_last_line(err)}")
+            raise PublishError(f"git {argv[0]} failed ({status}): {first_error(err)}")
         return result
 
     def _refs(self) -> _Refs:
@@ -469,14 +488,17 @@ class StatusPublisher:
     def _fetch(self) -> str | None:
         """Ensure the tracking ref is the remote's tip (deleted if the remote has no such
         branch); return the error if the remote could not be read."""
-        out = self._git("fetch", *_FETCH, "origin", check=False)
+        out = self._git(
+            "fetch", *_FETCH, "origin", check=False, remote=True,
+            timeout=self.transport.fetch_timeout,
+        )
         if out.status == 0:
             return None
         if _MISSING_BRANCH in out.err:
             # Empty or re-created remote: forget its old tip, so every local commit is pending.
             self._git("update-ref", "-d", self._tracking)
             return None
-        return f"fetch from {self.remote} failed: {_last_line(out.err)}"
+        return f"fetch from {redact(self.remote)} failed: {first_error(out.err)}"
 
     def _sync(self) -> str | None:
         """Fetch and ensure our queued commits sit on the remote's tip (adopt, fast-forward or
@@ -504,7 +526,10 @@ class StatusPublisher:
     def _push(self) -> _Push:
         """One push of our branch, never forced: the remote only ever fast-forwards."""
         refspec = f"{self._local}:refs/heads/{self.branch}"
-        out = self._git("push", "--porcelain", "--no-verify", "origin", refspec, check=False)
+        out = self._git(
+            "push", "--porcelain", "--no-verify", "origin", refspec, check=False, remote=True,
+            timeout=self.transport.push_timeout,
+        )
         if out.status == 0:
             return _Push(True, False, None)
         refused = [ln for ln in out.text.splitlines() if ln.startswith("!\t")]
@@ -512,7 +537,9 @@ class StatusPublisher:
             # "[rejected] (fetch first)": another router got there first. "[remote rejected]
             # (failed to update ref)": two pushes raced for the ref lock. Both are retried.
             return _Push(False, True, f"push rejected: {refused[0].split(chr(9))[-1]}")
-        return _Push(False, False, f"push to {self.remote} failed: {_last_line(out.err)}")
+        return _Push(
+            False, False, f"push to {redact(self.remote)} failed: {first_error(out.err)}"
+        )
 
     def _pending(self, refs: _Refs) -> int:
         """Local commits that are not on the remote as last seen."""
@@ -613,9 +640,3 @@ def _check_message(message: str) -> None:
     """Ensure the commit message is one non-empty line."""
     if not message.strip() or any(ord(ch) < 32 for ch in message):
         raise ValueError(f"commit message {message!r} must be one non-empty line")
-
-
-def _last_line(text: str) -> str:
-    """The last non-empty line of git's stderr (the one that says what went wrong)."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else "no output"
