@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import PeeropsError
+from agent.git import redact
 from agent.status.publish import BRANCH_RE
 
 REPORT_PATH_RE = re.compile(r"reports/([a-z][a-z0-9-]{0,30})\.yaml")
@@ -159,7 +160,7 @@ class StatusCache:
             return None
         if status is None:
             return f"fetch from {self.remote} timed out after {self.timeout:g}s"
-        return f"fetch from {self.remote} failed: {_last_line(err)}"
+        return f"fetch from {redact(self.remote)} failed: {_last_line(err)}"
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -349,8 +350,10 @@ class StatusCache:
 
 
 def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else "no output"
+    """git's first meaningful fatal:/error: line, credentials redacted (agent/git.py)."""
+    from agent.git import first_error
+
+    return first_error(text)
 
 
 def _iso(ts: float) -> str:
