@@ -125,6 +125,15 @@ CASES: dict[str, tuple[Callable[..., Any], list[tuple[str, str, str]]]] = {
             LOAD,
         ],
     ),
+    "a changed rule after isakmpd was restarted by hand: the old rule is gone already": (
+        lambda d, o, r: (setattr(o, "isakmpd_pid", (o.isakmpd_pid or 0) + 1),
+                         _rule_changed(d, o, r))[1],
+        [
+            ("check-ipsec", f"file:{CONF}", "ipsecctl -n -f <new ipsec.conf>"),
+            ("write", f"file:{CONF}", f"write {CONF} (0600 root:wheel)"),
+            LOAD,
+        ],
+    ),
     "a rule of a removed peering still loaded: delete it (never ipsecctl -F), reload": (
         _stale_record,
         [("delete-rule", "rule:zed", "ipsecctl -d -f <last applied rule of zed>"), LOAD],
