@@ -1,0 +1,123 @@
+"""The simulated host's store: per-object rows, transactions, and sharing between processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent.sim import state as simstate
+
+
+def _rows(root: Path) -> dict[tuple[str, str], str]:
+    with sqlite3.connect(root / simstate.SIM_DIR / simstate.STATE_FILE) as db:
+        return {(s, n): v for s, n, v in db.execute("SELECT section, name, value FROM state")}
+
+
+def test_a_new_store_is_a_freshly_booted_router(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        assert dict(st["sysctl"]) == simstate.DEFAULT_SYSCTL
+        assert st["next_ifindex"] == 5
+    assert simstate.load(tmp_path) == simstate.new_state()
+
+
+def test_in_place_edits_of_an_object_are_saved(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["interfaces"]["gre0"] = {"up": False, "inet": []}
+    with simstate.transaction(tmp_path) as st:
+        st["interfaces"]["gre0"]["inet"].append("172.20.1.1")
+        st["interfaces"]["gre0"]["up"] = True
+    assert simstate.load(tmp_path)["interfaces"]["gre0"] == {"up": True, "inet": ["172.20.1.1"]}
+
+
+def test_a_command_writes_only_the_rows_it_changed(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        for unit in range(50):
+            st["interfaces"][f"gre{unit}"] = {"unit": unit}
+    before = _rows(tmp_path)
+    with simstate.transaction(tmp_path) as st:
+        st["interfaces"]["gre7"]["unit"] = 700
+        assert st["interfaces"]["gre8"] == {"unit": 8}  # read, unchanged
+    after = _rows(tmp_path)
+    assert {k for k in after if after[k] != before.get(k)} == {("interfaces", "gre7")}
+
+
+def test_an_exception_rolls_the_whole_command_back(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["owners"]["/etc/ipsec.conf"] = [0, 0]
+    with pytest.raises(RuntimeError), simstate.transaction(tmp_path) as st:
+        st["owners"]["/etc/ipsec.conf"] = [1000, 1000]
+        st["interfaces"]["gre9"] = {"up": True}
+        st["next_pid"] = 1
+        raise RuntimeError("command failed half way")
+    state = simstate.load(tmp_path)
+    assert state["owners"]["/etc/ipsec.conf"] == [0, 0]
+    assert state["next_pid"] == 20000
+    assert "gre9" not in state["interfaces"]
+
+
+def test_deleted_objects_and_keys_are_gone(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["daemons"]["isakmpd"] = {"pid": 1}
+        st["isakmpd"] = {"fifo": "/var/run/isakmpd.fifo"}
+    with simstate.transaction(tmp_path) as st:
+        del st["daemons"]["isakmpd"]
+        assert st.pop("isakmpd") == {"fifo": "/var/run/isakmpd.fifo"}
+        assert "isakmpd" not in st and "isakmpd" not in st["daemons"]
+    state = simstate.load(tmp_path)
+    assert "isakmpd" not in state and state["daemons"] == {}
+
+
+def test_iteration_lists_stored_objects_sorted_then_new_ones_in_order(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["interfaces"].update({"gre1": {}, "em0": {}})
+    with simstate.transaction(tmp_path) as st:
+        st["interfaces"]["vlan9"] = {}
+        st["interfaces"]["gre0"] = {}
+        del st["interfaces"]["gre1"]
+        assert list(st["interfaces"]) == ["em0", "vlan9", "gre0"]
+        assert len(st["interfaces"]) == 3
+
+
+def test_read_object_reads_one_row(tmp_path: Path) -> None:
+    assert simstate.read_object(tmp_path, "owners", "/etc/x") is None  # no store: nothing
+    assert not simstate.is_provisioned(tmp_path)  # ... and a read made none
+    with simstate.transaction(tmp_path) as st:
+        st["owners"]["/etc/x"] = [0, 67]
+    assert simstate.read_object(tmp_path, "owners", "/etc/x") == [0, 67]
+
+
+def _bump(root: str, times: int) -> None:
+    for _ in range(times):
+        with simstate.transaction(Path(root)) as st:
+            st["next_pid"] = st["next_pid"] + 1
+            st["owners"][f"/tmp/{st['next_pid']}"] = [0, 0]
+
+
+def test_commands_of_concurrent_processes_never_lose_an_update(tmp_path: Path) -> None:
+    simstate.save(tmp_path, simstate.new_state())
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_bump, args=(str(tmp_path), 40)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    _bump(str(tmp_path), 40)
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    state = simstate.load(tmp_path)
+    assert state["next_pid"] == 20000 + 160
+    assert len(state["owners"]) == 160
+
+
+def test_a_store_deleted_and_made_again_is_not_served_from_an_old_connection(
+    tmp_path: Path,
+) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["next_pid"] = 1
+    (tmp_path / simstate.SIM_DIR / simstate.STATE_FILE).unlink()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / simstate.SIM_DIR / (simstate.STATE_FILE + suffix)).unlink(missing_ok=True)
+    with simstate.transaction(tmp_path) as st:
+        assert st["next_pid"] == 20000
