@@ -58,7 +58,7 @@ def test_an_internal_error_in_a_cycle_is_failed_everywhere(
     def broken(*_a: object, **_k: object) -> None:
         raise RuntimeError("loader exploded")
 
-    monkeypatch.setattr("agent.run.converge.load_inventory", broken)
+    monkeypatch.setattr("agent.run.converge.load_inventory_cached", broken)
     assert main(["run", "-c", str(cfg.source)]) == 4
     out = capsys.readouterr().out
     assert "rtr1: failed (0 change(s), exit 4)" in out

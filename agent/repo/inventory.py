@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.esp import DEFAULT_MTU, tunnel_mtu_limit
-from agent.keys import MIN_BITS, PublicKeyError, parse_public_key
+from agent.keys import MIN_BITS, PublicKey, PublicKeyError, parse_public_key
 from agent.model import (
     DEFAULT_CRYPTO,
     Crypto,
@@ -26,6 +26,7 @@ from agent.model import (
     Router,
 )
 from agent.repo import fields, files, schema, yamlpos
+from agent.repo.cache import ParsedCache
 from agent.repo.yamlpos import Located, Problem
 
 # A peer's key file and its detached signatures in peers/<router>/ (state/README.md, "Key files
@@ -38,12 +39,17 @@ MAX_FILE_BYTES = 64 * 1024  # a peer file with an inline key is about 1 KiB
 
 
 def load_inventory(
-    repo: Path, *, min_bits: int = MIN_BITS, min_crypto: str = "default"
+    repo: Path,
+    *,
+    min_bits: int = MIN_BITS,
+    min_crypto: str = "default",
+    cache: ParsedCache | None = None,
 ) -> tuple[Inventory | None, list[Problem]]:
     """Return the inventory of repo, or None with every problem found (path:line:col each);
     every key must have at least min_bits (the agent's keys.min_bits) and every proposal
-    must reach the crypto floor min_crypto (the agent's policy.min_crypto)."""
-    loader = _Loader(Path(repo), min_bits=min_bits, min_crypto=min_crypto)
+    must reach the crypto floor min_crypto (the agent's policy.min_crypto). With a cache,
+    files and keys parsed by an earlier load are reused (agent/repo/cache.py)."""
+    loader = _Loader(Path(repo), min_bits=min_bits, min_crypto=min_crypto, cache=cache)
     loader.run()
     problems = sorted(set(loader.problems), key=lambda p: (p.file, p.line, p.col, p.field))
     if problems:
@@ -65,6 +71,7 @@ class _Loader:
     min_crypto: str = "default"
     key_files: list[str] = field(default_factory=list)  # peers/<r>/<name>.pub[.asc|.sig]
     key_file_users: dict[str, bool] = field(default_factory=dict)  # peer file -> names a .pub
+    cache: ParsedCache | None = None
 
     def run(self) -> None:
         router_docs, peer_docs = self._discover()
@@ -142,19 +149,20 @@ class _Loader:
             self._misplaced(rel, "file names are <name>.yaml with a lower-case name "
                             "(a letter, then letters, digits or hyphens)")
             return None
-        doc, problems = yamlpos.load(text, files.shown_rel(rel))
+        kind = "router" if directory == "routers" else "peer"
+
+        def parse() -> tuple[Located | None, list[Problem]]:
+            return _parse(text, files.shown_rel(rel), kind, stem)
+
+        doc, problems = self.cache.document(kind, rel, text, parse) if self.cache else parse()
         self.problems += problems
-        if doc is None:
-            return None
-        if not isinstance(doc.value, dict):
-            self.problems.append(doc.problem((), "the file must hold a mapping of fields"))
-            return None
-        found = schema.validate(doc, "router" if directory == "routers" else "peer")
-        self.problems += found
-        if doc.value.get("name") != stem:
-            self.problems.append(doc.problem(("name",), f"must equal the file name {stem!r}"))
-            return None
-        return None if found else doc
+        return doc
+
+    def _public_key(self, text: str) -> PublicKey:
+        def parse() -> PublicKey:
+            return parse_public_key(text, min_bits=self.min_bits)
+
+        return self.cache.key(text, self.min_bits, parse) if self.cache else parse()
 
     # -- routers ----------------------------------------------------------------------------
     def _add_router(self, doc: Located) -> None:
@@ -413,7 +421,7 @@ class _Loader:
 
     def _key(self, doc: Located, raw: str, path: tuple[str, ...]) -> str | None:
         try:
-            return parse_public_key(raw, min_bits=self.min_bits).pem
+            return self._public_key(raw).pem
         except PublicKeyError as exc:
             self.problems.append(doc.problem(path, str(exc)))
             return None
@@ -451,7 +459,7 @@ class _Loader:
             self.problems.append(doc.problem(path, f"{rel}: {exc}"))
             return None
         try:
-            return parse_public_key(raw.decode("utf-8"), min_bits=self.min_bits).pem
+            return self._public_key(raw.decode("utf-8")).pem
         except UnicodeDecodeError:
             message = "not text (a public key file is ASCII)"
         except PublicKeyError as exc:
@@ -682,3 +690,17 @@ def _flip6(cfg: Ipv6Config | None) -> Ipv6Config | None:
     if cfg is None or cfg.mode == "eui64":
         return cfg
     return Ipv6Config(cfg.mode, cfg.peer, cfg.router)
+
+
+def _parse(text: str, shown: str, kind: str, stem: str) -> tuple[Located | None, list[Problem]]:
+    """Parse and schema-check the text of one file; the document is None when unusable."""
+    doc, problems = yamlpos.load(text, shown)
+    if doc is None:
+        return None, problems
+    if not isinstance(doc.value, dict):
+        return None, [*problems, doc.problem((), "the file must hold a mapping of fields")]
+    found = schema.validate(doc, kind)
+    problems += found
+    if doc.value.get("name") != stem:
+        return None, [*problems, doc.problem(("name",), f"must equal the file name {stem!r}")]
+    return (None if found else doc), problems

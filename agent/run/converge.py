@@ -18,8 +18,8 @@ from agent.facts.observe import Observed, observe
 from agent.health.peer import PeerHealth, assess, peers_json
 from agent.host import Host
 from agent.model import Inventory, Peering
+from agent.repo.cache import load_inventory_cached
 from agent.repo.gates import gate_peers
-from agent.repo.inventory import load_inventory
 from agent.repo.yamlpos import Problem
 from agent.router.allocate import allocate
 from agent.router.apply import Applier, StepResult
@@ -123,8 +123,11 @@ def prepare(
     """Load and validate the repo (unless a still-valid inventory is given), observe the host
     and render; None when the repo is invalid. `held`: peers this run quarantined already."""
     if inventory is None:
-        inventory, problems = load_inventory(
-            cfg.repo, min_bits=cfg.keys.min_bits, min_crypto=cfg.policy.min_crypto
+        inventory, problems = load_inventory_cached(
+            cfg.repo,
+            cfg.state_dir,
+            min_bits=cfg.keys.min_bits,
+            min_crypto=cfg.policy.min_crypto,
         )
         if inventory is None:
             outcome.problems = problems
@@ -192,7 +195,8 @@ def plan_router(cfg: AgentConfig) -> RunOutcome:
 def apply_router(
     cfg: AgentConfig, deadline: Deadline | None = None, inventory: Inventory | None = None
 ) -> RunOutcome:
-    """Plan, apply, then verify by observing again (uncached) and planning once more.
+    """Plan, apply, then verify by observing again (uncached, when anything was applied)
+    and planning once more.
 
     A step that fails for one peering quarantines that peer (agent/run/contain.py): its
     partial changes are undone, the router is observed and planned again with the peer held,
@@ -225,7 +229,8 @@ def apply_router(
         prepared = prepare(cfg, outcome, outcome.inventory, held)
         assert prepared is not None  # noqa: S101 - the same inventory validated above
         plan = make_plan(prepared.desired, prepared.observed, prepared.record)
-    after = observe(prepared.host)
+    # Nothing applied: the router is as observed a moment ago, so the first look stands.
+    after = observe(prepared.host) if outcome.results else prepared.observed
     outcome.observe_errors = list(after.errors)
     outcome.residual = make_plan(prepared.desired, after, applier.record)
     outcome.health = assess(

@@ -1,0 +1,102 @@
+"""The parsed-file cache: an unchanged file is not parsed again, a changed one is, and the
+cache never changes what a load returns (deleted, corrupt or stale, it is only slower)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agent.keys import MIN_BITS
+from agent.repo import cache as parsed
+from agent.repo import inventory as inv
+from agent.repo.cache import CACHE_FILE, blob_id, load_inventory_cached
+from agent.repo.inventory import load_inventory
+from tests.conftest import edit
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the loader really parses (a spy around the real parser)."""
+    seen: list[str] = []
+    real = inv._parse
+
+    def spy(text: str, rel: str, kind: str, stem: str) -> object:
+        seen.append(rel)
+        return real(text, rel, kind, stem)
+
+    monkeypatch.setattr(inv, "_parse", spy)
+    return seen
+
+
+def load(repo: Path, cache_dir: Path, min_bits: int = MIN_BITS) -> object:
+    inventory, problems = load_inventory_cached(repo, cache_dir, min_bits=min_bits)
+    return inventory if inventory is not None else [str(p) for p in problems]
+
+
+def test_blob_id_is_gits(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"name: alice\n")
+    out = subprocess.run(["git", "hash-object", str(tmp_path / "f")], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert blob_id(b"name: alice\n") == out
+
+
+def test_unchanged_files_are_not_parsed_again_and_the_result_is_the_same(
+    state_copy: Path, tmp_path: Path, parses: list[str]
+) -> None:
+    uncached, _ = load_inventory(state_copy)
+    parses.clear()
+    first = load(state_copy, tmp_path / "cache")
+    assert first == uncached
+    assert len(parses) == 6  # 2 routers + 4 peers (the rtr1-rtr2 link is written once)
+    parses.clear()
+    assert load(state_copy, tmp_path / "cache") == uncached
+    assert parses == []
+    edit(state_copy / "peers/rtr1/alice.yaml", "dn42 peer alice", "dn42 peer alice, renamed")
+    changed = load(state_copy, tmp_path / "cache")
+    assert parses == ["peers/rtr1/alice.yaml"]
+    assert changed == load_inventory(state_copy)[0]
+
+
+def test_a_file_with_problems_is_never_cached(state_copy: Path, tmp_path: Path,
+                                              parses: list[str]) -> None:
+    edit(state_copy / "peers/rtr1/alice.yaml", "asn: 4242421234", "asn: -1")
+    first = load(state_copy, tmp_path)
+    assert isinstance(first, list) and any("alice.yaml" in e and "asn" in e for e in first)
+    parses.clear()
+    assert load(state_copy, tmp_path) == first
+    assert "peers/rtr1/alice.yaml" in parses
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "edit"])
+def test_a_damaged_cache_is_ignored(state_copy: Path, tmp_path: Path, parses: list[str],
+                                    damage: str) -> None:
+    good = load(state_copy, tmp_path)
+    path = tmp_path / CACHE_FILE
+    if damage == "delete":
+        path.unlink()
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[:-100])
+    else:  # a forged entry: the body no longer matches its digest
+        path.write_bytes(path.read_bytes().replace(b"dn42 peer alice", b"$(reboot) alice"))
+    parses.clear()
+    assert load(state_copy, tmp_path) == good
+    assert len(parses) == 6
+
+
+def test_a_cached_key_still_has_to_meet_min_bits(state_copy: Path, tmp_path: Path) -> None:
+    assert not isinstance(load(state_copy, tmp_path), list)
+    errors = load(state_copy, tmp_path, min_bits=4096)
+    assert isinstance(errors, list) and any("public_key" in e for e in errors)
+
+
+def test_entries_of_files_gone_from_the_repo_are_dropped(state_copy: Path,
+                                                          tmp_path: Path) -> None:
+    load(state_copy, tmp_path)
+    before = parsed.ParsedCache(tmp_path, "")
+    (state_copy / "peers/rtr1/alice.yaml").unlink()
+    load(state_copy, tmp_path)
+    text = (tmp_path / CACHE_FILE).read_text()
+    assert "peers/rtr1/alice.yaml" not in text
+    assert before.path == tmp_path / CACHE_FILE
