@@ -1,7 +1,7 @@
 """Execute a plan through the host, one step at a time, stopping at the first failure.
 
-The applied record is saved after every step that changes what it describes, so a run that
-dies half-way leaves a record that matches the router and the next run plans the rest.
+The applied record is journaled after every step that changes what it describes, so a run
+that dies half-way leaves a record that matches the router and the next run plans the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from agent.errors import CommandFailed, PeeropsError
 from agent.host import CommandResult, Host
 from agent.router.desired import Desired
-from agent.router.record import Applied, save_record
+from agent.router.record import Applied, RecordJournal
 from agent.router.steps import Step
 from agent.run.deadline import Deadline
 
@@ -41,7 +41,7 @@ class Applier:
 
     def apply(self, steps: list[Step]) -> list[StepResult]:
         """Run steps in order; return a result per step attempted (the last one may have failed)."""
-        results = []
+        results, journal = [], RecordJournal(self.state_dir, self.record)
         for step in steps:
             try:
                 if self.deadline:
@@ -51,10 +51,10 @@ class Applier:
                 results.append(StepResult(step, False, str(exc)))
                 break
             results.append(StepResult(step, True))
-            save_record(self.state_dir, self.record)
+            journal.note()
         self.record.interfaces = dict(self.desired.interfaces)
         self.record.peer_keys = dict(self.desired.peer_keys)
-        save_record(self.state_dir, self.record)
+        journal.compact()
         return results
 
     def run(self, argv: tuple[str, ...]) -> CommandResult:

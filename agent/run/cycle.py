@@ -92,8 +92,9 @@ class Agent:
         intentional = sync.commit is not None and sync.commit != applied_before
         if outcome.inventory is not None and sync.commit:
             record = load_record(self.cfg.state_dir)
-            record.commit = sync.commit
-            save_record(self.cfg.state_dir, record)
+            if record.commit != sync.commit:  # unchanged: no need to rewrite the whole record
+                record.commit = sync.commit
+                save_record(self.cfg.state_dir, record)
         report = build_report(
             self.cfg.router,
             sync,
