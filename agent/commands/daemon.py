@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 HELP = "run cycles every schedule.interval seconds (jittered); SIGHUP: now; SIGTERM: stop"
 
@@ -13,6 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     from agent.config import load_config
     from agent.run.cycle import Agent
     from agent.run.daemon import Daemon

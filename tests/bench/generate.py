@@ -49,8 +49,8 @@ def peer_document(router_index: int, index: int, key: str, description: str = ""
         "public_key": key,
         "gre": {
             "ipv4": {
-                "local": f"172.20.{transfer // 256}.{transfer % 256}",
-                "remote": f"172.20.{transfer // 256}.{transfer % 256 + 1}",
+                "router": f"172.20.{transfer // 256}.{transfer % 256}",
+                "peer": f"172.20.{transfer // 256}.{transfer % 256 + 1}",
             },
             "description": description or f"dn42 peer {peer_name(index)}",
         },

@@ -41,7 +41,7 @@ def main(peers_dir: Path, root: Path) -> int:
     for unit, path in enumerate(sorted(peers_dir.glob("*.yaml"))):
         peer = yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - a safe loader
         gre = peer["gre"]["ipv4"]
-        fields = dict(peer, local=local, inet=gre["local"], dest=gre["remote"],
+        fields = dict(peer, local=local, inet=gre["router"], dest=gre["peer"],
                       description=peer["gre"]["description"])
         key = root / "etc/isakmpd/pubkeys/ipv4" / peer["endpoint"]
         changed += differs(key, peer["public_key"])
