@@ -13,8 +13,11 @@ from pathlib import Path
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *,
-                 owner: tuple[int, int] | None = None, dir_mode: int = 0o755) -> None:
-    """Replace path with data (mode, and owner when given); parents are created with dir_mode."""
+                 owner: tuple[int, int] | None = None, dir_mode: int = 0o755,
+                 durable: bool = True) -> None:
+    """Replace path with data (mode, and owner when given); parents are created with dir_mode.
+    Readers see the old or the new file, never a mix; durable adds the fsyncs that keep it
+    so across a power loss (the simulated host, a model of a disk, does without)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -25,12 +28,15 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *
             os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

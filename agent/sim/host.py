@@ -177,7 +177,7 @@ class SimHost:
 
     # -- raw helpers used inside a transaction ------------------------------------------------
     def write_raw(self, path: str, data: bytes, mode: int) -> None:
-        write_atomic(self.real_path(path), data, mode)
+        write_atomic(self.real_path(path), data, mode, durable=False)
 
     def remove_raw(self, path: str) -> bool:
         try:

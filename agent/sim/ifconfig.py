@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from agent.sim import libc
+from agent.sim import state as simstate
 from agent.sim.libc import Exit, inet_aton, inet_net_pton4, strtonum
 
 PROG = "ifconfig"
@@ -179,7 +180,7 @@ def _new_iface(itype: str, index: int, cloned: bool) -> dict[str, Any]:
 def _alloc_index(state: dict[str, Any], name: str) -> int:
     """Return the ifindex for a new interface: the fixed one of a boot interface if free,
     else the next counter value (if_idxmap allocation counts up)."""
-    used = {i["index"] for i in interfaces(state).values()}
+    used = set(simstate.numbers(interfaces(state), "index").values())
     fixed = PHYSICAL_INDEX.get(name)
     if fixed is not None and fixed not in used:
         return fixed
@@ -1265,8 +1266,11 @@ def printif(op: _Op, name: str | None, ifaliases: bool, afp: str | None) -> None
             for member in members:
                 op.ctx.out.extend(line + "\n" for line in format_lines(state, member, True, afp))
             return
-    ordered = sorted(interfaces(state).items(), key=lambda kv: kv[1]["index"])
-    matched = [n for n, _ in ordered if _name_matches(name, n)]
+    if name and name[-1].isdigit():  # one interface: look it up, do not load the others
+        matched = [name] if name in interfaces(state) else []
+    else:
+        ordered = sorted(interfaces(state).items(), key=lambda kv: kv[1]["index"])
+        matched = [n for n, _ in ordered if _name_matches(name, n)]
     if not matched:
         op.ctx.eprint(f"{name or ''}: no such interface")
         raise Exit(1)

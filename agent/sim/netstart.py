@@ -135,10 +135,15 @@ def _route(run: _Run, command: str) -> None:
 # -- files ------------------------------------------------------------------------------------
 
 
-def _hostname_files(run: _Run, pattern: str) -> list[str]:
-    """`/etc/hostname.<pattern>` glob results that are regular files, in glob (sorted) order."""
+def _hostname_files(run: _Run, pattern: str, only: list[str] | None = None) -> list[str]:
+    """`/etc/hostname.<pattern>` glob results that are regular files, in glob (sorted) order;
+    with `only`, just those of these interfaces (what the script keeps of the glob), found
+    without listing /etc, so the cost does not grow with the number of other interfaces."""
     try:
-        names = sorted(os.listdir(run.ctx.path(ETC)))
+        if only is not None:
+            names = sorted({f"hostname.{name}" for name in only})
+        else:
+            names = sorted(os.listdir(run.ctx.path(ETC)))
     except OSError:
         return []
     out = []
@@ -366,10 +371,8 @@ def vifscreate(run: _Run, names: list[str] | None) -> None:
     """Create the pseudo-interfaces (those of `ifconfig -C`) that have a hostname file,
     limited to `names` when given; lo1..N are skipped (the kernel makes them)."""
     for vif in sorted(ifconfig.CLONERS):
-        for ifname in _hostname_files(run, re.escape(vif) + r"[0-9]+"):
+        for ifname in _hostname_files(run, re.escape(vif) + r"[0-9]+", names):
             if re.fullmatch(r"lo[1-9].*", ifname):
-                continue
-            if names is not None and ifname not in names:
                 continue
             if not ifcreate(run, ifname):
                 run.ctx.eprint(f"{PROG}: create for '{ifname}' failed.")

@@ -150,6 +150,22 @@ class Table(MutableMapping[str, Any]):
         self._fetch_all()
         return len(self._rows)
 
+    def __bool__(self) -> bool:  # without decoding every row, as len() would
+        if self._rows:
+            return True
+        names = self._db.execute("SELECT name FROM state WHERE section = ?", (self._section,))
+        return any(name not in self._stored for (name,) in names)
+
+    def numbers(self, key: str) -> dict[str, Any]:
+        """{name: entry[key]} of a number (or string) field over every entry, read inside
+        SQLite: the entries are not loaded, so they cost nothing at commit either."""
+        out = {name: value for name, value in self._db.execute(
+            "SELECT name, json_extract(value, '$.' || ?) FROM state WHERE section = ?",
+            (key, self._section),
+        ) if name not in self._stored}
+        out.update({name: row.get(key) for name, row in self._rows.items()})
+        return out
+
     def __repr__(self) -> str:
         return f"Table({self._section!r}, {dict(self)!r})"
 
@@ -276,3 +292,10 @@ def write_host_info(root: Path, name: str, fleet: str | None) -> None:
     directory = sim_dir(root)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / HOST_FILE).write_text(json.dumps({"name": name, "fleet": fleet}, indent=1))
+
+
+def numbers(table: Any, key: str) -> dict[str, Any]:
+    """`Table.numbers(key)`, and the same of a plain dict (a state being provisioned)."""
+    if isinstance(table, Table):
+        return table.numbers(key)
+    return {name: entry.get(key) for name, entry in table.items()}

@@ -121,3 +121,21 @@ def test_a_store_deleted_and_made_again_is_not_served_from_an_old_connection(
         (tmp_path / simstate.SIM_DIR / (simstate.STATE_FILE + suffix)).unlink(missing_ok=True)
     with simstate.transaction(tmp_path) as st:
         assert st["next_pid"] == 20000
+
+
+def test_numbers_and_truth_see_this_transactions_changes_without_loading_rows(
+    tmp_path: Path,
+) -> None:
+    with simstate.transaction(tmp_path) as st:
+        assert not st["interfaces"]
+        st["interfaces"].update({"gre0": {"index": 5}, "gre1": {"index": 6}})
+    with simstate.transaction(tmp_path) as st:
+        table = st["interfaces"]
+        assert table
+        del table["gre0"]
+        table["gre2"] = {"index": 9}
+        assert simstate.numbers(table, "index") == {"gre1": 6, "gre2": 9}
+        assert table._rows.keys() == {"gre2"}  # gre1 was not loaded
+        del table["gre1"], table["gre2"]
+        assert not table
+    assert simstate.numbers({"em0": {"index": 1}}, "index") == {"em0": 1}
