@@ -84,7 +84,9 @@ def build_report(
 
 def serialize(report: dict[str, Any]) -> bytes:
     """Canonical YAML: sorted keys, block style, so equal reports are equal bytes."""
-    return yaml.safe_dump(report, sort_keys=True, default_flow_style=False).encode()
+    # libyaml's emitter when PyYAML has it: the same YAML, about 5 times faster.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(report, Dumper=dumper, sort_keys=True, default_flow_style=False).encode()
 
 
 def state_digest(report: dict[str, Any]) -> str:
