@@ -14,8 +14,11 @@ The parser is pure (no I/O). Anything that does not follow those formats raises
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
 
 from agent.facts.lines import Line as _Line
 
@@ -128,6 +131,22 @@ class IpsecFacts:
     def sas_between(self, a: str, b: str) -> tuple[SA, ...]:
         """Return the SAs from a to b or from b to a (several are normal while rekeying)."""
         return tuple(s for s in self.sas if {s.src, s.dst} == {a, b})
+
+    def count_flows(self, proto: str, peer: str, direction: str) -> int:
+        """How many flows of proto with peer go in direction (counted once for all peers)."""
+        return self._flow_counts[(proto, peer, direction)]
+
+    def count_sas(self, src: str, dst: str) -> int:
+        """How many SAs go from src to dst (counted once for all pairs)."""
+        return self._sa_counts[(src, dst)]
+
+    @cached_property
+    def _flow_counts(self) -> Counter[tuple[Any, Any, Any]]:
+        return Counter((f.proto, f.peer, f.direction) for f in self.flows)
+
+    @cached_property
+    def _sa_counts(self) -> Counter[tuple[Any, Any]]:
+        return Counter((s.src, s.dst) for s in self.sas)
 
 
 def normalize_enc(name: str) -> str:

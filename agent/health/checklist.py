@@ -392,12 +392,11 @@ def check_rule(v: PeerView, apply: str = APPLY) -> Check:
 def _counts(v: PeerView) -> tuple[int, int, int, int]:
     """(flows in, flows out, SAs in, SAs out) for proto gre with the peer."""
     p, ipsec = v.p, v.obs.ipsec
-    flows = [f for f in ipsec.flows if f.proto == GRE_PROTO and f.peer == p.remote_endpoint]
-    return (
-        sum(1 for f in flows if f.direction == "in"),
-        sum(1 for f in flows if f.direction == "out"),
-        sum(1 for s in ipsec.sas if s.src == p.remote_endpoint and s.dst == p.local_endpoint),
-        sum(1 for s in ipsec.sas if s.src == p.local_endpoint and s.dst == p.remote_endpoint),
+    return (  # counted once for all peers, not scanned per peer
+        ipsec.count_flows(GRE_PROTO, p.remote_endpoint, "in"),
+        ipsec.count_flows(GRE_PROTO, p.remote_endpoint, "out"),
+        ipsec.count_sas(p.remote_endpoint, p.local_endpoint),
+        ipsec.count_sas(p.local_endpoint, p.remote_endpoint),
     )
 
 
