@@ -99,11 +99,13 @@ def run(args: argparse.Namespace) -> int:
 def fleet_json(snapshot: Any, rows: list[Any]) -> dict[str, Any]:
     import time
 
+    from agent.git import redact
+
     def iso(ts: float) -> str:
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
     return {
-        "remote": snapshot.remote,
+        "remote": redact(snapshot.remote),
         "branch": snapshot.branch,
         "status_commit": snapshot.tip,
         "main": snapshot.main,

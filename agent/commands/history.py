@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"peerops: {exc}", file=sys.stderr)
         return 1
     changes = cache.changes(snapshot.tip, since=args.since) if snapshot.tip else []
+    changes = [c for c in changes if router is None or c.router == router]  # parse only these
     events = select(transitions(changes), router, peer, args.since)
     subjects = cache.subjects([e.commit for e in events if e.commit])
     events = [dataclasses.replace(e, subject=subjects.get(e.commit or "")) for e in events]

@@ -118,7 +118,7 @@ class StatusCache:
                 self._write_stamp(stamp)
             elif stamp is None:
                 raise CacheError(
-                    f"cannot read the status branch of {self.remote}: {error}; "
+                    f"cannot read the status branch of {redact(self.remote)}: {error}; "
                     "no copy of it was fetched before"
                 )
             fetched_at = float(stamp["fetched_at"])
@@ -150,7 +150,7 @@ class StatusCache:
     def _fetch_refs(self, refspecs: Sequence[str], deadline: float) -> str | None:
         left = deadline - time.monotonic()
         if left <= 0:
-            return f"fetch from {self.remote} timed out after {self.timeout:g}s"
+            return f"fetch from {redact(self.remote)} timed out after {self.timeout:g}s"
         status, _, err = self._run(
             ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-gc",
              "--no-recurse-submodules", "--", self.remote, *refspecs],
@@ -159,7 +159,7 @@ class StatusCache:
         if status == 0:
             return None
         if status is None:
-            return f"fetch from {self.remote} timed out after {self.timeout:g}s"
+            return f"fetch from {redact(self.remote)} timed out after {self.timeout:g}s"
         return f"fetch from {redact(self.remote)} failed: {_last_line(err)}"
 
     # ---- reading ---------------------------------------------------------------------------
