@@ -77,6 +77,13 @@ def _finish(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]  # type: ignore[no-any-return]
+    return parser
+
+
 def _help_of(module_name: str) -> str:
     # Help lines come from the modules; importing them is cheap (they import lazily inside).
     return str(importlib.import_module(module_name).HELP)
@@ -89,7 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return sim_main(argv[1:])
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command).parse_args(argv)
+    parser = build_parser(command)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame the top-level parser; the subcommand's usage helps
+        _command_parser(parser, args.command).error(
+            f"unrecognized arguments: {' '.join(extra)}"
+        )
     from agent import logs
 
     logs.setup(

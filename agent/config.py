@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,17 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class SafetyConfig:
+    """The removal guard (agent.repo.removals): how many of this router's applied peerings
+    one commit may remove before the removals are held for an operator's confirmation."""
+
+    # a count (5) or a share of the router's applied peerings ("50%"); None: the default rule
+    # (hold when more than 5, or more than half, would go)
+    max_removals: int | str | None = None
+    allow_removals: int = 0  # the operator confirms this many removals (config override)
+
+
+@dataclass(frozen=True)
 class PolicyConfig:
     """Rules the repo cannot override: the crypto floor of agent.repo.fields.CRYPTO_FLOORS."""
 
@@ -81,6 +93,7 @@ class AgentConfig:
     trust: TrustConfig = field(default_factory=TrustConfig)
     keys: KeyPolicy = field(default_factory=KeyPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     quarantine: QuarantineConfig = field(default_factory=QuarantineConfig)
     git: GitTransport = field(default_factory=GitTransport)  # deploy key, credentials, timeouts
@@ -101,7 +114,8 @@ class AgentConfig:
 
 
 _TOP = {"router", "repo", "root", "host", "state_dir", "remote", "branch", "status_branch", "git",
-        "command_timeout", "lock_file", "trust", "keys", "schedule", "policy", "quarantine"}
+        "command_timeout", "lock_file", "trust", "keys", "schedule", "safety", "policy",
+        "quarantine"}
 
 
 def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
@@ -157,6 +171,7 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         trust=TrustConfig(**_section(path, raw, "trust", TrustConfig, maybe)),
         keys=KeyPolicy(**_section(path, raw, "keys", KeyPolicy, maybe)),
         schedule=ScheduleConfig(**_section(path, raw, "schedule", ScheduleConfig, maybe)),
+        safety=_safety(path, raw.get("safety")),
         policy=_policy(path, raw.get("policy")),
         quarantine=QuarantineConfig(
             **_section(path, raw, "quarantine", QuarantineConfig, maybe)
@@ -195,6 +210,29 @@ def _section(path: Path, raw: dict[str, Any], name: str, cls: Any, maybe: Any) -
         else:
             out[key] = maybe(value)
     return out
+
+
+def _safety(path: Path, section: Any) -> SafetyConfig:
+    """safety.max_removals: a count (5) or a share ("50%"); safety.allow_removals: a count."""
+    section = section or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: safety: must be a mapping")
+    _no_unknown(path, "safety.", section, {"max_removals", "allow_removals"})
+    limit = section.get("max_removals")
+    if not (limit is None or (isinstance(limit, str) and _PERCENT.fullmatch(limit))):
+        limit = _count(path, "safety.max_removals", limit)
+    allow = _count(path, "safety.allow_removals", section.get("allow_removals", 0))
+    return SafetyConfig(max_removals=limit, allow_removals=allow)
+
+
+_PERCENT = re.compile(r"(100|[1-9]?[0-9])%")
+
+
+def _count(path: Path, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        hint = " or a percentage such as '50%'" if key.endswith("max_removals") else ""
+        raise ConfigError(f"{path}: {key}: must be a whole number >= 0{hint}")
+    return value
 
 
 def _policy(path: Path, section: Any) -> PolicyConfig:

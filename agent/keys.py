@@ -54,9 +54,9 @@ _PRIVATE_MARKERS = re.compile(
     r"|\bPrivateExponent\s*:"  # racoon / strongSwan < 5 ": RSA { ... }" secrets
 )
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\s*([A-Za-z0-9+/=\s]*?)\s*-----END \1-----")
-_SSH_TYPES = re.compile(r"^(?:ssh-\S+|ecdsa-sha2-\S+|sk-\S+)$")
-_HEX = re.compile(r"^[0-9A-Fa-f\s]+$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
+_SSH_TYPES = re.compile(r"(?:ssh-\S+|ecdsa-sha2-\S+|sk-\S+)")
+_HEX = re.compile(r"[0-9A-Fa-f\s]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
 
 
 class PublicKeyError(PeeropsError, ValueError):
@@ -101,18 +101,18 @@ def _load_any(text: str) -> tuple[str, Any]:
     if text.startswith("0s"):
         return "rfc3110", _load_rfc3110(text[2:])
     first = text.split(None, 1)[0]
-    if _SSH_TYPES.match(first):
+    if _SSH_TYPES.fullmatch(first):
         return "openssh", _load_openssh(text, first)
     if text.startswith("---- BEGIN SSH2 PUBLIC KEY ----"):
         raise PublicKeyError(
             "an SSH2 (RFC 4716) public key: convert it to one ssh-rsa line with "
             "`ssh-keygen -i -f FILE`, or to PEM with `ssh-keygen -e -m PKCS8 -f FILE`"
         )
-    if _HEX.match(text):
+    if _HEX.fullmatch(text):
         return "der-hex", _load_hex(text)
-    if _HEX.match(text.removesuffix("quit")):
+    if _HEX.fullmatch(text.removesuffix("quit")):
         raise PublicKeyError("remove the `quit` line: give only the hex lines of the key-string")
-    if _BASE64.match(text):
+    if _BASE64.fullmatch(text):
         _refuse_bare_base64(text)
     raise PublicKeyError(f"not a public key peerops can read: expected {_ACCEPTED}")
 

@@ -41,6 +41,18 @@ def test_relative_paths_follow_the_file(tmp_path: Path) -> None:
         ("router: rtr1\nrepo: r\n", "host: required"),
         ("router: rtr1\nrepo: r\nhost: openbsd\nroot: /tmp/x\n", "a real router's root is /"),
         (
+            "router: rtr1\nrepo: r\nhost: simulated\nsafety: {max_removals: 1.5}\n",
+            "safety.max_removals: must be a whole number",
+        ),
+        (
+            "router: rtr1\nrepo: r\nhost: simulated\nsafety: {max_removals: '150%'}\n",
+            "safety.max_removals: must be a whole number",
+        ),
+        (
+            "router: rtr1\nrepo: r\nhost: simulated\nsafety: {allow_removals: true}\n",
+            "safety.allow_removals: must be a whole number",
+        ),
+        (
             "router: rtr1\nrepo: r\nhost: simulated\npolicy: {min_crypto: weak}\n",
             "policy.min_crypto: must be one of default, legacy",
         ),

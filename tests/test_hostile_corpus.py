@@ -24,6 +24,13 @@ Case fields:
              exits non-zero and 0-2 otherwise: converged or changed)
   host:      unchanged (default) | changed: every file rtr1's root holds outside the router's
              intended files stays as it was either way
+  expect_files / expect_absent: {root path: fragment} rtr1 holds after the run / paths it lacks
+  fleet:     own: the case changes the router, so it gets a fleet of its own
+  checkout / state: steps on rtr1's checkout (rtr1/repo) or state directory before the run,
+             also {corrupt: GLOB} (overwrite matching files with garbage)
+  rewind:    true: the pushed commit does not descend from main (a force-push)
+  prerun:    true: rtr1 runs once first (so its report is on the status branch)
+  args:      {command: [extra arguments]}
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ SECRET = "s3cr3t-value-from-outside"  # noqa: S105 - a marker, not a password
 # What a run may write on the router (root-relative) and in the fleet (fleet-relative).
 INTENDED_ROOT = ("etc/ipsec.conf", "etc/hostname.gre", "etc/isakmpd/pubkeys/", ".peerops-sim/",
                  "etc/rc.conf.local", "etc/sysctl.conf")
-INTENDED_FLEET = ("rtr1/state/", "rtr1/repo/", "remote.git/", "rtr1/peerops.case.yaml")
+INTENDED_FLEET = ("rtr1/state", "rtr1/repo", "remote.git/", "rtr1/peerops.case.yaml")
 
 
 def load_case(path: Path) -> dict[str, Any]:
@@ -63,8 +70,8 @@ def test_the_corpus_covers_every_class_several_times() -> None:
     for path in CASES:
         load_case(path)
         by_class[path.name.split("-")[0]] = by_class.get(path.name.split("-")[0], 0) + 1
-    assert len(CASES) >= 70, len(CASES)
-    expected = {f"c{n:02}" for n in (1, 3, 4, 5, 9, 10, 11)}
+    assert len(CASES) >= 80, len(CASES)
+    expected = {f"c{n:02}" for n in range(1, 12)}
     assert set(by_class) >= expected, sorted(expected - set(by_class))
     assert all(count >= 3 for count in by_class.values()), by_class
 
@@ -73,8 +80,13 @@ def test_the_corpus_covers_every_class_several_times() -> None:
 
 def apply_steps(repo: Path, steps: list[dict[str, Any]], outside: Path) -> None:
     for step in steps:
-        op = next(k for k in ("write", "append", "edit", "remove", "symlink", "mkfifo", "mkdir")
-                  if k in step)
+        op = next(k for k in ("write", "append", "edit", "remove", "symlink", "mkfifo", "mkdir",
+                              "corrupt") if k in step)
+        if op == "corrupt":
+            for victim in repo.glob(step[op]):
+                victim.chmod(0o644)
+                victim.write_bytes(b"garbage" * 8)
+            continue
         target = repo / step[op]
         if op in ("write", "append"):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +152,8 @@ def test_validate_and_simulate(
     apply_steps(repo, case.get("repo", []), outside_dir(tmp_path))
     for command in ("validate", "simulate"):
         if command in commands:
-            code, text = run_cli(capsys, command, str(repo))
+            extra = case.get("args", {}).get(command, [])
+            code, text = run_cli(capsys, command, str(repo), *extra)
             check_output(path.stem, command, case, code, text)
 
 
@@ -160,13 +173,17 @@ class ClassFleet:
         self.outside = outside_dir(self.dir)
 
     def commit(self, case: dict[str, Any], name: str) -> str:
-        """Commit the baseline tree plus the case's change on top of main; push it."""
-        git(self.work, "rm", "-rq", "--ignore-unmatch", ".")
+        """Commit the baseline tree plus the case's change on top of main (or, with rewind,
+        on a new root: a force-push); push it."""
+        if case.get("rewind"):
+            git(self.work, "checkout", "-q", "--orphan", "rewound")
+        git(self.work, "rm", "-rqf", "--ignore-unmatch", ".")
         git(self.work, "checkout", self.base, "--", ".")
         apply_steps(self.work, case.get("repo", []), self.outside)
         git(self.work, "add", "-A")
         git(self.work, "commit", "-q", "--allow-empty", "-m", case.get("commit_message", name))
-        git(self.work, "push", "-q", "origin", "HEAD:main")
+        git(self.work, "push", "-q", *(["--force"] if case.get("rewind") else []),
+            "origin", "HEAD:main")
         return git(self.work, "rev-parse", "HEAD")
 
     def config(self, overrides: dict[str, Any]) -> Path:
@@ -235,18 +252,27 @@ def test_run_on_the_fleet(
     case = load_case(path)
     if "run" not in case.get("commands", ["validate", "simulate", "run"]):
         pytest.skip("a case for validate and simulate only (git cannot commit it)")
-    klass = path.name.split("-")[0]
+    klass = path.stem if case.get("fleet") == "own" else path.name.split("-")[0]
     if klass not in _FLEETS:
         _FLEETS[klass] = ClassFleet(tmp_path_factory, klass)
     fleet = _FLEETS[klass]
+    if case.get("prerun"):
+        assert run_cli(capsys, "run", "-c", str(fleet.config({})))[0] == 0
     before, files_before = snapshot(fleet.fleet), router_files(fleet.fleet)
     commit = fleet.commit(case, path.stem)
+    apply_steps(fleet.fleet / "rtr1" / "repo", case.get("checkout", []), fleet.outside)
+    apply_steps(fleet.fleet / "rtr1" / "state", case.get("state", []), fleet.outside)
     config = fleet.config(case.get("config", {}))
-    code, text = run_cli(capsys, "run", "-c", str(config))
+    code, text = run_cli(capsys, "run", "-c", str(config), *case.get("args", {}).get("run", []))
     check_output(path.stem, "run", case, code, text)
     assert snapshot(fleet.fleet) == before, f"{path.stem}: a run wrote outside rtr1's files"
     if case.get("host", "unchanged") == "unchanged":
         assert router_files(fleet.fleet) == files_before, f"{path.stem}: rtr1 was changed"
+    root = fleet.fleet / "rtr1" / "root"
+    for rel, fragment in case.get("expect_files", {}).items():
+        assert fragment in (root / rel).read_text(), (path.stem, rel)
+    for rel in case.get("expect_absent", []):
+        assert not (root / rel).exists(), (path.stem, rel)
     router = yaml.safe_load(config.read_text())["router"]
     if "published" in case and not case["published"]:
         return
@@ -254,4 +280,7 @@ def test_run_on_the_fleet(
     expected = case.get("report", "stalled" if code not in (0, 2) else None)
     if expected:
         assert report["result"] == expected, (path.stem, report)
-    assert report["commit"] in (commit, None) or case.get("report_commit") == "old", report
+    if case.get("report_commit", "new") == "new":
+        assert report["commit"] in (commit, None), report
+    for fragment in case.get("report_warnings", []):
+        assert any(fragment in w for w in report.get("warnings", [])), (path.stem, report)

@@ -32,7 +32,7 @@ RCCTL_GET_ISAKMPD_FLAGS = ("rcctl", "get", "isakmpd", "flags")
 RCCTL_CHECK_ISAKMPD = ("rcctl", "check", "isakmpd")
 RCCTL_GET_IPSEC = ("rcctl", "get", "ipsec")
 SYSCTL_GRE_ALLOW = ("sysctl", GRE_ALLOW)
-OWNED_DESCRIPTION = re.compile(rf"^{MANAGED_DESCRIPTION} ([a-z][a-z0-9-]*)(:|$)")
+OWNED_DESCRIPTION = re.compile(rf"{MANAGED_DESCRIPTION} ([a-z][a-z0-9-]*)(:|\Z)")
 OWNED_HOSTNAME = re.compile(rf"^{HOSTNAME_HEADER}.*\(peer ([a-z][a-z0-9-]*)[,)]")
 
 

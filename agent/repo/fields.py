@@ -86,7 +86,9 @@ FQDN_RE = re.compile(rf"(?=.{{1,253}}\Z)(?:{_LABEL}\.)*{_LAST_LABEL}")
 # The user part of user@fqdn as a dot-atom (RFC 5322 §3.2.3, restricted to what is safe in
 # ipsec.conf and in a key file name): no leading '-' (an option to every tool that sees the
 # file name), no leading, trailing or doubled dot ('..' and '.' are directory names).
-UFQDN_USER_RE = re.compile(r"(?=.{1,64}\Z)[A-Za-z0-9_+](?:[A-Za-z0-9_+-]|\.(?!\.))*(?<!\.)")
+# It starts with a letter, digit or '_': parse.y's yylex begins a word only with isalnum(c),
+# ':', '_' or '*', so `dstid +x@y` is a syntax error.
+UFQDN_USER_RE = re.compile(r"(?=.{1,64}\Z)[A-Za-z0-9_](?:[A-Za-z0-9_+-]|\.(?!\.))*(?<!\.)")
 # Free text ends up inside a double-quoted hostname.if line that netstart evals with ksh:
 # only characters that have no meaning to the shell inside double quotes are allowed.
 DESCRIPTION_RE = re.compile(r"[A-Za-z0-9 _.,:/@+-]*")
@@ -249,7 +251,7 @@ def check_identity(id_type: str, value: object) -> str | None:
             return None
         return (
             f"{value!r} is not a valid user@fqdn (the user part is letters, digits and _ + - ., "
-            "starting with a letter, digit, _ or +, with no leading, trailing or doubled dot)"
+            "starting with a letter, digit or _, with no trailing or doubled dot)"
         )
     return f"unknown identity type {id_type!r}"
 

@@ -420,6 +420,9 @@ class _Loader:
         return Identity(raw["type"], value)
 
     def _key(self, doc: Located, raw: str, path: tuple[str, ...]) -> str | None:
+        if not raw.isascii() or "\0" in raw:  # U+2028 is whitespace to \s, and not a key's
+            self.problems.append(doc.problem(path, "a public key is ASCII text"))
+            return None
         try:
             return self._public_key(raw).pem
         except PublicKeyError as exc:

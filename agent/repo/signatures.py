@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from agent.model import Peering
 
 NAMESPACE = "peerops"  # ssh-keygen -Y sign -n peerops
-_SOURCE_RE = re.compile(r"^peers/[a-z][a-z0-9-]{0,30}/[a-z][a-z0-9-]{0,30}\.yaml$")
+_SOURCE_RE = re.compile(r"peers/[a-z][a-z0-9-]{0,30}/[a-z][a-z0-9-]{0,30}\.yaml")
 _GPG_STATUS = "[GNUPG:] "
 
 
@@ -209,7 +209,7 @@ def peer_signature_problem(
     repo: Path, p: Peering, policy: KeyPolicy, timeout: float = 30.0
 ) -> str | None:
     """Why this peer's key may not be used under policy, or None when it may."""
-    if not _SOURCE_RE.match(p.source):
+    if not _SOURCE_RE.fullmatch(p.source):
         return f"{p.source}: not a peer file path; cannot locate its key file"
     keyfile = repo / p.source.rsplit("/", 1)[0] / f"{p.peer}.pub"
     rel = f"{p.source.rsplit('/', 1)[0]}/{p.peer}.pub"

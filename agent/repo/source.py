@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,10 +27,22 @@ from typing import Any
 
 from agent import git as gitrun
 from agent.config import AgentConfig
+from agent.errors import PeeropsError
 from agent.git import first_error
 from agent.router.record import write_atomic
 
 SOURCE_FILE = "source.json"
+# Lock files a killed git leaves behind (the publisher clears the same in its checkout).
+_STALE_LOCKS = ("index.lock", "HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock")
+_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+class CheckoutCorrupt(PeeropsError):
+    """The checkout could not be repaired in this run."""
+
+
+class FetchFailed(PeeropsError):
+    """git fetch failed (the remote, or a checkout git cannot use: _sound decides)."""
 QUARANTINE_REF = "refs/peerops/fetched"
 # git's %G? letters (git-log(1)): G good, U good with unknown validity, X/Y expired sig/key,
 # R revoked key, E cannot be checked (key missing), B bad, N no signature.
@@ -86,45 +100,159 @@ class GitSource:
 
     def sync(self) -> SyncResult:
         """Fetch, verify, and move the checkout only to a trusted commit; never raises for
-        network or trust problems (they are the result's status)."""
-        state = load_source_state(self.cfg.state_dir)
+        network or trust problems (they are the result's status). A checkout that git can no
+        longer use (stale lock, not a repository, corrupt objects) is repaired: locks of a
+        dead git removed, or the checkout moved aside and fetched anew, then verified
+        against the trust anchor like any new commit."""
+        warnings: list[str] = []
+        state = self._anchor(warnings)
         if self.cfg.remote is None:
             return SyncResult(
                 self._head(), "local", message="no remote: the checkout is used as is"
             )
         now = self.clock()
-        repo = self._repo()
-        refspec = f"+refs/heads/{self.cfg.branch}:{QUARANTINE_REF}"
+        repo = self._usable_repo(warnings)
         try:
-            fetch = gitrun.run(
-                ["fetch", "--progress", "--no-tags", "origin", refspec],
-                cwd=self.cfg.repo,
-                timeout=self.timeout,
-                transport=self.cfg.git,
-            )
-        except gitrun.GitSetupError as exc:
-            return self._unreachable(state, now, str(exc))
-        if fetch.status != 0:  # any failure to fetch means "unreachable"
-            return self._unreachable(
-                state, now, fetch.error(f"git fetch ({self.timeout:g} s limit)")
-                if fetch.timed_out else first_error(fetch.err)
-            )
+            fetched = self._fetch(repo)
+        except gitrun.GitSetupError as exc:  # the transport as configured: not the checkout
+            return self._unreachable(state, now, str(exc), warnings)
+        except Exception as exc:
+            if self._sound(repo):  # the checkout is fine: the remote is the problem
+                return self._unreachable(state, now, _git_error(exc), warnings)
+            repo = self._move_aside(f"fetch failed: {_git_error(exc)}", warnings)
+            try:
+                fetched = self._fetch(repo)
+            except Exception as again:
+                return self._unreachable(state, now, _git_error(again), warnings)
         state.last_fetch_ok, state.unreachable_since = now, None
-        fetched = repo.git.rev_parse(QUARANTINE_REF)
         if fetched == state.verified:
-            result = SyncResult(fetched, "ok", signer=state.signer)
+            result = SyncResult(fetched, "ok", signer=state.signer, warnings=warnings)
+            if self._head_of(repo) != fetched:  # a fresh or repaired checkout: fill it
+                self._checkout(repo, fetched, warnings)
             self._stale_warning(state, now, result)
             save_source_state(self.cfg.state_dir, state)
             return result
         refusal, signer = self._trust(repo, state.verified, fetched)
         if refusal:
-            return self._refuse(state, fetched, refusal)
-        repo.git.checkout("--force", "--detach", fetched, env=_git_env())
-        repo.git.clean("-ffdqx")
+            result = self._refuse(state, fetched, refusal)
+            result.warnings[:0] = warnings
+            return result
+        self._checkout(repo, fetched, warnings)
         state.verified, state.signer, state.refused = fetched, signer, None
         state.last_new_commit = now
         save_source_state(self.cfg.state_dir, state)
-        return SyncResult(fetched, "ok", new=True, signer=signer)
+        return SyncResult(fetched, "ok", new=True, signer=signer, warnings=warnings)
+
+    def _fetch(self, repo: Any, branch: str | None = None, ref: str = QUARANTINE_REF) -> str:
+        """Fetch branch (default: the configured one) into ref; the commit it names."""
+        refspec = f"+refs/heads/{branch or self.cfg.branch}:{ref}"
+        fetch = gitrun.run(
+            ["fetch", "--progress", "--no-tags", "origin", refspec],
+            cwd=self.cfg.repo,
+            timeout=self.timeout,
+            transport=self.cfg.git,
+        )
+        if fetch.status != 0:
+            raise FetchFailed(
+                fetch.error(f"git fetch ({self.timeout:g} s limit)")
+                if fetch.timed_out else first_error(fetch.err)
+            )
+        return str(repo.git.rev_parse("--verify", f"{ref}^{{commit}}"))
+
+    def _checkout(self, repo: Any, commit: str, warnings: list[str]) -> None:
+        """Put the verified commit in the working tree; a checkout that fails is repaired
+        once (moved aside, fetched again: the commit is already verified)."""
+        try:
+            repo.git.checkout("--force", "--detach", commit, env=_git_env())
+            repo.git.clean("-ffdqx")
+            return
+        except Exception as exc:
+            repo = self._move_aside(f"checkout failed: {_git_error(exc)}", warnings)
+        if self._fetch(repo) != commit:
+            raise CheckoutCorrupt(f"the remote moved while the checkout was repaired ({commit})")
+        repo.git.checkout("--force", "--detach", commit, env=_git_env())
+        repo.git.clean("-ffdqx")
+
+    # -- the trust anchor -------------------------------------------------------------------
+    def _anchor(self, warnings: list[str]) -> SourceState:
+        """The last verified commit survives the loss of state_dir: source.json first, then
+        the checkout's HEAD, then this router's last report on the status branch."""
+        try:
+            state = load_source_state(self.cfg.state_dir)
+        except (ValueError, TypeError) as exc:  # unreadable JSON: as good as lost
+            warnings.append(f"{self.cfg.state_dir / SOURCE_FILE} is unreadable ({exc})")
+            state = SourceState()
+        if state.verified or self.cfg.remote is None:
+            return state
+        if (self.cfg.state_dir / SOURCE_FILE).exists() and not warnings:
+            return state  # known, and nothing verified yet: the first run
+        anchor, where = checkout_head(self.cfg.repo), "the checkout's HEAD"
+        if anchor is None:
+            anchor, where = self._reported_commit(), "this router's last status report"
+        if anchor is None and not self.cfg.repo.exists():
+            return state  # a router's very first run: trust on first use
+        lost = (
+            f"trust anchor lost ({self.cfg.state_dir / SOURCE_FILE} is missing or unreadable)"
+        )
+        if anchor:
+            warnings.append(f"{lost}: using {where} {anchor[:12]} as the last verified commit")
+            state.verified = anchor
+        else:
+            warnings.append(f"{lost} and no commit to fall back on: the remote's tip is trusted")
+        return state
+
+    def _reported_commit(self) -> str | None:
+        """The commit of reports/<router>.yaml on the status branch of the remote."""
+        import git
+        import yaml
+
+        try:
+            repo = self._usable_repo([])
+            self._fetch(repo, self.cfg.status_branch, "refs/peerops/status")
+            text = repo.git.show(f"refs/peerops/status:reports/{self.cfg.router}.yaml")
+            commit = yaml.safe_load(text).get("commit")
+        except (PeeropsError, git.GitCommandError, yaml.YAMLError, AttributeError, OSError):
+            return None
+        return commit if isinstance(commit, str) and _SHA_RE.fullmatch(commit) else None
+
+    # -- repairing the checkout ---------------------------------------------------------------
+    def _usable_repo(self, warnings: list[str]) -> Any:
+        """The checkout, with stale locks of a dead git removed (we hold the run lock, so no
+        other git runs here), or moved aside and begun anew when git cannot open it."""
+        git_dir = self.cfg.repo / ".git"
+        if git_dir.is_dir() and not git_dir.is_symlink():
+            stale = [*(git_dir / n for n in _STALE_LOCKS), *(git_dir / "refs").rglob("*.lock")]
+            for lock in stale:
+                if lock.is_file():
+                    lock.unlink()
+                    warnings.append(f"removed {lock} left by a git that died")
+        try:
+            repo = self._repo()
+            repo.git.rev_parse("--git-dir")
+            return repo
+        except Exception as exc:
+            return self._move_aside(f"not a usable git repository: {_git_error(exc)}", warnings)
+
+    def _sound(self, repo: Any) -> bool:
+        """Whether the local repository is intact (only asked after a failed fetch)."""
+        try:
+            repo.git.fsck("--connectivity-only", "--no-dangling", "--no-progress",
+                          kill_after_timeout=self.timeout, env=_git_env())
+        except Exception:
+            return False
+        return True
+
+    def _move_aside(self, why: str, warnings: list[str]) -> Any:
+        """Rename the broken checkout to <repo>.broken (one kept, for a post-mortem) and
+        begin a new one; the next fetch is verified against the trust anchor as usual."""
+        path = self.cfg.repo
+        aside = path.with_name(path.name + ".broken")
+        if aside.exists() or aside.is_symlink():
+            shutil.rmtree(aside) if aside.is_dir() and not aside.is_symlink() else aside.unlink()
+        if path.exists() or path.is_symlink():
+            path.rename(aside)
+        warnings.append(f"checkout corrupt ({why}): moved aside to {aside} and fetched anew")
+        return self._repo()
 
     # -- trust --------------------------------------------------------------------------------
     def _trust(
@@ -184,7 +312,9 @@ class GitSource:
         return None, tip_signer
 
     # -- outcomes ---------------------------------------------------------------------------------
-    def _unreachable(self, state: SourceState, now: float, error: str) -> SyncResult:
+    def _unreachable(
+        self, state: SourceState, now: float, error: str, warnings: list[str] | None = None
+    ) -> SyncResult:
         state.unreachable_since = state.unreachable_since or now
         save_source_state(self.cfg.state_dir, state)
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.unreachable_since))
@@ -194,6 +324,7 @@ class GitSource:
             signer=state.signer,
             message=f"remote unreachable since {since}: {error}",
             unreachable_since=state.unreachable_since,
+            warnings=list(warnings or []),
         )
 
     def _refuse(self, state: SourceState, fetched: str, reason: str) -> SyncResult:
@@ -224,6 +355,13 @@ class GitSource:
         if repo.git.remote("get-url", "origin") != self.cfg.remote:
             repo.git.remote("set-url", "origin", self.cfg.remote)
         return repo
+
+    @staticmethod
+    def _head_of(repo: Any) -> str | None:
+        try:
+            return str(repo.head.commit.hexsha)
+        except Exception:  # an empty, fresh checkout has no HEAD yet
+            return None
 
     def _head(self) -> str | None:
         import git
@@ -262,3 +400,9 @@ def _signature_problem(letter: str, key: str) -> str | None:
 
 
 _git_env = gitrun.environment  # one environment for every git the agent runs (agent/git.py)
+
+
+def _git_error(exc: Exception) -> str:
+    """git's first meaningful error line of a failed command (redacted), or the exception."""
+    text = str(getattr(exc, "stderr", "") or exc)
+    return first_error(text) or type(exc).__name__

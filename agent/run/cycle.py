@@ -70,7 +70,7 @@ class Agent:
         deadline = Deadline(self.cfg.schedule.run_timeout or None, should_stop=self.should_stop)
         outcome = RunOutcome(self.cfg.router)
         sync: SyncResult | None = None
-        applied_before = load_record(self.cfg.state_dir).commit
+        applied_before = self._applied_commit()
         try:
             sync = GitSource(self.cfg, clock=self.clock).sync()
             outcome = apply_router(self.cfg, deadline, self._cached_inventory(sync))
@@ -80,7 +80,10 @@ class Agent:
         except PeeropsError as exc:  # stop requested or time up before apply began
             outcome.errors.append(str(exc))
         except Exception as exc:
-            log.error("cycle failed: %s", traceback.format_exc())
+            # The cause, where it happened, on one line; the traceback only with -vv.
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error("internal error: %r (at %s:%s)", exc, where.filename, where.lineno)
+            log.debug("%s", traceback.format_exc())
             outcome.errors.append(f"internal error: {exc!r}")
         if sync is None:  # the pull itself broke: report it; nothing was applied
             sync = SyncResult(None, "error", message=(outcome.errors or outcome.config_errors)[-1])
@@ -90,7 +93,7 @@ class Agent:
         # A change is intentional when it comes with a commit not applied before (a merged
         # pull request), corrective when the commit is the same (drift was fixed).
         intentional = sync.commit is not None and sync.commit != applied_before
-        if outcome.inventory is not None and sync.commit:
+        if outcome.inventory is not None and sync.commit and not outcome.errors:
             record = load_record(self.cfg.state_dir)
             if record.commit != sync.commit:  # unchanged: no need to rewrite the whole record
                 record.commit = sync.commit
@@ -132,6 +135,14 @@ class Agent:
                 publish_error=result.publish_error,
             ),
         )
+
+    def _applied_commit(self) -> str | None:
+        """The commit of the last apply; None when the record is unreadable (the run then
+        fails inside its error handling, and still reports)."""
+        try:
+            return load_record(self.cfg.state_dir).commit
+        except Exception:
+            return None
 
     def _fingerprints(self, outcome: RunOutcome) -> dict[str, str | None]:
         if outcome.inventory is None:
