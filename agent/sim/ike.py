@@ -53,18 +53,9 @@ from typing import Any
 
 from agent.sim import state as simstate
 from agent.sim.fleet import load_fleet
-from agent.sim.ipsecconf import (
-    AUTHXFS,
-    ENCXFS,
-    GROUPXFS,
-    P1_AUTH,
-    P1_ENC,
-    P2_AUTH,
-    P2_ENC,
-    ntop,
-    parse_xf,
-)
+from agent.sim.ike_conf import P1_AUTH, P1_ENC, P2_AUTH, P2_ENC
 from agent.sim.isakmpd import conf_list, running, secrecy_problem
+from agent.sim.parse_y import AUTHXFS, ENCXFS, GROUPXFS, ntop, parse_xf
 
 PRIVATE_KEY = "/etc/isakmpd/private/local.key"
 LOCAL_PUB = "/etc/isakmpd/local.pub"

@@ -4,13 +4,13 @@ Source: sbin/ipsecctl/ipsecctl.c v1.88 (2024): `main` (getopt "cD:df:Fi:kmnvs:",
 then rules, then show, then monitor), `usage`, `ipsecctl_lookup_option`, `ipsecctl_rules`,
 `ipsecctl_commit`, `ipsecctl_show` / `ipsecctl_print_title` / `ipsecctl_print_flow` /
 `ipsecctl_print_sa` / `ipsecctl_print_addr`; sbin/ipsecctl/ike.c `ike_ipsec_establish`;
-sbin/ipsecctl/parse.y `pushfile` / `check_file_secrecy` (see agent.sim.ipsecconf).
+sbin/ipsecctl/parse.y `pushfile` / `check_file_secrecy` (see agent.sim.parse_y).
 
 Exit status: 0, or 1 on any error (err/errx exit 1 at once; a failed rule load makes 1).
 The simulator runs commands as root, so getuid() is 0 in the file secrecy check.
 
 Not simulated (a message on stderr, exit 1): -v together with a show of SAs (pfkdump's
-verbose extension dump), and what agent.sim.ipsecconf refuses. -m (monitor) blocks for ever
+verbose extension dump), and what agent.sim.parse_y refuses. -m (monitor) blocks for ever
 (WouldBlock) after the other actions, as the real one never returns.
 """
 
@@ -23,7 +23,9 @@ from typing import Any, NoReturn
 
 from agent.sim import ike, isakmpd, libc
 from agent.sim.host import WouldBlock
-from agent.sim.ipsecconf import (
+from agent.sim.ike_conf import delete_config, gen_config, ike_print_config
+from agent.sim.libc import Exit, getopt
+from agent.sim.parse_y import (
     PROTO_BY_NUMBER,
     SERVICE_BY_PORT,
     IkeRule,
@@ -31,11 +33,8 @@ from agent.sim.ipsecconf import (
     ParseOptions,
     check_file_secrecy,
     cmdline_symset,
-    delete_config,
-    gen_config,
     parse_rules,
 )
-from agent.sim.libc import Exit, getopt
 
 USAGE = "usage: ipsecctl [-cdFkmnv] [-D macro=value] [-f file] [-i fifo] [-s modifier]"
 SHOW_OPTIONS = ("flow", "sa", "all")
@@ -194,12 +193,12 @@ def load_rules(ctx: Any, opts: Opts) -> int:
         ctx.eprint("ipsecctl: Syntax error in config file: ipsec rules not loaded")
         return 1
     name, text = opened
+    me = hostname(ctx)
     popts = ParseOptions(
         verbose=opts.verbose,
         show=opts.show is not None,
-        delete=opts.delete,
-        hostname=hostname(ctx),
         macros=opts.macros,
+        print_rule=lambda rule: ike_print_config(rule, opts.delete, me),
     )
     try:
         result = parse_rules(name, text, popts, lambda p: _include(ctx, p))

@@ -1,10 +1,13 @@
-"""agent.sim.ipsecconf: ipsec.conf as parse.y reads it, and the isakmpd commands of ike.c."""
+"""agent.sim.parse_y and agent.sim.ike_conf: ipsec.conf as parse.y reads it, and the isakmpd
+commands of ike.c."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent.sim.ipsecconf import (
+from agent.sim.ike_conf import delete_config, gen_config, ike_print_config
+from agent.sim.libc import getopt
+from agent.sim.parse_y import (
     AUTHXFS,
     ENCXFS,
     GROUPXFS,
@@ -13,12 +16,9 @@ from agent.sim.ipsecconf import (
     ParseResult,
     check_file_secrecy,
     cmdline_symset,
-    delete_config,
-    gen_config,
     parse_rules,
     parse_xf,
 )
-from agent.sim.libc import getopt
 
 CONF = "/etc/ipsec.conf"
 
@@ -44,13 +44,10 @@ ike active esp transport proto gre from $local_ip to $peer_ip peer $peer_ip \\
 
 
 def parse(text: str, files: dict[str, str] | None = None, **opts: object) -> ParseResult:
-    """parse_rules on text, with `files` as the includable files."""
-    return parse_rules(
-        CONF,
-        text,
-        ParseOptions(**opts),  # type: ignore[arg-type]
-        lambda path: (files or {}).get(path),
-    )
+    """parse_rules on text, with `files` as the includable files; -v prints as ipsecctl."""
+    options = ParseOptions(**opts)  # type: ignore[arg-type]
+    options.print_rule = lambda rule: ike_print_config(rule, False, "localhost")
+    return parse_rules(CONF, text, options, lambda path: (files or {}).get(path))
 
 
 def test_a1_config_gives_the_isakmpd_names() -> None:
