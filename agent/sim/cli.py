@@ -20,8 +20,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.errors import PeeropsError
 from agent.host import DEFAULT_TIMEOUT
-from agent.sim import faults, ifconfig, rcctl
+from agent.sim import faults, if_gre, rcctl
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 
@@ -76,10 +77,10 @@ def init_root(root: Path, name: str, addresses: list[str]) -> None:
         path.chmod(mode)
     state = simstate.new_state()
     inet, inet6 = _split_addresses(addresses)
-    ifconfig.add_physical(state, "em0", inet=inet, inet6=inet6, mac=_mac_for(name))
-    ifconfig.add_physical(state, "enc0")
-    ifconfig.add_physical(state, "lo0")
-    ifconfig.add_physical(state, "pflog0")
+    if_gre.add_physical(state, "em0", inet=inet, inet6=inet6, mac=_mac_for(name))
+    if_gre.add_physical(state, "enc0")
+    if_gre.add_physical(state, "lo0")
+    if_gre.add_physical(state, "pflog0")
     simstate.save(root, state)
     if not (simstate.sim_dir(root) / simstate.HOST_FILE).exists():
         simstate.write_host_info(root, name, None)
@@ -102,8 +103,8 @@ class _Args:
     command: list[str] = field(default_factory=list)
 
 
-class _UsageError(Exception):
-    pass
+class _UsageError(PeeropsError):
+    """A wrong `peerops sim` command line (exit 2 with the usage)."""
 
 
 class _Help(Exception):

@@ -2,7 +2,9 @@
 
 state["daemons"][name] = {"pid": int, "flags": [str, ...]} while a daemon runs. A daemon with
 special behaviour (isakmpd) has a module with `start(ctx, flags) -> bool`, `stop(ctx) -> None`;
-others are plain process-table entries.
+others are plain process-table entries. `stop` is SIGTERM (etc/rc.d/rc.subr rc_stop:
+`pkill -xf ${pexp}`), which runs the daemon's own shutdown; `kill` is SIGKILL, which runs
+nothing (what a crash leaves behind stays).
 """
 
 from __future__ import annotations
@@ -18,16 +20,6 @@ SPECIAL: dict[str, str] = {"isakmpd": "agent.sim.isakmpd"}
 
 def running(state: dict[str, Any], name: str) -> bool:
     return name in state["daemons"]
-
-
-def pid_of(state: dict[str, Any], name: str) -> int | None:
-    entry = state["daemons"].get(name)
-    return int(entry["pid"]) if entry else None
-
-
-def flags_of(state: dict[str, Any], name: str) -> list[str] | None:
-    entry = state["daemons"].get(name)
-    return list(entry["flags"]) if entry else None
 
 
 def start(ctx: Any, name: str, flags: list[str]) -> bool:

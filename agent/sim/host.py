@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.atomic import write_atomic
+from agent.errors import PeeropsError
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
 from agent.sim import faults
 from agent.sim import state as simstate
@@ -37,6 +38,10 @@ COMMANDS: dict[str, str] = {
 class WouldBlock(Exception):
     """Raised by a command that would block for ever on OpenBSD (e.g. a stale isakmpd FIFO):
     SimHost.run turns it into a timed-out result, as the real command would be killed."""
+
+
+class SimPathError(PeeropsError, ValueError):
+    """A path that is not absolute or would leave the simulated root."""
 
 
 @dataclass
@@ -90,10 +95,10 @@ class SimHost:
     def real_path(self, os_path: str) -> Path:
         """Map an absolute OpenBSD path to the file under ROOT; refuse anything that escapes."""
         if not os_path.startswith("/"):
-            raise ValueError(f"not an absolute path: {os_path!r}")
+            raise SimPathError(f"not an absolute path: {os_path!r}")
         parts = [p for p in os_path.split("/") if p not in ("", ".")]
         if ".." in parts:
-            raise ValueError(f"path escapes the simulated root: {os_path!r}")
+            raise SimPathError(f"path escapes the simulated root: {os_path!r}")
         return self.root.joinpath(*parts)
 
     @property

@@ -17,30 +17,7 @@ Sources (read from the openbsd/src GitHub mirror):
 - sys/net/if.h LINK_STATE_DESCRIPTIONS ("active", "keepalive down", "no carrier", ...).
 - lib/libc/net/gai_strerror.c v1.8 for getaddrinfo() error texts.
 
-State schema: state["interfaces"][name] is a dict
-    index: int              if_index (scopeid of link-local addresses)
-    type: str               "gre" | "ether" | "loop" | "enc" | "pflog"
-    cloned: bool            created by `ifconfig X create` (may be destroyed)
-    up: bool                IFF_UP
-    running: bool           IFF_RUNNING (the driver sets it when up)
-    mtu: int, priority: int, llprio: int
-    description: str        "" when none
-    groups: [str]           interface groups except the implicit "all", in join order
-    lladdr: str | None      ether address (ether interfaces only)
-    media: str | None       media word printed by status() (ether only)
-    link_state: str         "unknown" | "up" | "down" | "keepalive down"
-    tunnel: None | {src, dst, ttl, df, ecn, rdomain}   None: no tunnel support (not gre);
-                            src/dst None until `tunnel` is given (printed "(unset)")
-    encap: None | {vnetid, txprio, rxprio}             gre only; vnetid None = "none"
-    keepalive: None | {timeout, count}
-    inet6_enabled: bool     AF_INET6 attached (SIOCIFAFATTACH): the link-local exists
-    inet:  [{address, dest, netmask, broadcast, seq}]  dotted quads; dest/broadcast or None
-    inet6: [{address, prefixlen, dest, flags, scope, seq}]  address without %zone; scope is
-                            the ifindex for link-local addresses, else None; flags e.g.
-                            ["anycast"] (none are set by this simulator)
-    seq: int                last address sequence number: addresses print in `seq` order,
-                            which is the kernel's if_addrlist order (ifa_add appends)
-The index counter is state["next_ifindex"] (agent/sim/state.py).
+The interface model and its state are agent.sim.if_gre's.
 
 Deliberate simplifications (each also noted where it happens): DAD completes at once (no
 "tentative"); the keepalive hold timer fires at once (link state "keepalive down" as soon as
@@ -58,7 +35,26 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from agent.sim import libc
-from agent.sim import state as simstate
+from agent.sim.if_gre import (
+    IFF_BROADCAST,
+    IFF_LOOPBACK,
+    IFF_MULTICAST,
+    IFF_POINTOPOINT,
+    add_inet,
+    add_inet6,
+    alloc_index,
+    aton_strict,
+    driver_flags_changed,
+    iface_flags,
+    ifaddr_up,
+    inet6_attach,
+    interfaces,
+    new_iface,
+    next_seq,
+    ntoa,
+    plen_to_mask,
+    set_broadcast,
+)
 from agent.sim.libc import Exit, inet_aton, inet_net_pton4, strtonum
 
 PROG = "ifconfig"
@@ -78,14 +74,7 @@ ENAMETOOLONG = "File name too long"
 EAI_NONAME = "name or service is not known"
 EAI_SERVICE = "service not supported for ai_socktype"
 
-IFF_UP = 0x1
-IFF_BROADCAST = 0x2
-IFF_LOOPBACK = 0x8
-IFF_POINTOPOINT = 0x10
-IFF_RUNNING = 0x40
-IFF_PROMISC = 0x100
-IFF_SIMPLEX = 0x800
-IFF_MULTICAST = 0x8000
+
 
 # ifconfig.c IFFBITS: printb() bit numbers are 1-based ("\1UP" is 0x1).
 IFFBITS: tuple[tuple[int, str], ...] = (
@@ -95,19 +84,6 @@ IFFBITS: tuple[tuple[int, str], ...] = (
     (16, "MULTICAST"), (19, "AUTOCONF6TEMP"), (20, "MPLS"), (21, "WOL"), (22, "AUTOCONF6"),
     (23, "INET6_NOSOII"), (24, "AUTOCONF4"), (25, "MONITOR"), (26, "LRO"),
 )
-
-# Per driver: flags fixed at attach, default mtu and llprio. gre from gre_clone_create();
-# ether/loop/enc/pflog from the usual 7.x output of em(4), lo(4), enc(4), pflog(4)
-# (`flags=8843<...> mtu 1500`, `flags=8049<...> mtu 32768`, `flags=0<>`,
-# `flags=141<...> mtu 33136`, llprio 3 = IFQ_DEFPRIO). Newer releases may add LRO on lo0
-# (unverified), which this simulator does not show.
-DRIVERS: dict[str, dict[str, int]] = {
-    "gre": {"flags": IFF_POINTOPOINT | IFF_MULTICAST, "mtu": 1476, "llprio": 6},
-    "ether": {"flags": IFF_BROADCAST | IFF_SIMPLEX | IFF_MULTICAST, "mtu": 1500, "llprio": 3},
-    "loop": {"flags": IFF_LOOPBACK | IFF_MULTICAST, "mtu": 32768, "llprio": 3},
-    "enc": {"flags": 0, "mtu": 0, "llprio": 3},
-    "pflog": {"flags": IFF_PROMISC, "mtu": 33136, "llprio": 3},
-}
 
 # `ifconfig -C` names: the pseudo-devices of an amd64 GENERIC 7.x kernel, best knowledge
 # (unverified against a running kernel); list_cloners() prints them qsort()ed.
@@ -143,234 +119,8 @@ _UNSIMULATED_TEXT = (
 )
 UNSIMULATED_KEYWORDS = frozenset(_UNSIMULATED_TEXT.split())
 
-# Fixed indexes of the interfaces a fresh install attaches first (the rest count up from
-# state["next_ifindex"]); matches the comment in agent/sim/state.py new_state().
-PHYSICAL_INDEX = {"em0": 1, "enc0": 2, "lo0": 3, "pflog0": 4}
-PHYSICAL_TYPES = {"em": "ether", "lo": "loop", "enc": "enc", "pflog": "pflog"}
-
 ADDR, MASK, DSTADDR, RIDADDR = "addr", "mask", "dst", "rid"
 ANY4 = "0.0.0.0"  # noqa: S104 - INADDR_ANY as inet_ntoa() prints it, nothing is bound
-
-
-# --------------------------------------------------------------------------------------------
-# Interface model
-
-
-def interfaces(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Return state["interfaces"], creating the key on an old state document."""
-    return state.setdefault("interfaces", {})
-
-
-def _new_iface(itype: str, index: int, cloned: bool) -> dict[str, Any]:
-    """Return a freshly attached interface of driver `itype` with the driver's defaults."""
-    drv = DRIVERS[itype]
-    is_gre = itype == "gre"
-    return {
-        "index": index, "type": itype, "cloned": cloned, "up": False, "running": False,
-        "mtu": drv["mtu"], "priority": 0, "llprio": drv["llprio"], "description": "",
-        "groups": [], "lladdr": None, "media": None, "link_state": "unknown",
-        # gre_clone_create(): t_ttl = ip_defttl (64), t_df = 0, t_ecn = ECN_ALLOWED.
-        "tunnel": ({"src": None, "dst": None, "ttl": 64, "df": False, "ecn": True, "rdomain": 0}
-                   if is_gre else None),
-        "encap": {"vnetid": None, "txprio": "payload", "rxprio": "packet"} if is_gre else None,
-        "keepalive": None, "inet6_enabled": False, "inet": [], "inet6": [], "seq": 0,
-    }
-
-
-def _alloc_index(state: dict[str, Any], name: str) -> int:
-    """Return the ifindex for a new interface: the fixed one of a boot interface if free,
-    else the next counter value (if_idxmap allocation counts up)."""
-    used = set(simstate.numbers(interfaces(state), "index").values())
-    fixed = PHYSICAL_INDEX.get(name)
-    if fixed is not None and fixed not in used:
-        return fixed
-    index = int(state.get("next_ifindex", 5))
-    while index in used:
-        index += 1
-    state["next_ifindex"] = index + 1
-    return index
-
-
-def _next_seq(iface: dict[str, Any]) -> int:
-    iface["seq"] = int(iface.get("seq", 0)) + 1
-    return iface["seq"]
-
-
-def iface_flags(iface: dict[str, Any]) -> int:
-    """Return if_flags as SIOCGIFFLAGS reports them (driver bits plus UP/RUNNING)."""
-    flags = DRIVERS[iface["type"]]["flags"]
-    if iface["up"]:
-        flags |= IFF_UP
-    if iface["running"]:
-        flags |= IFF_RUNNING
-    return flags
-
-
-def add_physical(
-    state: dict[str, Any],
-    name: str,
-    *,
-    inet: list[tuple[str, int]] | None = None,
-    inet6: list[tuple[str, int]] | None = None,
-    mac: str | None = None,
-    groups: list[str] | None = None,
-) -> None:
-    """Attach a boot-time interface (em0, lo0, enc0, pflog0) as a booted 7.x box shows it.
-
-    em0 gets `mac`, the given addresses (broadcast computed as in_ifinit() does) and, when
-    inet6 is given, its own EUI-64 link-local first. lo0 gets ::1, fe80::1 and 127.0.0.1/8
-    in the order netstart/in6_ifattach leave them. enc0 is down with link state up
-    ("status: active"); pflog0 is up. A name already present is left alone.
-    """
-    ifs = interfaces(state)
-    if name in ifs:
-        return
-    prefix = re.sub(r"\d+$", "", name)
-    itype = PHYSICAL_TYPES.get(prefix)
-    if itype is None:
-        raise ValueError(f"add_physical: unknown boot interface type for {name!r}")
-    iface = _new_iface(itype, _alloc_index(state, name), cloned=False)
-    ifs[name] = iface
-    if itype != "ether":
-        iface["groups"].append(prefix)  # if_clone_create() joins the cloner's group
-    iface["groups"].extend(groups or [])
-    _setup_physical(state, name, iface, mac)
-    for addr, plen in inet or []:
-        _add_inet(iface, addr, _plen_to_mask(plen), None)
-    if inet6:
-        _inet6_attach(state, name)
-        for addr, plen in inet6:
-            _add_inet6(iface, addr, plen, None, None)
-
-
-def _setup_physical(
-    state: dict[str, Any], name: str, iface: dict[str, Any], mac: str | None
-) -> None:
-    """Set the up/running/link/media state each boot interface type has after /etc/netstart."""
-    itype = iface["type"]
-    if itype == "ether":
-        iface.update(up=True, running=True, link_state="up",
-                     lladdr=(mac or "00:00:00:00:00:00").lower(),
-                     media="Ethernet autoselect (1000baseT full-duplex)")
-    elif itype == "loop":
-        iface.update(up=True, running=True)
-        iface["inet6_enabled"] = True
-        _add_inet6(iface, "::1", 128, None, None)
-        _add_inet6(iface, "fe80::1", 64, None, iface["index"])
-        _add_inet(iface, "127.0.0.1", 0xFF000000, None)
-    elif itype == "enc":
-        iface["link_state"] = "up"
-    elif itype == "pflog":
-        iface.update(up=True, running=True)
-
-
-def _add_inet(iface: dict[str, Any], addr: str, mask: int, dst: str | None) -> dict[str, Any]:
-    """Append an IPv4 address; broadcast as in_ifinit() computes it on BROADCAST interfaces."""
-    entry = {"address": addr, "dest": dst, "netmask": _ntoa(mask), "broadcast": None, "seq": 0}
-    _set_broadcast(iface, entry)
-    entry["seq"] = _next_seq(iface)
-    iface["inet"].append(entry)
-    return entry
-
-
-def _set_broadcast(iface: dict[str, Any], entry: dict[str, Any]) -> None:
-    """in_ifinit(): broadcast = net | ~mask, or 0 for an RFC 3021 /31 (not printed then)."""
-    if not DRIVERS[iface["type"]]["flags"] & IFF_BROADCAST:
-        entry["broadcast"] = None
-        return
-    mask = _aton_strict(entry["netmask"])
-    addr = _aton_strict(entry["address"])
-    entry["broadcast"] = None if mask == 0xFFFFFFFE else _ntoa((addr & mask) | (~mask & 0xFFFFFFFF))
-
-
-def _add_inet6(
-    iface: dict[str, Any], addr: str, plen: int, dst: str | None, scope: int | None
-) -> dict[str, Any]:
-    entry = {"address": str(ipaddress.IPv6Address(addr)), "prefixlen": plen, "dest": dst,
-             "flags": [], "scope": scope, "seq": _next_seq(iface)}
-    iface["inet6"].append(entry)
-    return entry
-
-
-def _inet6_attach(state: dict[str, Any], name: str) -> None:
-    """in6_ifattach(): give the interface its link-local fe80::IID/64 once."""
-    iface = interfaces(state)[name]
-    if iface["inet6_enabled"]:
-        return
-    iface["inet6_enabled"] = True
-    if iface["type"] == "loop":
-        _add_inet6(iface, "::1", 128, None, None)
-        _add_inet6(iface, "fe80::1", 64, None, iface["index"])
-        return
-    iid = _interface_id(state, name)
-    _add_inet6(iface, str(ipaddress.IPv6Address((0xFE80 << 112) | iid)), 64, None, iface["index"])
-    # in6_ifinit() calls the driver's SIOCSIFADDR for the first inet6 address; gre_ioctl()
-    # sets IFF_UP there (so `inet6 eui64` alone brings a gre up, as sample B1 shows: its
-    # hostname.gre0 had no `up` line). Inferred from the code, not seen on a box.
-    _ifaddr_up(iface)
-
-
-def _interface_id(state: dict[str, Any], name: str) -> int:
-    """in6_get_ifid() (netinet6/in6_ifattach.c, KAME): the EUI-64 of the interface's own
-    MAC, else borrowed from the first hardware interface with a universal MAC (sample B1:
-    gre0 got fe80::221:28ff:fef9:c1d8 from MAC 00:21:28:f9:c1:d8). The kernel's last
-    resort is a random IID; the simulator derives a fixed one from the name instead."""
-    ifs = interfaces(state)
-    own = ifs[name].get("lladdr")
-    if own:
-        return _eui64(own)
-    for other in sorted(ifs.values(), key=lambda i: i["index"]):
-        mac = other.get("lladdr")
-        if mac and not int(mac.split(":")[0], 16) & 0x02:
-            return _eui64(mac)
-    return (sum(name.encode()) * 0x9E3779B1) & 0xFFFFFFFFFFFFFF | 0x0200000000000000
-
-
-def _eui64(mac: str) -> int:
-    """Modified EUI-64 from a MAC: insert ff:fe and flip the universal/local bit."""
-    octets = [int(x, 16) for x in mac.split(":")]
-    octets[0] ^= 0x02
-    value = 0
-    for b in [*octets[:3], 0xFF, 0xFE, *octets[3:]]:
-        value = (value << 8) | b
-    return value
-
-
-def _ifaddr_up(iface: dict[str, Any]) -> None:
-    """Driver SIOCSIFADDR: gre_ioctl() (and em/lo) set IFF_UP and start the interface."""
-    iface["up"] = True
-    _driver_flags_changed(iface)
-
-
-def _driver_flags_changed(iface: dict[str, Any]) -> None:
-    """gre_ioctl() SIOCSIFFLAGS: UP without RUNNING -> gre_up(); !UP with RUNNING -> gre_down()."""
-    if iface["type"] == "enc":
-        return
-    iface["running"] = iface["up"]
-    if iface["type"] != "gre":
-        return
-    if not iface["running"]:
-        # gre_down() -> gre_link_state(): not RUNNING is LINK_STATE_UNKNOWN.
-        iface["link_state"] = "unknown"
-    elif iface["keepalive"]:
-        # Simplification: the hold timer (timeout*count s) fires at once; no peer answers.
-        iface["link_state"] = "keepalive down"
-
-
-# --------------------------------------------------------------------------------------------
-# Address text helpers (libc semantics)
-
-
-def _ntoa(value: int) -> str:
-    return str(ipaddress.IPv4Address(value & 0xFFFFFFFF))
-
-
-def _aton_strict(text: str) -> int:
-    return int(ipaddress.IPv4Address(text))
-
-
-def _plen_to_mask(plen: int) -> int:
-    return 0 if plen == 0 else (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------------------------
@@ -564,7 +314,7 @@ def _create(op: _Op) -> str | None:
         return EINVAL
     if cloner not in SIMULATED_CLONERS:
         op.refuse(f"creating {cloner} interfaces")
-    iface = _new_iface("gre", _alloc_index(op.state, op.name), cloned=True)
+    iface = new_iface("gre", alloc_index(op.state, op.name), cloned=True)
     iface["groups"].append(cloner)  # if_clone_create() -> if_addgroup(ifp, ifc_name)
     interfaces(op.state)[op.name] = iface
     return None
@@ -594,7 +344,7 @@ def _addaf(op: _Op) -> None:
     if not iface_flags(iface) & IFF_MULTICAST or iface["mtu"] < 1280:
         op.warn(f"{op.name}: SIOCIFAFATTACH", EINVAL)
         return
-    _inet6_attach(op.state, op.name)
+    inet6_attach(op.state, op.name)
 
 
 # -- the command loop ---------------------------------------------------------------------------
@@ -736,7 +486,7 @@ def in_getprefix(op: _Op, plen: str, which: str) -> None:
     length, error = strtonum(plen, 0, 32)
     if error:
         op.errx(f"prefix {plen}: {error}")
-    _store(op, which, 0xFFFFFFFF if length in (0, 32) else _plen_to_mask(length))
+    _store(op, which, 0xFFFFFFFF if length in (0, 32) else plen_to_mask(length))
 
 
 def in6_getprefix(op: _Op, plen: str, which: str) -> None:
@@ -834,7 +584,7 @@ def _del_address(op: _Op) -> str | None:
     if op.req.af == "inet":
         entries = iface["inet"]
         idx = next((i for i, e in enumerate(entries)
-                    if rid is None or _aton_strict(e["address"]) == rid[0]), None)
+                    if rid is None or aton_strict(e["address"]) == rid[0]), None)
     else:
         entries = iface["inet6"]
         idx = None if rid is None else next(
@@ -861,26 +611,26 @@ def _add_inet_req(op: _Op, iface: dict[str, Any], value: int) -> str | None:
     """in_ioctl_change_ifaddr() SIOCAIFADDR + in_ifinit(): update an exact match (it moves to
     the end of the list when re-initialised), else append with the given or classful mask."""
     req = op.req
-    addr = _ntoa(value)
+    addr = ntoa(value)
     p2p = bool(iface_flags(iface) & IFF_POINTOPOINT)
-    dst = _ntoa(req.dst[0]) if req.dst is not None and p2p else None
+    dst = ntoa(req.dst[0]) if req.dst is not None and p2p else None
     entry = next((e for e in iface["inet"] if e["address"] == addr), None)
     if entry is None:
         mask = req.mask if req.mask is not None else _classful(value)
-        _add_inet(iface, addr, mask, dst or (ANY4 if p2p else None))
-        _ifaddr_up(iface)
+        add_inet(iface, addr, mask, dst or (ANY4 if p2p else None))
+        ifaddr_up(iface)
         return None
     if req.mask is None and dst is None:
         return None
     if req.mask is not None:
-        entry["netmask"] = _ntoa(req.mask)
+        entry["netmask"] = ntoa(req.mask)
     if dst is not None:
         entry["dest"] = dst
-    _set_broadcast(iface, entry)
+    set_broadcast(iface, entry)
     iface["inet"].remove(entry)  # in_ifinit(): ifa_del() + ifa_add() re-append
-    entry["seq"] = _next_seq(iface)
+    entry["seq"] = next_seq(iface)
     iface["inet"].append(entry)
-    _ifaddr_up(iface)
+    ifaddr_up(iface)
     return None
 
 
@@ -922,8 +672,8 @@ def _add_inet6_req(op: _Op, iface: dict[str, Any], value: tuple[int, int]) -> st
         if dst is not None:
             entry["dest"] = dst
         return None
-    _inet6_attach(op.state, op.name)
-    _add_inet6(iface, str(addr), plen, dst, iface["index"] if addr.is_link_local else None)
+    inet6_attach(op.state, op.name)
+    add_inet6(iface, str(addr), plen, dst, iface["index"] if addr.is_link_local else None)
     return None
 
 
@@ -939,7 +689,7 @@ def setifflags(op: _Op, word: str) -> None:
     """`up`/`down`: SIOCGIFFLAGS (err on failure) then SIOCSIFFLAGS to the driver."""
     iface = op.must(f"{op.name}: SIOCGIFFLAGS")
     iface["up"] = word == "up"
-    _driver_flags_changed(iface)
+    driver_flags_changed(iface)
 
 
 def clone_destroy(op: _Op, word: str) -> None:
@@ -1287,11 +1037,6 @@ def _name_matches(wanted: str | None, name: str) -> bool:
     return name.startswith(wanted) and name[len(wanted):len(wanted) + 1].isdigit()
 
 
-def format_interface(state: dict[str, Any], name: str) -> str:
-    """Return `ifconfig NAME` output for one interface (all of its addresses)."""
-    return "".join(line + "\n" for line in format_lines(state, name, True, None))
-
-
 def format_lines(state: dict[str, Any], name: str, ifaliases: bool, afp: str | None) -> list[str]:
     """status() then the address lines of printif(); `ifaliases` False (ifconfig, -a) shows
     only the first inet address, as printif()'s noinet logic does."""
@@ -1385,7 +1130,7 @@ def _inet_line(iface: dict[str, Any], entry: dict[str, Any]) -> str:
     flags = iface_flags(iface)
     if flags & IFF_POINTOPOINT:
         line += f" --> {entry['dest'] or ANY4}"
-    line += f" netmask 0x{_aton_strict(entry['netmask']):x}"
+    line += f" netmask 0x{aton_strict(entry['netmask']):x}"
     if flags & IFF_BROADCAST and entry.get("broadcast"):
         line += f" broadcast {entry['broadcast']}"
     return line

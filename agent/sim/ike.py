@@ -70,7 +70,7 @@ Numbers = tuple[int, int]  # RSA (n, e)
 
 
 @dataclass(frozen=True)
-class Flow:
+class KernelFlow:
     """One SPD entry as `ipsecctl -sf` prints it."""
 
     satype: str
@@ -87,7 +87,7 @@ class Flow:
 
 
 @dataclass(frozen=True)
-class SA:
+class KernelSA:
     """One SAD entry as `ipsecctl -ss` prints it (keys are synthetic, for -k)."""
 
     satype: str
@@ -105,8 +105,8 @@ class SA:
 class IkeView:
     """Flows (kernel order), SAs (unsorted) and, per connection, "up" or why it is not."""
 
-    flows: list[Flow]
-    sas: list[SA]
+    flows: list[KernelFlow]
+    sas: list[KernelSA]
     status: dict[str, str]
 
 
@@ -857,7 +857,9 @@ def _side_key(side: Side) -> str:
     )
 
 
-def build(a: Side, other_key: str, xf: P2Xf, srcid: str, dstid: str) -> tuple[list[Flow], list[SA]]:
+def build(
+    a: Side, other_key: str, xf: P2Xf, srcid: str, dstid: str
+) -> tuple[list[KernelFlow], list[KernelSA]]:
     """The 2 flows and 2 SAs of side `a` for a negotiated transform."""
     conn = a.conn
     local_addr, peer_addr = known(conn.local_addr), known(conn.peer_addr)
@@ -865,7 +867,7 @@ def build(a: Side, other_key: str, xf: P2Xf, srcid: str, dstid: str) -> tuple[li
     local, remote = conn.local_id, conn.remote_id
     ends = {"in": (remote, local), "out": (local, remote)}
     flows = [
-        Flow(
+        KernelFlow(
             satype,
             way,
             local.proto,
@@ -886,7 +888,7 @@ def build(a: Side, other_key: str, xf: P2Xf, srcid: str, dstid: str) -> tuple[li
         spi = spi_for(sides, src, dst)
         seed = _material(spi, *sorted(sides))
         sas.append(
-            SA(
+            KernelSA(
                 satype,
                 xf.encap.lower(),
                 src,
@@ -904,7 +906,7 @@ def build(a: Side, other_key: str, xf: P2Xf, srcid: str, dstid: str) -> tuple[li
 # -- entry point ------------------------------------------------------------------------------
 
 
-def _evaluate(a: Side, fleet: _Fleet) -> tuple[list[Flow], list[SA]] | str:
+def _evaluate(a: Side, fleet: _Fleet) -> tuple[list[KernelFlow], list[KernelSA]] | str:
     """Flows and SAs of one of our connections, or why it is not up."""
     if a.view.ist.get("keynote"):
         return "isakmpd runs without -K (KeyNote policy is not simulated)"

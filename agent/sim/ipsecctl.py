@@ -301,7 +301,7 @@ def _port(port: int, proto: int) -> str:
     return SERVICE_BY_PORT.get((port, "tcp" if proto == 6 else "udp"), str(port))
 
 
-def render_flow(flow: ike.Flow, collapse: bool = False) -> str:
+def render_flow(flow: ike.KernelFlow, collapse: bool = False) -> str:
     """ipsecctl.c `ipsecctl_print_flow` (isakmpd flows have a peer but no local)."""
     text = f"flow {flow.satype} {flow.direction}"
     if flow.proto:
@@ -316,7 +316,7 @@ def render_flow(flow: ike.Flow, collapse: bool = False) -> str:
     return text
 
 
-def render_sa(sa: ike.SA, showkey: bool = False) -> str:
+def render_sa(sa: ike.KernelSA, showkey: bool = False) -> str:
     """ipsecctl.c `ipsecctl_print_sa` as pfkdump.c `pfkey_print_sa` fills it in."""
     text = f"{sa.satype} {sa.tmode} from {sa.src} to {sa.dst} spi 0x{sa.spi:08x}"
     if sa.auth:

@@ -38,6 +38,7 @@ import stat as statmod
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.errors import PeeropsError
 from agent.sim import ifconfig, libc
 from agent.sim.libc import Exit
 
@@ -267,8 +268,8 @@ _META = set(";&|<>()`")
 _DQ_ESCAPABLE = set('$`"\\')
 
 
-class _Refuse(Exception):
-    pass
+class _Refuse(PeeropsError):
+    """The eval'd text would expand or run something: the simulator refuses it."""
 
 
 def eval_words(text: str) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.host import CommandResult
-from agent.sim import ifconfig, libc
+from agent.sim import if_gre, libc
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 
@@ -45,8 +45,8 @@ B4_CURRENT = B4_CURRENT.replace(" -> ", " --> ")
 def make_root(tmp_path: Path, next_index: int = 5, mac: str = B1_MAC) -> SimHost:
     """A router with em0 (MAC `mac`) and lo0; new interfaces get ifindex `next_index`."""
     state = simstate.new_state()
-    ifconfig.add_physical(state, "em0", inet=[("192.0.2.1", 24)], mac=mac)
-    ifconfig.add_physical(state, "lo0")
+    if_gre.add_physical(state, "em0", inet=[("192.0.2.1", 24)], mac=mac)
+    if_gre.add_physical(state, "lo0")
     state["next_ifindex"] = next_index
     root = tmp_path / "rtr"
     simstate.save(root, state)

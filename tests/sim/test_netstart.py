@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.host import CommandResult
-from agent.sim import ifconfig
+from agent.sim import if_gre
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 from agent.sim.netstart import eval_words, read_lines
@@ -20,8 +20,8 @@ CREATE = "{ ifconfig gre0 || ifconfig gre0 create; }"
 @pytest.fixture
 def host(tmp_path: Path) -> SimHost:
     state = simstate.new_state()
-    ifconfig.add_physical(state, "em0", inet=[("192.0.2.1", 24)], mac=MAC)
-    ifconfig.add_physical(state, "lo0")
+    if_gre.add_physical(state, "em0", inet=[("192.0.2.1", 24)], mac=MAC)
+    if_gre.add_physical(state, "lo0")
     root = tmp_path / "rtr"
     simstate.save(root, state)
     return SimHost(root)
@@ -101,7 +101,7 @@ def test_recommended_file_from_reference(host: SimHost) -> None:
 def test_b1_hostname_file_with_names_from_hosts(tmp_path: Path) -> None:
     """B1 came from `tunnel A.example.com D.example.net` + `inet6 fd42::/127`."""
     state = simstate.new_state()
-    ifconfig.add_physical(state, "em0", mac=MAC)
+    if_gre.add_physical(state, "em0", mac=MAC)
     state["next_ifindex"] = 22
     simstate.save(tmp_path / "b1", state)
     host = SimHost(tmp_path / "b1")
