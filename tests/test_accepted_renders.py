@@ -19,7 +19,7 @@ import yaml
 from agent.repo import fields
 from agent.repo.inventory import load_inventory
 from agent.router.render import render_hostname, render_rule
-from agent.sim import ifconfig
+from agent.sim import if_gre
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 from tests.conftest import EXAMPLE_STATE
@@ -87,8 +87,8 @@ def test_every_accepted_value_renders_to_what_openbsd_accepts(tmp_path: Path) ->
     assert len(peerings) == len(variants)
 
     state = simstate.new_state()
-    ifconfig.add_physical(state, "em0", inet=[("192.0.2.1", 24)], mac="00:21:28:f9:c1:d8")
-    ifconfig.add_physical(state, "lo0")
+    if_gre.add_physical(state, "em0", inet=[("192.0.2.1", 24)], mac="00:21:28:f9:c1:d8")
+    if_gre.add_physical(state, "lo0")
     simstate.save(tmp_path / "rtr1", state)
     host = SimHost(tmp_path / "rtr1")
     conf = "".join(render_rule(p) + "\n" for p in peerings)
