@@ -5,6 +5,7 @@ SVG must be well-formed XML that holds every router and every peering in its sta
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import shutil
@@ -202,3 +203,26 @@ def test_the_workflow_commits_the_page_beside_the_reports(remote: Path, tmp_path
     log = git(origin, "log", "--format=%s", "status").splitlines()
     assert log[0] == "dashboard: 2 of 2 routers healthy and reporting."
     assert sum(s.startswith("dashboard:") for s in log) == 1
+
+
+def test_twenty_routers_keep_their_peers_apart(tmp_path: Path) -> None:
+    """Each router's external peers stay in its own sector of the picture, and no two peer
+    nodes overlap, with 20 routers of 6 external peers each."""
+    rows = rows_of({
+        f"r{i:02d}": report(f"r{i:02d}", {f"p{j}": "up" for j in range(6)}) for i in range(20)
+    })
+    svg = tmp_path / "fleet.svg"
+    svg.write_text(fleet_svg(rows))
+    root = ET.parse(svg).getroot()  # noqa: S314 - our own output
+    nodes = []  # (angle around the fleet's centre, router, x, y)
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "external":
+            for circle in group.iter(f"{SVG}circle"):
+                x, y = float(circle.get("cx")), float(circle.get("cy"))
+                nodes.append((math.atan2(y, x) % (2 * math.pi), group.get("data-router"), x, y))
+    assert len(nodes) == 120
+    order = [router for _, router, _, _ in sorted(nodes)]
+    runs = [r for k, r in enumerate(order) if k == 0 or order[k - 1] != r]
+    assert len(runs) <= 21  # one contiguous run per router (the first may wrap around)
+    closest = min(math.dist(a[2:], b[2:]) for a in nodes for b in nodes if a is not b)
+    assert closest >= 16  # circles of radius 8 do not overlap

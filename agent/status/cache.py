@@ -114,7 +114,7 @@ class StatusCache:
             error = self._fetch() if fetch else "not fetched (--offline)"
             stamp = self._stamp()
             if error is None:
-                stamp = {"fetched_at": time.time(), "remote": self.remote}
+                stamp = {"fetched_at": time.time(), "remote": redact(self.remote)}
                 self._write_stamp(stamp)
             elif stamp is None:
                 raise CacheError(

@@ -100,23 +100,27 @@ def _dot(state: str) -> str:
 
 
 def fleet_svg(rows: Sequence[RouterRow]) -> str:
-    """Routers on a circle, router-to-router links as chords, external peers fanned out; the
-    picture is cropped to what is drawn."""
+    """Routers on a circle, router-to-router links as chords, each router's external peers on
+    an outer ring in the router's own sector (so groups never cross); the picture is cropped
+    to what is drawn."""
     names = [r.router for r in rows]
     routers = set(names)
     externals = {r.router: [p for p in r.peers if p["peer"] not in routers] for r in rows}
-    widest = max([len(v) for v in externals.values()] + [0])
-    radius = 0 if len(rows) < 2 else max(150.0, 55.0 * len(rows) / math.pi)
-    reach = 95.0 + 8.0 * min(widest, 12)  # how far the external fan sits from its router
-    pos = {
-        name: (radius * math.cos(_angle(i, len(names))), radius * math.sin(_angle(i, len(names))))
-        for i, name in enumerate(names)
-    }
+    widest = max([len(v) for v in externals.values()] + [1])
+    radius = 0.0 if len(rows) < 2 else max(150.0, 55.0 * len(rows) / math.pi)
+    pos = {name: _polar(radius, _angle(i, len(names))) for i, name in enumerate(names)}
+    if len(rows) < 2:  # one router: its peers all around it
+        step, outer = 2 * math.pi / widest, 120.0 + 4.0 * widest
+    else:  # a sector per router; neighbouring peers at least 24 px apart on the ring
+        step = min(0.45, 2 * math.pi / len(rows) / widest)
+        outer = max(radius + 110.0, 24.0 / step)
     body = _internal_edges(rows, routers, pos)
     points = list(pos.values()) or [(0.0, 0.0)]
     for i, r in enumerate(rows):
-        group, drawn = _external_group(r, externals[r.router], pos[r.router],
-                                       _angle(i, len(names)), reach, centred=len(rows) < 2)
+        peers = externals[r.router]
+        angles = [_angle(i, len(names)) + (k - (len(peers) - 1) / 2) * step
+                  for k in range(len(peers))]
+        group, drawn = _external_group(r, peers, pos[r.router], angles, outer)
         body += group
         points += drawn
     body += [_router_node(r, pos[r.router]) for r in rows]
@@ -137,6 +141,10 @@ def fleet_svg(rows: Sequence[RouterRow]) -> str:
         "</g>",
         "</svg>",
     ]) + "\n"
+
+
+def _polar(r: float, angle: float) -> tuple[float, float]:
+    return r * math.cos(angle), r * math.sin(angle)
 
 
 def _angle(i: int, n: int) -> float:
@@ -167,25 +175,23 @@ def _internal_edges(rows: Sequence[RouterRow], routers: set[str],
 
 
 def _external_group(
-    row: RouterRow, peers: list[dict[str, Any]], at: tuple[float, float], angle: float,
-    reach: float, centred: bool,
+    row: RouterRow, peers: list[dict[str, Any]], at: tuple[float, float],
+    angles: list[float], outer: float,
 ) -> tuple[list[str], list[tuple[float, float]]]:
-    """The router's external peers fanned out on its outer side; (SVG lines, their points)."""
+    """The router's external peers on the outer ring at the given angles, labelled along
+    their ray; (SVG elements, the points drawn)."""
     if not peers:
         return [], []
     drawn = []
     x0, y0 = at
-    spread = min(math.pi * 0.9, 0.35 * len(peers)) if not centred else math.pi * 1.6
     out = [f'<g class="external" data-router="{_x(row.router)}">']
-    for k, p in enumerate(peers):
-        offset = 0.0 if len(peers) == 1 else spread * (k / (len(peers) - 1) - 0.5)
-        a = angle + offset
-        x, y = x0 + reach * math.cos(a), y0 + reach * math.sin(a)
-        drawn.append((x, y))
+    for p, a in zip(peers, angles, strict=True):
+        x, y = _polar(outer, a)
+        drawn.append(_polar(outer + 60, a))  # room for the label
         colour = COLOURS.get(p["state"], COLOURS[None])
-        anchor = "start" if math.cos(a) > 0.3 else "end" if math.cos(a) < -0.3 else "middle"
-        dx = 12 if anchor == "start" else -12 if anchor == "end" else 0
-        dy = 4 if anchor != "middle" else (20 if math.sin(a) > 0 else -12)
+        left = math.cos(a) < 0  # text reads left to right: flip the labels on the left half
+        degrees = math.degrees(a) + (180 if left else 0)
+        lx, ly = _polar(outer + 13, a)
         reason = f" ({p['reason']})" if p.get("reason") else ""
         out.append(
             f'<g class="peering" data-router="{_x(row.router)}" data-peer="{_x(p["peer"])}" '
@@ -194,8 +200,8 @@ def _external_group(
             f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y:.1f}" stroke="{colour}" '
             f'stroke-width="3" stroke-dasharray="{"6 4" if p["state"] != "up" else "none"}"/>'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="{colour}"/>'
-            f'<text x="{x + dx:.1f}" y="{y + dy:.1f}" text-anchor="{anchor}">{_x(p["peer"])}'
-            f"</text></g>"
+            f'<text x="{lx:.1f}" y="{ly:.1f}" dy="4" text-anchor="{"end" if left else "start"}" '
+            f'transform="rotate({degrees:.1f} {lx:.1f} {ly:.1f})">{_x(p["peer"])}</text></g>'
         )
     out.append("</g>")
     return out, drawn
