@@ -649,6 +649,7 @@ class _Fleet:
         self.me = me
         self.fleet = load_fleet(me.root)
         self._index: dict[str, list[tuple[RouterView, str]]] | None = None
+        self._externals: dict[str | None, list[dict[str, Any]]] | None = None
 
     def _build_index(self) -> dict[str, list[tuple[RouterView, str]]]:
         """Peer address -> (router, connection name) over every other running isakmpd."""
@@ -672,11 +673,12 @@ class _Fleet:
         return index
 
     def external(self, peer: str, local: str) -> dict[str, Any] | None:
-        for entry in self.fleet.get("external", {}).get(self.me.name, {}).values():
-            if (
-                canon(entry.get("endpoint")) == peer
-                and canon(entry.get("local_endpoint", local)) == local
-            ):
+        if self._externals is None:  # by endpoint, once: not a scan of all of them per peer
+            self._externals = {}
+            for entry in self.fleet.get("external", {}).get(self.me.name, {}).values():
+                self._externals.setdefault(canon(entry.get("endpoint")), []).append(entry)
+        for entry in self._externals.get(peer, []):
+            if canon(entry.get("local_endpoint", local)) == local:
                 return entry
         return None
 
