@@ -265,7 +265,9 @@ def _conf_add(
     old = tags.get(tag)
     if old is None:
         tags[tag] = value
-    elif value not in conf_list(old):
+    # A value that is not even a substring is not in the list: skip splitting the list (it
+    # holds every connection, and ipsecctl -f adds them one by one).
+    elif value.strip() not in old or value not in conf_list(old):
         tags[tag] = old + value if old.endswith(",") else f"{old},{value}"
 
 
