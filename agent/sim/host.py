@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -148,7 +149,8 @@ class SimHost:
         except (FileNotFoundError, NotADirectoryError):
             return None
         uid, gid = simstate.read_object(self.root, "owners", path) or [0, 0]
-        return FileStat(st.st_mode & 0o7777, int(uid), int(gid), st.st_size, real.is_dir())
+        is_dir = stat.S_ISDIR(st.st_mode)  # from this stat, not a second one
+        return FileStat(st.st_mode & 0o7777, int(uid), int(gid), st.st_size, is_dir)
 
     def list_dir(self, path: str) -> list[str] | None:
         real = self.real_path(path)

@@ -73,12 +73,15 @@ def is_provisioned(root: Path) -> bool:
 _CONNECTIONS: dict[tuple[Path, int, int], tuple[int, sqlite3.Connection]] = {}
 
 
-def _connect(root: Path) -> sqlite3.Connection:
+def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
+    """The connection to root's store; None when there is none and create is false."""
     path = sim_dir(Path(root)) / STATE_FILE
     key = (Path(root), os.getpid(), threading.get_ident())
     try:
         inode = path.stat().st_ino
     except FileNotFoundError:
+        if not create:
+            return None
         inode = None
     cached = _CONNECTIONS.get(key)
     if cached is not None and cached[0] == inode:
@@ -226,6 +229,7 @@ def transaction(root: Path) -> Iterator[State]:
     """Yield the state under the store's write lock; commit when the block ends without
     error, roll back (change nothing) when it raises."""
     db = _connect(root)
+    assert db is not None  # noqa: S101 - create=True always connects
     db.execute("BEGIN IMMEDIATE")
     try:
         state = State(db)
@@ -242,10 +246,11 @@ def transaction(root: Path) -> Iterator[State]:
 def load(root: Path) -> dict[str, Any]:
     """The whole state as plain data, read without the write lock (for tests and for looks
     at another router of the fleet); a router without a store is a freshly booted one."""
-    if not is_provisioned(root):
+    db = _connect(root, create=False)
+    if db is None:
         return new_state()
     state: dict[str, Any] = {name: {} for name in TABLES}
-    rows = _connect(root).execute("SELECT section, name, value FROM state ORDER BY 1, 2")
+    rows = db.execute("SELECT section, name, value FROM state ORDER BY 1, 2")
     for section, name, value in rows:
         (state[section] if section else state)[name] = json.loads(value)
     return state
@@ -253,9 +258,10 @@ def load(root: Path) -> dict[str, Any]:
 
 def read_object(root: Path, section: str, name: str) -> Any:
     """One object of the store (e.g. ("owners", "/etc/ipsec.conf")), None if absent."""
-    if not is_provisioned(root):
+    db = _connect(root, create=False)
+    if db is None:
         return None
-    row = _connect(root).execute(
+    row = db.execute(
         "SELECT value FROM state WHERE section = ? AND name = ?", (section, name)
     ).fetchone()
     return json.loads(row[0]) if row else None
