@@ -6,6 +6,8 @@ use it.
 
 from __future__ import annotations
 
+from functools import cache
+
 # sys/crypto/xform.c: (blocksize, ivsize) of each enc_xform, keyed by the names ipsecctl -ss
 # prints and ipsec.conf(5) accepts; AEAD ciphers carry their ICV (the GMAC hash, authsize 16).
 ENC_SIZES: dict[str, tuple[int, int, int]] = {
@@ -56,6 +58,7 @@ DEFAULT_MTU = 1400  # the tunnel MTU when neither the router nor the peer file s
 OUTER = {4: 20 + 8, 6: 40}
 
 
+@cache  # a handful of proposals serve every peer: count down from 1500 once per proposal
 def tunnel_mtu_limit(family: int, enc: str, auth: str | None) -> int | None:
     """The largest gre MTU whose ESP packets fit a 1500-byte path over this underlay family
     (with NAT-T on IPv4); None for an algorithm whose sizes are unknown."""
