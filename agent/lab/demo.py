@@ -1,7 +1,8 @@
 """`peerops demo`: a whole simulated fleet built from the example state repo, converged twice.
 
 Layout (kept with --keep DIR): DIR/remote.git (bare state repo), DIR/fleet.json, and per
-router DIR/<router>/{peerops.yaml, repo/ (checkout), root/ (simulated OpenBSD), state/}.
+router DIR/<router>/{peerops.yaml, repo/ (checkout), root/ (simulated OpenBSD), state/};
+DIR/parse-cache/ holds the state files parsed while building it (agent/repo/cache.py).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from agent.config import AgentConfig, load_config
 from agent.health.peer import peers_json
 from agent.lab.provision import provision_router
 from agent.output import health_table
+from agent.repo.cache import load_inventory_cached
 from agent.repo.inventory import load_inventory
 from agent.repo.source import GitSource
 from agent.resources import example_state_dir
 from agent.run.converge import plan_router
 from agent.run.cycle import Agent
 from agent.sim.fleet import build_fleet, refresh_external, write_fleet
+
+FLEET_PARSE_CACHE = "parse-cache"  # under the fleet's base: state files parsed for the fleet
 
 
 def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentConfig]:
@@ -34,7 +38,8 @@ def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentC
     shutil.copytree(
         source, work, ignore=shutil.ignore_patterns("__pycache__", "__init__.py", ".git")
     )
-    inventory, problems = load_inventory(work)
+    # One parse cache for the fleet's loads: the second load re-reads only the router files.
+    inventory, problems = load_inventory_cached(work, base / FLEET_PARSE_CACHE)
     if inventory is None:
         raise SystemExit("the example state repo is invalid:\n" + "\n".join(map(str, problems)))
     fleet_file = base / "fleet.json"
@@ -43,7 +48,7 @@ def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentC
         addresses = [a for a in (router.ipv4, router.ipv6) if a]
         public = provision_router(roots[name], name, addresses, fleet_file)
         _set_router_key(work / "routers" / f"{name}.yaml", public)
-    inventory, problems = load_inventory(work)
+    inventory, problems = load_inventory_cached(work, base / FLEET_PARSE_CACHE)
     assert inventory is not None, problems  # noqa: S101 - only keys changed
     write_fleet(fleet_file, build_fleet(inventory, roots))
     remote = _publish(work, base / "remote.git")

@@ -55,19 +55,20 @@ def simulate(repo: Path, keep: Path | None = None) -> Simulation:
 
 
 def _run(repo: Path, base: Path) -> Simulation:
-    from agent.lab.demo import build_demo_fleet
+    from agent.lab.demo import FLEET_PARSE_CACHE, build_demo_fleet
+    from agent.repo.cache import load_inventory_cached
 
     configs = build_demo_fleet(base, source=repo)
     # Every router checked out the same commit: parse and validate it once for all of them
     # (each router's own first load would be a cold cache: repo size x routers).
     first = next(iter(configs.values()))
-    inventory, problems = load_inventory(first.repo)
+    inventory, problems = load_inventory_cached(first.repo, base / FLEET_PARSE_CACHE)
     if inventory is None:
         return Simulation(problems=problems)
     for cfg in configs.values():
         apply_router(cfg, inventory=inventory)
     second = {name: apply_router(cfg, inventory=inventory) for name, cfg in configs.items()}
     return Simulation(
-        links=[h for cfg in configs.values() for h in plan_router(cfg).health],
+        links=[h for cfg in configs.values() for h in plan_router(cfg, inventory).health],
         second_run_steps={name: len(o.plan) for name, o in second.items()},
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 from agent import __version__
 from agent.atomic import write_atomic
-from agent.keys import PublicKey
+from agent.keys import MIN_BITS, PublicKey
 from agent.repo.yamlpos import Located, Problem
 
 CACHE_FILE = "parsed-cache.json"
@@ -118,7 +118,7 @@ def _round_trips(value: Any) -> bool:
 
 
 def load_inventory_cached(
-    repo: Path, state_dir: Path, *, min_bits: int, min_crypto: str = "default"
+    repo: Path, state_dir: Path, *, min_bits: int = MIN_BITS, min_crypto: str = "default"
 ) -> tuple[Any, list[Problem]]:
     """load_inventory(repo) reusing and then refreshing the cache in state_dir; a cache that
     cannot be written only costs the next load its speed."""

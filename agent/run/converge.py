@@ -175,10 +175,11 @@ def held_from(record: Applied, peers: Iterable[str]) -> Held:
     )
 
 
-def plan_router(cfg: AgentConfig) -> RunOutcome:
-    """Return the plan for this router without changing anything."""
+def plan_router(cfg: AgentConfig, inventory: Inventory | None = None) -> RunOutcome:
+    """Return the plan for this router without changing anything (with an inventory already
+    loaded from the same commit, it is not loaded again)."""
     outcome = RunOutcome(cfg.router, planned_only=True)
-    prepared = prepare(cfg, outcome)
+    prepared = prepare(cfg, outcome, inventory)
     if prepared is not None:
         outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
         outcome.health = assess(
