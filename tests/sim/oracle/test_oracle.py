@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent.peer.mirror import peer_side
 from agent.repo.inventory import load_inventory
 from agent.router.render import render, render_rule
 from tests.conftest import EXAMPLE_STATE
@@ -18,8 +19,9 @@ from tests.sim.oracle.harness import Case, Oracle, SimRouter, compare
 
 
 def rendered() -> list[Case]:
-    """What the agent writes to /etc/ipsec.conf for each router of the example state, and
-    each of its rules alone (what the proposal-mismatch scenario loads)."""
+    """What the agent writes to /etc/ipsec.conf for each router of the example state, each
+    of its rules alone (what the proposal-mismatch scenario loads), and the rule `peerops
+    peer config` gives each external peer for its own OpenBSD router."""
     inventory, problems = load_inventory(EXAMPLE_STATE)
     assert inventory is not None, problems
     cases = []
@@ -29,12 +31,15 @@ def rendered() -> list[Case]:
         conf = render(router, peerings, interfaces).ipsec_conf.content.decode()
         cases.append(Case(f"rendered-{router}", conf))
         cases += [Case(f"rendered-{router}-{p.peer}", render_rule(p)) for p in peerings]
+        cases += [Case(f"peer-config-{p.peer}-{router}",
+                       render_rule(peer_side(inventory, EXAMPLE_STATE, router, p.peer).view))
+                  for p in peerings if not p.internal]
     return cases
 
 
 def test_rendered_configs_match_openbsd(oracle: Oracle, sim_router: SimRouter) -> None:
     cases = rendered()
-    assert len(cases) >= 4 and all("ike active esp transport" in c.text for c in cases)
+    assert len(cases) >= 8 and all("ike active esp transport" in c.text for c in cases)
     problems = compare(oracle, sim_router, cases)
     assert not problems, "\n\n".join(problems)
 
