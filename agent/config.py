@@ -1,4 +1,4 @@
-"""The agent's configuration file (/etc/peerops.yaml by default; packaging/peerops.yaml.sample)."""
+"""The agent's configuration file (/etc/peerops.yaml by default; `peerops config sample`)."""
 
 from __future__ import annotations
 
@@ -125,7 +125,8 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such file (write one, see packaging/peerops.yaml.sample)"
+            f"{path}: no such file (write one with `peerops init`, or start from "
+            "`peerops config sample`)"
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None

@@ -1,7 +1,8 @@
-"""Where packaged data lives: templates/ and the example state/ (also inside a wheel).
+"""Where packaged data lives: templates/, the example state/ and packaging/ (the sample
+configuration and the man pages), also inside a wheel.
 
-In a wheel, pyproject.toml maps templates/ to agent/templates and state/ to
-agent/example_state; in a checkout they are the top-level folders.
+In a wheel, pyproject.toml maps templates/ to agent/templates, state/ to agent/example_state
+and packaging/ to agent/share; in a checkout they are the top-level folders.
 """
 
 from __future__ import annotations
@@ -27,3 +28,11 @@ def example_state_dir() -> Path:
 
 def schema_dir() -> Path:
     return example_state_dir() / "schema"
+
+
+def share_dir() -> Path:
+    return _data_dir("share", "packaging")
+
+
+def sample_config() -> Path:
+    return share_dir() / "peerops.yaml.sample"
