@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from agent.commands import COMMANDS
 # applied": the parser below exits 1 instead, with the (sub)command's own usage.
 EXIT_USAGE = 1
 EXIT_FAILED = 4
+EXIT_SIGPIPE = 128 + 13  # what a shell reports for a program killed by SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +92,20 @@ def _help_of(module_name: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its output piped into a reader that stops early (`| head`) ends the
+    command quietly, as SIGPIPE ends a C program, never with a traceback."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Later writes (and the interpreter's final flush) go nowhere instead of failing again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_SIGPIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sim"]:  # everything after `sim` belongs to the simulated command
         from agent.sim.cli import main as sim_main
@@ -114,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"peerops: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # the reader went away: not a bug (main ends quietly)
     except Exception as exc:  # a bug: say where, exit as a failure, never as success
         where = traceback.extract_tb(exc.__traceback__)[-1]
         print(

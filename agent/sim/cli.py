@@ -152,12 +152,37 @@ def _parse(argv: list[str]) -> _Args:
     return args
 
 
+def _help_text() -> str:
+    """`peerops sim --help`: what it does, the simulated commands, and what --init makes."""
+    from agent.sim.host import COMMANDS
+
+    names = ", ".join(sorted(set(COMMANDS) - {"sh"}))
+    return f"""{USAGE}
+
+Run COMMAND on the simulated OpenBSD router under DIR as one would on the real router: output,
+errors and exit status are OpenBSD's. Simulated commands: {names} and sh /etc/netstart [IF ...];
+isakmpd runs as a daemon through rcctl (rcctl start isakmpd), with its FIFO.
+
+options:
+  --root DIR         the simulated router's root directory (required)
+  --init             first make DIR a freshly booted router, if it is not one: the directories
+                     of a fresh install, /etc/rc.conf and /etc/myname, lo0, em0, enc0 and pflog0,
+                     and the daemons rc.conf enables running; no isakmpd keys (peerops key
+                     generate makes them)
+  --name NAME        with --init: the router's name (default: DIR's last component)
+  --address ADDR     with --init: an address of em0, ADDR[/LEN] (repeatable)
+  --timeout SECONDS  a command that would block longer ends with exit 124
+  fault add|list|clear
+                     make matching commands fail (--times N, --rc N, --stderr TEXT,
+                     --matching TEXT), list or clear those faults"""
+
+
 def main(argv: list[str]) -> int:
     """Run `peerops sim ...`; returns the exit status."""
     try:
         args = _parse(list(argv))
     except _Help:
-        print(USAGE)
+        print(_help_text())
         return 0
     except (_UsageError, ValueError) as error:
         sys.stderr.write(f"peerops sim: {error}\n{USAGE}\n")
