@@ -98,8 +98,14 @@ def test_each_fault_is_named_first_and_the_next_commands_repair_it(
         hit = fault.peer is None or name == fault.peer
         assert (state, check) == (("down", fault.check) if hit else ("up", None)), name
     if next_command is None:  # the fix is at the other end: the doctor shows how to see it
-        assert "proposal" in first.cause and first.next[0] == "rcctl stop isakmpd"
-        assert first.next[1].startswith("isakmpd -K -d -v")
+        assert "proposal" in first.cause
+        # watching comes first and touches no other peer; stopping isakmpd comes last, marked
+        assert first.next[0].startswith("echo 'D A 50' > /var/run/isakmpd.fifo")
+        assert first.next[1].startswith("ipsecctl -m")
+        assert not any("rcctl stop" in step for step in first.next)
+        assert first.debug[0].startswith("rcctl stop isakmpd  # DISRUPTIVE: drops")
+        assert "every peer" in first.debug[0]
+        assert first.debug[1].startswith("isakmpd -K -d -v")
         return
     assert first.next[0].split("  #")[0] == next_command.format(config=cfg.source)
     follow(cfg, first.next)

@@ -32,6 +32,14 @@ NEGOTIATION_GRACE = 90.0  # seconds: a few IKE retransmits (isakmpd retries afte
 PASS, FAIL, WARN, WAIT, SKIP = "pass", "fail", "warn", "wait", "skip"
 APPLY = "peerops apply"
 ISAKMPD_FOREGROUND = "isakmpd -K -d -v"  # isakmpd(8): -d stay in the foreground, -v verbose
+# Watching IKE without touching the other peers, first (isakmpd(8) FIFO: `D class level` sets
+# a debug level, A for every class, logged to syslog's daemon facility; ipsecctl(8) -m shows
+# the PF_KEY messages; enc(4) carries what ESP decrypted). Restarting isakmpd comes last.
+ISAKMPD_DEBUG_ON = (
+    "echo 'D A 50' > /var/run/isakmpd.fifo  # isakmpd logs IKE in detail to /var/log/daemon; "
+    "'D A 0' ends it"
+)
+DISRUPTIVE = "DISRUPTIVE: drops the IKE and ESP SAs of every peer of this router"
 LOAD_RULES = ("ipsecctl", "-f", IPSEC_CONF)
 GRE_PROTO = "gre"  # flows print getprotobynumber(47) (ipsecctl.c ipsecctl_print_flow)
 
@@ -191,7 +199,7 @@ def check_isakmpd(obs: Observed, desired_flags: str = "-K", apply: str = APPLY) 
             "peer is ever accepted",
             next=(
                 cmd("rcctl", "set", "isakmpd", "flags", desired_flags),
-                cmd("rcctl", "restart", "isakmpd"),
+                cmd("rcctl", "restart", "isakmpd") + f"  # {DISRUPTIVE} (none is up without -K)",
                 load,
             ),
         )
@@ -432,10 +440,14 @@ def _negotiation(v: PeerView, check_id: str, seen: str, prior: Check | None) -> 
         f"(we send {p.local_id.type} {p.local_id.value}), or a firewall drops udp/500, "
         "udp/4500 or esp",
         next=(
-            cmd("rcctl", "stop", "isakmpd"),
+            ISAKMPD_DEBUG_ON,
+            cmd("ipsecctl", "-m") + "  # PF_KEY messages: SAs acquired, added, expired",
+            cmd("tcpdump", "-ni", "enc0") + "  # what arrives through ESP",
+        ),
+        debug=(
+            cmd("rcctl", "stop", "isakmpd") + f"  # {DISRUPTIVE} until it is started again",
             ISAKMPD_FOREGROUND + "  # then, in another shell: ipsecctl -f /etc/ipsec.conf",
         ),
-        debug=(cmd("ipsecctl", "-sa"), cmd("tcpdump", "-ni", "enc0")),
     )
 
 
