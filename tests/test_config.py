@@ -15,9 +15,8 @@ SAMPLE = Path(__file__).resolve().parent.parent / "packaging" / "peerops.yaml.sa
 def test_sample_config_loads() -> None:
     cfg = load_config(SAMPLE)
     assert cfg.router == "rtr1" and cfg.remote == "https://git.example.net/dn42/peerings.git"
-    assert cfg.schedule.interval == 300 and cfg.trust.allowed_signers == Path(
-        "/etc/peerops/allowed_signers"
-    )
+    # nothing in the sample names a file that a fresh install lacks (config check passes)
+    assert cfg.schedule.interval == 300 and cfg.trust.allowed_signers is None
     assert cfg.lock_path == Path("/var/db/peerops/state/peerops.lock")
 
 

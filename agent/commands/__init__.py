@@ -10,6 +10,7 @@ COMMANDS: dict[str, str] = {
     "apply": "agent.commands.apply",
     "run": "agent.commands.run",
     "daemon": "agent.commands.daemon",
+    "init": "agent.commands.init",
     "config": "agent.commands.config",
     "status": "agent.commands.status",
     "fleet": "agent.commands.fleet",
