@@ -14,6 +14,8 @@ from agent.sim.cli import init_root
 from agent.sim.host import SimHost
 from tests.gitkit import git
 
+TOP = Path(__file__).resolve().parent.parent
+
 
 @pytest.fixture
 def remote(tmp_path: Path) -> Path:
@@ -39,9 +41,11 @@ def _init(remote: Path, root: Path, *extra: str) -> int:
 def test_init_then_run_converges(
     remote: Path, root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    config = root / "etc" / "peerops.yaml"
+    # as pkg_add leaves it: the untouched sample, which init replaces
+    config.write_text((TOP / "packaging" / "peerops.yaml.sample").read_text())
     assert _init(remote, root, "--generate-key") == 0
     out = capsys.readouterr().out
-    config = root / "etc" / "peerops.yaml"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     settings = yaml.safe_load(config.read_text())
     assert settings["router"] == "rtr1" and settings["remote"] == str(remote)

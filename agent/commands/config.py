@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 HELP = "check a configuration (like sshd -t) or print the commented sample"
@@ -42,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"peerops: {problem}", file=sys.stderr)
     if not problems:
+        import logging
+
         logging.getLogger("peerops").info("%s: configuration OK", args.config)
     return 1 if problems else 0
 

@@ -2,7 +2,8 @@
 
 In order, stopping at the first step that fails (exit 1, with what to do):
 1. write the configuration (/etc/peerops.yaml, or DIR/etc/peerops.yaml for a simulated root)
-   from the shipped sample, mode 0600; an existing file is kept unless --force;
+   from the shipped sample, mode 0600; an existing file is kept unless --force (the untouched
+   sample the package installs there is replaced);
 2. clone the state repo through the same verified pull as every cycle (trust settings apply);
 3. check that routers/NAME.yaml is in it;
 4. check isakmpd's key pair (with --generate-key, make one when there is none);
@@ -97,11 +98,13 @@ def _write_config(config: Path, args: argparse.Namespace, root: Path) -> None:
     from agent.atomic import write_atomic
     from agent.resources import sample_config
 
-    if config.exists() and not args.force:
+    sample = sample_config().read_text()
+    # The package installs the sample as /etc/peerops.yaml (@sample): that one is not a
+    # configuration yet, and init replaces it; any other existing file is kept.
+    if config.exists() and not args.force and config.read_bytes() != sample.encode():
         raise _Stop(f"{config} exists; keep it, or rerun with --force to replace it")
     text = configuration_text(
-        sample_config().read_text(), router=args.router, remote=args.remote,
-        branch=args.branch, root=root,
+        sample, router=args.router, remote=args.remote, branch=args.branch, root=root,
     )
     config.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(config, text.encode(), mode=0o600)
