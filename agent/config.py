@@ -50,12 +50,14 @@ class ScheduleConfig:
 @dataclass(frozen=True)
 class SafetyConfig:
     """The removal guard (agent.repo.removals): how many of this router's applied peerings
-    one commit may remove before the removals are held for an operator's confirmation."""
+    one commit may remove before the removals are held for an operator's confirmation; the
+    dead-man switch (agent/run/deadman.py): how long a new commit has to be confirmed."""
 
     # a count (5) or a share of the router's applied peerings ("50%"); None: the default rule
     # (hold when more than 5, or more than half, would go)
     max_removals: int | str | None = None
     allow_removals: int = 0  # the operator confirms this many removals (config override)
+    confirm_within: float = 0.0  # dead-man switch: seconds to confirm a change; 0: off
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ def load_config(path: str | Path = DEFAULT_PATH) -> AgentConfig:
         trust=TrustConfig(**_section(path, raw, "trust", TrustConfig, maybe)),
         keys=KeyPolicy(**_section(path, raw, "keys", KeyPolicy, maybe)),
         schedule=ScheduleConfig(**_section(path, raw, "schedule", ScheduleConfig, maybe)),
-        safety=_safety(path, raw.get("safety")),
+        safety=_safety(path, raw.get("safety"), bool(raw.get("remote"))),
         policy=_policy(path, raw.get("policy")),
         quarantine=QuarantineConfig(
             **_section(path, raw, "quarantine", QuarantineConfig, maybe)
@@ -213,17 +215,23 @@ def _section(path: Path, raw: dict[str, Any], name: str, cls: Any, maybe: Any) -
     return out
 
 
-def _safety(path: Path, section: Any) -> SafetyConfig:
-    """safety.max_removals: a count (5) or a share ("50%"); safety.allow_removals: a count."""
+def _safety(path: Path, section: Any, has_remote: bool) -> SafetyConfig:
+    """safety.max_removals: a count (5) or a share ("50%"); safety.allow_removals: a count;
+    safety.confirm_within: seconds, and only with a remote."""
     section = section or {}
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: safety: must be a mapping")
-    _no_unknown(path, "safety.", section, {"max_removals", "allow_removals"})
+    _no_unknown(path, "safety.", section, {"max_removals", "allow_removals", "confirm_within"})
     limit = section.get("max_removals")
     if not (limit is None or (isinstance(limit, str) and _PERCENT.fullmatch(limit))):
         limit = _count(path, "safety.max_removals", limit)
     allow = _count(path, "safety.allow_removals", section.get("allow_removals", 0))
-    return SafetyConfig(max_removals=limit, allow_removals=allow)
+    within = _number(path, "safety.confirm_within", section.get("confirm_within", 0))
+    if within and not has_remote:
+        # The switch restores the previous commit into the checkout it pulls, and a change
+        # that cuts the router off from its remote is half of what it guards against.
+        raise ConfigError(f"{path}: safety.confirm_within: needs a remote to pull from")
+    return SafetyConfig(max_removals=limit, allow_removals=allow, confirm_within=within)
 
 
 _PERCENT = re.compile(r"(100|[1-9]?[0-9])%")

@@ -133,9 +133,30 @@ def report_text(report: dict[str, Any]) -> str:
             f"SAs {v['sas']['in']}/{v['sas']['out']}" + (f"  {v['reason']}" if v["reason"] else "")
         )
     lines += [f"  held: {p}: {why}" for p, why in report.get("quarantined", {}).items()]
+    lines += revert_lines(report.get("revert"))
     lines += [f"  error: {e}" for e in report.get("errors", [])]
     lines += [f"  warning: {w}" for w in report.get("warnings", [])]
     return "\n".join(lines) + "\n"
+
+
+def revert_lines(revert: dict[str, Any] | None) -> list[str]:
+    """The dead-man switch in a report, for a person (agent/run/deadman.py)."""
+    if not revert:
+        return []
+    commit, previous = str(revert["commit"])[:12], str(revert["previous"])[:12]
+    if revert["state"] == "armed":
+        watching = ", ".join(revert["watching"]) or "no peering"
+        lines = [
+            f"  revert armed: {commit} is reverted to {previous} at {revert['deadline']} "
+            f"unless confirmed (watching {watching} and the remote)"
+        ]
+        if revert.get("reason"):
+            lines.append(f"    not confirmed yet: {revert['reason']}")
+        return lines
+    return [
+        f"  revert fired at {revert['at']}: {commit} held, {previous} restored: "
+        f"{revert['reason']}"
+    ]
 
 
 def fleet_table(rows: Sequence[RouterRow]) -> str:

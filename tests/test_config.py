@@ -18,6 +18,7 @@ def test_sample_config_loads() -> None:
     # nothing in the sample names a file that a fresh install lacks (config check passes)
     assert cfg.schedule.interval == 300 and cfg.trust.allowed_signers is None
     assert cfg.lock_path == Path("/var/db/peerops/state/peerops.lock")
+    assert cfg.safety.confirm_within == 300  # the suggested value; the default is off
 
 
 def test_relative_paths_follow_the_file(tmp_path: Path) -> None:
@@ -66,6 +67,14 @@ def test_relative_paths_follow_the_file(tmp_path: Path) -> None:
         (
             "router: rtr1\nrepo: r\nhost: simulated\nschedule: {interval: -1}\n",
             "schedule.interval: must be",
+        ),
+        (
+            "router: rtr1\nrepo: r\nhost: simulated\nsafety: {confirm_within: 300}\n",
+            "safety.confirm_within: needs a remote",
+        ),
+        (
+            "router: rtr1\nrepo: r\nhost: simulated\nremote: x\nsafety: {confirm_within: soon}\n",
+            "safety.confirm_within: must be a non-negative number",
         ),
         ("router: [\n", "not valid YAML"),
     ],

@@ -129,3 +129,37 @@ def test_second_run_exits_at_once_and_stale_lock_is_taken(tmp_path: Path) -> Non
     assert lock_path.read_text().strip() == str(holder.pid)
     with RunLock(lock_path):
         assert lock_path.read_text().strip() == str(os.getpid())
+
+
+def test_the_daemon_wakes_up_for_the_dead_man_switch() -> None:
+    """An armed revert: the first cycle comes at once (no splay), the next at its deadline
+    although the interval is an hour away; then the interval keeps its schedule."""
+    config = ScheduleConfig(interval=3600, jitter=0, splay=600)
+    with freeze_time("2026-11-27") as frozen:
+        start = time.time()
+        deadline = start + 300
+        stamps: list[float] = []
+
+        def on_cycle() -> None:
+            stamps.append(time.time() - start)
+
+        def due() -> float | None:  # the switch is done once a cycle ran at its deadline
+            return deadline if not stamps or stamps[-1] < 300 else None
+
+        daemon = Daemon(on_cycle, config, wait=lambda s: frozen.tick(s), due=due)
+        daemon.run(max_cycles=3)
+    assert stamps == [0, 300, 3600]
+
+
+def test_a_switch_cycle_that_changes_nothing_is_not_repeated_at_once() -> None:
+    with freeze_time("2026-11-27") as frozen:
+        start = time.time()
+        stamps: list[float] = []
+        daemon = Daemon(
+            lambda: stamps.append(time.time() - start),
+            ScheduleConfig(interval=3600, splay=0),
+            wait=lambda s: frozen.tick(s),
+            due=lambda: start,  # always overdue: e.g. every cycle fails to read the record
+        )
+        daemon.run(max_cycles=4)
+    assert stamps == [0, 5, 10, 15]

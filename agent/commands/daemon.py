@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             log.warning("%s", exc)
 
     agent = Agent(cfg, should_stop=lambda: daemon.stopping)
-    daemon = Daemon(one_cycle, cfg.schedule)
+    daemon = Daemon(one_cycle, cfg.schedule, due=agent.next_check)
     daemon.install_signals()
     log.info(
         "started: every %s-%s s, first cycle within %g s", *daemon.bounds(), cfg.schedule.splay

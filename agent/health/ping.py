@@ -52,7 +52,15 @@ def ping_peer(
     target = ping_target(p, interface)
     if target is None:
         return None
-    argv = (target[0], "-c", str(count), "-w", str(maxwait), target[1])
+    return ping_address(host, *target, count=count, maxwait=maxwait)
+
+
+def ping_address(
+    host: Host, program: str, address: str, count: int = 3, maxwait: int = 2
+) -> PingResult:
+    """Run `program -c count -w maxwait address` (program: ping or ping6) and read its
+    summary line."""
+    argv = (program, "-c", str(count), "-w", str(maxwait), address)
     # ping sends one request a second, then waits up to maxwait: leave room for both.
     result = host.run(argv, timeout=count + maxwait + 5.0)
     m = _SUMMARY.search(result.stdout)

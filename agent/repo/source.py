@@ -59,11 +59,16 @@ class SourceState:
     last_new_commit: float | None = None  # when the remote last offered a new commit
     unreachable_since: float | None = None
     refused: dict[str, str] | None = None  # {"commit", "reason"} of the last refusal
+    # A commit the dead-man switch reverted (agent/run/deadman.py): {"commit", "restored",
+    # "reason", "at"}; it is not applied again, only a newer commit ends the hold.
+    held: dict[str, Any] | None = None
 
 
 @dataclass
 class SyncResult:
-    """The commit to apply and how the source looks: ok, unreachable, refused or local."""
+    """The commit to apply and how the source looks: ok, unreachable, refused, held or
+    local (held: the remote's commit was reverted by the dead-man switch; the restored one
+    is applied)."""
 
     commit: str | None
     status: str
@@ -72,6 +77,7 @@ class SyncResult:
     message: str | None = None
     warnings: list[str] = field(default_factory=list)
     unreachable_since: float | None = None
+    held: dict[str, Any] | None = None  # SourceState.held while a commit is held
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,7 +131,15 @@ class GitSource:
             except Exception as again:
                 return self._unreachable(state, now, _git_error(again), warnings)
         state.last_fetch_ok, state.unreachable_since = now, None
+        if state.held and fetched == state.held["commit"]:
+            if self._head_of(repo) != state.verified:  # a fresh or repaired checkout
+                self._checkout(repo, str(state.verified), warnings)
+            save_source_state(self.cfg.state_dir, state)
+            result = self._held(state)
+            result.warnings[:0] = warnings
+            return result
         if fetched == state.verified:
+            state.held = None  # the remote itself went back to the restored commit
             result = SyncResult(fetched, "ok", signer=state.signer, warnings=warnings)
             if self._head_of(repo) != fetched:  # a fresh or repaired checkout: fill it
                 self._checkout(repo, fetched, warnings)
@@ -138,7 +152,7 @@ class GitSource:
             result.warnings[:0] = warnings
             return result
         self._checkout(repo, fetched, warnings)
-        state.verified, state.signer, state.refused = fetched, signer, None
+        state.verified, state.signer, state.refused, state.held = fetched, signer, None, None
         state.last_new_commit = now
         save_source_state(self.cfg.state_dir, state)
         return SyncResult(fetched, "ok", new=True, signer=signer, warnings=warnings)
@@ -254,6 +268,35 @@ class GitSource:
         warnings.append(f"checkout corrupt ({why}): moved aside to {aside} and fetched anew")
         return self._repo()
 
+    def hold(self, commit: str, restore: str, reason: str) -> None:
+        """Move the checkout back to restore and hold commit: sync will not apply it again
+        until the remote offers a newer one (the dead-man switch's revert)."""
+        repo = self._repo()
+        repo.git.checkout("--force", "--detach", restore, env=_git_env())
+        repo.git.clean("-ffdqx")
+        state = load_source_state(self.cfg.state_dir)
+        # The restored commit was verified when it was first applied; its signer is not kept.
+        state.verified, state.signer = restore, None
+        state.held = {"commit": commit, "restored": restore, "reason": reason, "at": self.clock()}
+        save_source_state(self.cfg.state_dir, state)
+
+    def reachable(self) -> str | None:
+        """None when the remote answers a bounded `git ls-remote` for the branch now (through
+        the same transport as the fetch), else git's reason."""
+        self._repo()
+        try:
+            result = gitrun.run(
+                ["ls-remote", "--heads", "origin", f"refs/heads/{self.cfg.branch}"],
+                cwd=self.cfg.repo,
+                timeout=self.timeout,
+                transport=self.cfg.git,
+            )
+        except gitrun.GitSetupError as exc:
+            return str(exc)
+        if result.timed_out:
+            return result.error(f"git ls-remote ({self.timeout:g} s limit)")
+        return first_error(result.err) if result.status != 0 else None
+
     # -- trust --------------------------------------------------------------------------------
     def _trust(
         self, repo: Any, verified: str | None, fetched: str
@@ -318,13 +361,33 @@ class GitSource:
         state.unreachable_since = state.unreachable_since or now
         save_source_state(self.cfg.state_dir, state)
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.unreachable_since))
+        message = f"remote unreachable since {since}: {error}"
+        if state.held:  # the hold is what an operator must see first
+            result = self._held(state)
+            result.message = f"{result.message}; {message}"
+            result.unreachable_since = state.unreachable_since
+            return result
         return SyncResult(
             state.verified or self._head(),
             "unreachable",
             signer=state.signer,
-            message=f"remote unreachable since {since}: {error}",
+            message=message,
             unreachable_since=state.unreachable_since,
             warnings=list(warnings or []),
+        )
+
+    def _held(self, state: SourceState) -> SyncResult:
+        held = state.held or {}
+        return SyncResult(
+            state.verified,
+            "held",
+            signer=state.signer,
+            message=(
+                f"commit {str(held.get('commit'))[:12]} held: the dead-man switch restored "
+                f"{str(held.get('restored'))[:12]} ({held.get('reason')}); waiting for a newer "
+                "commit"
+            ),
+            held=dict(held),
         )
 
     def _refuse(self, state: SourceState, fetched: str, reason: str) -> SyncResult:

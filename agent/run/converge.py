@@ -8,7 +8,7 @@ The result and exit code come from `agent.run.verdict` (one place for every comm
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +69,7 @@ class RunOutcome:
         return Findings(
             invalid=bool(self.problems),
             config_error=bool(self.config_errors),
-            refused=sync is not None and sync.status == "refused",
+            refused=sync is not None and sync.status in ("refused", "held"),
             run_errors=len(self.errors),
             failed_steps=sum(1 for r in self.results if not r.ok),
             residual=len(self.residual),
@@ -194,7 +194,10 @@ def plan_router(cfg: AgentConfig, inventory: Inventory | None = None) -> RunOutc
 
 
 def apply_router(
-    cfg: AgentConfig, deadline: Deadline | None = None, inventory: Inventory | None = None
+    cfg: AgentConfig,
+    deadline: Deadline | None = None,
+    inventory: Inventory | None = None,
+    before_changes: Callable[[Prepared, RunOutcome], None] | None = None,
 ) -> RunOutcome:
     """Plan, apply, then verify by observing again (uncached, when anything was applied)
     and planning once more.
@@ -202,7 +205,8 @@ def apply_router(
     A step that fails for one peering quarantines that peer (agent/run/contain.py): its
     partial changes are undone, the router is observed and planned again with the peer held,
     and the rest is applied in the same run. A router-wide failure stops the run (a failed
-    load of ipsec.conf is rolled back first)."""
+    load of ipsec.conf is rolled back first). before_changes runs before the first step of a
+    non-empty plan (the dead-man switch arms there)."""
     outcome = RunOutcome(cfg.router)
     held: dict[str, str] = {}
     failures: list[Failure] = []
@@ -211,6 +215,8 @@ def apply_router(
         outcome.finished = time.time()
         return outcome
     outcome.plan = plan = make_plan(prepared.desired, prepared.observed, prepared.record)
+    if plan and before_changes is not None:
+        before_changes(prepared, outcome)
     while True:
         applier = Applier(prepared.host, prepared.desired, prepared.record, cfg.state_dir,
                           cfg.command_timeout, deadline)

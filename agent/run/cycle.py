@@ -22,6 +22,7 @@ from agent.repo.source import GitSource, SyncResult
 from agent.router.record import load_record, save_record
 from agent.run.converge import RunOutcome, apply_router
 from agent.run.deadline import Deadline
+from agent.run.deadman import DeadMan
 from agent.run.verdict import Verdict
 from agent.status.report import (
     build_report,
@@ -71,9 +72,17 @@ class Agent:
         outcome = RunOutcome(self.cfg.router)
         sync: SyncResult | None = None
         applied_before = self._applied_commit()
+        deadman = DeadMan(self.cfg, self.clock)
         try:
+            deadman.on_start()  # an armed revert is honoured first, before the pull
             sync = GitSource(self.cfg, clock=self.clock).sync()
-            outcome = apply_router(self.cfg, deadline, self._cached_inventory(sync))
+            outcome = apply_router(
+                self.cfg,
+                deadline,
+                self._cached_inventory(sync),
+                before_changes=deadman.arming(sync, applied_before),
+            )
+            deadman.after_run()
         except ConfigError as exc:  # e.g. the router is not in the repo: nothing was touched
             outcome.config_errors.append(str(exc))
             log.error("%s", exc)
@@ -91,8 +100,10 @@ class Agent:
         converged = outcome.verdict().healthy and sync.commit is not None
         self._cache = (sync.commit, outcome.inventory) if converged and outcome.inventory else None
         # A change is intentional when it comes with a commit not applied before (a merged
-        # pull request), corrective when the commit is the same (drift was fixed).
+        # pull request), corrective when the commit is the same (drift was fixed), a revert
+        # when the dead-man switch fired in this cycle.
         intentional = sync.commit is not None and sync.commit != applied_before
+        kind = "revert" if deadman.fired else "intentional" if intentional else "corrective"
         if outcome.inventory is not None and sync.commit and not outcome.errors:
             record = load_record(self.cfg.state_dir)
             if record.commit != sync.commit:  # unchanged: no need to rewrite the whole record
@@ -102,10 +113,11 @@ class Agent:
             self.cfg.router,
             sync,
             outcome,
-            intentional=intentional,
+            kind=kind,
             key_fingerprints=self._fingerprints(outcome),
             local_key=self._local_key(),
             schedule=(self.cfg.schedule.interval, self.cfg.schedule.heartbeat),
+            revert=self._revert(deadman, sync),
         )
         write_last_report(self.cfg.state_dir, report)
         result = CycleResult(outcome, sync, report)
@@ -115,6 +127,17 @@ class Agent:
         except Exception:  # a log line must never cost the cycle its result
             log.exception("cannot write the cycle's log line")
         return result
+
+    def next_check(self) -> float | None:
+        """When the daemon must run a cycle for the dead-man switch (epoch seconds), or None."""
+        return DeadMan(self.cfg, self.clock).next_check()
+
+    def _revert(self, deadman: DeadMan, sync: SyncResult) -> dict[str, Any] | None:
+        try:
+            return deadman.report(sync)
+        except Exception as exc:  # the report must come out even if the record is unreadable
+            log.error("cannot read the dead-man switch's record: %r", exc)
+            return None
 
     def _log(self, result: CycleResult) -> None:
         """One line per change, then the cycle's line (a warning when not healthy)."""

@@ -5,8 +5,9 @@ nothing else maps findings to a result or an exit code (Flux's summarize: Ready 
 once, from every condition).
 
 Results, worst first:
-- `stalled`: the state repo cannot be used (invalid, or a commit was refused): nothing new
-  was applied; retrying will not help until a new commit arrives.
+- `stalled`: the state repo cannot be used (invalid, or a commit was refused or is held by
+  the dead-man switch): nothing new was applied; retrying will not help until a new commit
+  arrives.
 - `failed`: a step failed, something still differs after apply, or the run itself broke (an
   internal error, the deadline, a stop request).
 - `degraded`: the router did what it was told, but a peering is down, was left out, or the
@@ -43,7 +44,7 @@ class Findings:
 
     invalid: bool = False  # the repo did not validate: nothing was planned
     config_error: bool = False  # the agent's config does not fit the repo: nothing was planned
-    refused: bool = False  # the source refused a new commit (trust, rewind)
+    refused: bool = False  # the source refused a new commit (trust, rewind) or holds one
     run_errors: int = 0  # internal errors, the deadline, a stop request
     failed_steps: int = 0
     residual: int = 0  # steps still needed after apply

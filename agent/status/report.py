@@ -38,14 +38,16 @@ def build_report(
     sync: SyncResult,
     outcome: RunOutcome,
     *,
-    intentional: bool,
+    kind: str,
     key_fingerprints: dict[str, str | None] | None = None,
     local_key: dict[str, Any] | None = None,
     schedule: tuple[float, float],
+    revert: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the report of one run (state/schema/report.schema.json); intentional: the run
-    applied a new commit; schedule: (interval, heartbeat), so readers can tell silence."""
-    kind = "intentional" if intentional else "corrective"
+    """Return the report of one run (state/schema/report.schema.json); kind: what the run's
+    changes were (intentional: a new commit; corrective: drift fixed; revert: the dead-man
+    switch restored the previous commit); schedule: (interval, heartbeat), so readers can
+    tell silence; revert: the dead-man switch's state (agent/run/deadman.py)."""
     errors = [str(p) for p in outcome.problems] + outcome.config_errors + list(outcome.errors)
     errors += [f"{r.step.describe()}: {r.error}" for r in outcome.results if r.error]
     errors += [f"still differs after apply: {s.resource}: {s.why}" for s in outcome.residual]
@@ -66,6 +68,7 @@ def build_report(
         "peers": peers_json(outcome.health, key_fingerprints),
         "local_key": local_key,
         "quarantined": dict(sorted(outcome.peer_errors.items())),
+        "revert": revert,
         "errors": errors,
         "warnings": list(sync.warnings),
         "run": {"started": iso(outcome.started), "finished": iso(outcome.finished)},
