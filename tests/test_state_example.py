@@ -457,3 +457,15 @@ def test_no_private_key_anywhere_under_state() -> None:
             text = path.read_bytes().decode("utf-8", errors="replace")
             offenders += [f"{rel(path)}: {m.group(0)}" for m in PRIVATE_MARKERS.finditer(text)]
     assert offenders == []
+
+
+def test_the_peer_walkthrough_fits_ten_lines_and_names_real_commands() -> None:
+    from agent.commands import COMMANDS
+
+    text = (STATE / "README.md").read_text()
+    walk = text.split("<!-- peer-walkthrough")[1].split("<!-- /peer-walkthrough -->")[0]
+    lines = [line for line in walk.splitlines()[1:] if line.strip()]
+    assert 3 <= len(lines) <= 10, lines
+    used = re.findall(r"`peerops ([a-z-]+)", walk)
+    assert {"peer", "check-pr"} <= set(used) and set(used) <= set(COMMANDS), used
+    assert "keys/rtr1.pub" in walk  # the router's key comes from the status branch

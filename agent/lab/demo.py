@@ -62,10 +62,9 @@ def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentC
 
 def _set_router_key(path: Path, public_pem: str) -> None:
     """Replace public_key in a router file with this simulated router's own key."""
-    data = yaml.safe_load(path.read_text())
-    data["public_key"] = public_pem
-    header = "# yaml-language-server: $schema=../schema/router.schema.json\n"
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False))
+    from agent.repo.keyblock import set_key_block
+
+    path.write_text(set_key_block(path.read_text(), public_pem))
 
 
 def _publish(work: Path, remote: Path) -> Path:
@@ -207,9 +206,14 @@ def merge_peer_pull_request(base: Path, configs: dict[str, AgentConfig]) -> str:
         },
     }
     path = work / "peers" / "rtr2" / "dave.yaml"
+    from agent.repo.keyblock import set_key_block
+
     path.write_text(
-        "# yaml-language-server: $schema=../../schema/peer.schema.json\n"
-        + yaml.safe_dump(peer, sort_keys=False)
+        set_key_block(
+            "# yaml-language-server: $schema=../../schema/peer.schema.json\n"
+            + yaml.safe_dump(peer, sort_keys=False),
+            pem,
+        )
     )
     repo.git.add(str(path))
     repo.git.commit("-m", "Add peering: dave (AS4242421111) on rtr2")

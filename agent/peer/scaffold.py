@@ -17,6 +17,7 @@ from agent.errors import PeeropsError
 from agent.keys import PublicKeyError, parse_public_key
 from agent.model import ID_TYPES, Inventory
 from agent.repo import fields
+from agent.repo.keyblock import key_block
 from agent.repo.pools import free_pair
 
 
@@ -119,8 +120,7 @@ def _document(inventory: Inventory, new: NewPeer, pem: str) -> str:
     if new.key_file:
         out.append(f"public_key_file: {new.name}.pub   # your RSA public key, in this file")
     else:
-        out.append("public_key: |              # your RSA public key (/etc/isakmpd/local.pub)")
-        out += [f"  {line}" for line in pem.strip().splitlines()]
+        out += key_block(pem, "your RSA public key (/etc/isakmpd/local.pub)").splitlines()
     out += ["gre:                       # the tunnel; its interface is allocated by the router"]
     if ipv4:
         out += [
