@@ -49,7 +49,10 @@ def onboarded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     )  # fmt: skip
     assert new.returncode == 0, new.stdout + new.stderr
     commit_all(work, "peer erin")
-    push(work)
+    review = peerops("check-pr", "--base", "origin/main", "--format", "markdown", str(work))
+    assert review.returncode == 0, review.stdout + review.stderr  # the reviewer's check passes
+    assert "| rtr1/erin | added |" in review.stdout
+    push(work)  # merged
     rtr1 = configs["rtr1"]
     for cfg in configs.values():
         GitSource(cfg).sync()

@@ -15,6 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head", default="HEAD", metavar="REV", help="the PR's commit (default: HEAD)")
     p.add_argument("--format", choices=("text", "markdown", "github", "json"), default="text",
                    help="text, markdown (PR comment), github (annotations) or json")
+    p.add_argument("--summary", metavar="FILE",
+                   help="also append the review as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--no-simulate", action="store_true",
                    help="skip simulating the links at the head")
 
@@ -30,4 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"peerops: {exc}", file=sys.stderr)
         return 1
     sys.stdout.write(FORMATS[args.format](result))
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as summary:
+            summary.write(FORMATS["markdown"](result))
     return result.exit_code
