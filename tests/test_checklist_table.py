@@ -96,6 +96,16 @@ CASES: dict[str, tuple[Callable[[Observed], Any], dict[str, str], str]] = {
     ),
     "transfer address missing": (lambda o: _gre(o, inet=()), {"addresses": "fail"}, "down"),
     "mtu drift alone does not take a link down": (lambda o: _gre(o, mtu=1476), {}, "up"),
+    "our endpoint on one of our interfaces": (
+        lambda o: setattr(o, "local_addresses", frozenset({"192.0.2.1", "2001:db8:1::1"})),
+        {},
+        "up",
+    ),
+    "our endpoint on none of our interfaces: a failure, flows and SAs its consequence": (
+        lambda o: (setattr(o, "local_addresses", frozenset({"192.0.2.9"})), _no_flows(o)),
+        {"endpoint": "fail", "flows": "fail", "sas": "fail"},
+        "down",
+    ),
 }
 
 
@@ -108,8 +118,27 @@ def test_checklist(converged: Prepared, case: str) -> None:
     now = (converged.record.loaded_at or 0) + LATER
     view = PeerView(alice, converged.desired, obs, converged.record, None, now)
     router = router_checks(obs, converged.desired)
-    verdicts = {c.id: c.status for c in [*router, *peer_checks(view, router)]}
+    checks = [*router, *peer_checks(view, router)]
+    verdicts = {c.id: c.status for c in checks}
     assert {i: s for i, s in verdicts.items() if s != "pass"} == failing
+    if failing:  # the first failure is the first failing check in the table's order
+        assert next(c for c in checks if c.status == "fail").id == next(iter(failing))
     (health,) = [h for h in assess(converged.peerings, converged.desired, obs,
                                    converged.record, {}, now) if h.peer == "alice"]
     assert health.state == state
+
+
+def test_an_endpoint_the_router_does_not_hold_is_down_not_negotiating(tmp_path: Path) -> None:
+    """Right after the load (inside the negotiation grace) a missing SA would read as
+    "negotiating"; an endpoint no interface holds is a failure at once."""
+    from tests.conftest import edit
+
+    fleet = build_demo_fleet(tmp_path / "fleet")
+    cfg = fleet["rtr1"]
+    edit(cfg.repo / "routers/rtr1.yaml", "ipv4: 192.0.2.1", "ipv4: 192.0.2.99")
+    outcome = apply_router(cfg)
+    alice = next(h for h in outcome.health if h.peer == "alice")
+    assert (alice.state, alice.check) == ("down", "endpoint")
+    assert "no interface of this router holds 192.0.2.99" in (alice.reason or "")
+    bob = next(h for h in outcome.health if h.peer == "bob")  # over IPv6: not affected
+    assert bob.check != "endpoint"

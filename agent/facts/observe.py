@@ -62,6 +62,9 @@ class Observed:
     ipsec: IpsecFacts = field(default_factory=lambda: IpsecFacts((), ()))
     gre: dict[str, Interface] = field(default_factory=dict)
     local_key: FileStat | None = None
+    # Addresses of the router's own interfaces (gre excluded); None: not looked at. Looked at
+    # only when a peering is not up (observe_local_addresses): `ifconfig -a` lists every gre.
+    local_addresses: frozenset[str] | None = None
     errors: list[str] = field(default_factory=list)
 
     def owner_of_interface(self, name: str) -> str | None:
@@ -152,6 +155,26 @@ def _observe_ipsec(host: Host, obs: Observed) -> None:
         obs.ipsec = parse_ipsecctl(result.stdout, "ipsecctl -sa")
     except ParseError as exc:
         obs.errors.append(str(exc))
+
+
+IFCONFIG_ALL = ("ifconfig", "-a")
+_ADDRESS_LINE = re.compile(r"\tinet6? ([0-9A-Fa-f.:]+)(?:%\S+)?(?: .*)?")
+
+
+def observe_local_addresses(host: Host, obs: Observed) -> None:
+    """Fill obs.local_addresses from `ifconfig -a` (ifconfig.c in_status/in6_status lines),
+    leaving out gre interfaces: a tunnel endpoint must sit on the router's own interface."""
+    result = host.run(IFCONFIG_ALL)
+    if result.rc != 0:
+        obs.errors.append(f"ifconfig -a failed: {result.stderr.strip()}")
+        return
+    found, in_gre = set(), False
+    for line in result.stdout.splitlines():
+        if line and not line[0].isspace():
+            in_gre = re.match(r"gre[0-9]+:", line) is not None
+        elif not in_gre and (m := _ADDRESS_LINE.fullmatch(line)):
+            found.add(m.group(1).lower())
+    obs.local_addresses = frozenset(found)
 
 
 def _observe_gre(host: Host, obs: Observed) -> None:

@@ -63,6 +63,8 @@ SOURCES = {
     "tunnel": "ifconfig(8) greN tunnel: line (ifconfig.c phys_status(), openbsd-reference §3.1)",
     "addresses": "ifconfig(8) greN inet/inet6 lines (ifconfig.c in_status()/in6_alias(), "
     "openbsd-reference §3.1)",
+    "endpoint": "ifconfig(8) -a inet/inet6 lines: the source address IKE and GRE use must be "
+    "the router's own (isakmpd binds its listeners to the local addresses)",
     "ping": "ping(8) -c count -w maxwait; sbin/ping/ping.c v1.249 exits 0 when a reply came",
 }
 
@@ -318,6 +320,26 @@ def check_accepted(v: PeerView) -> Check | None:
         "gate (signature, key policy) or its quarantine (OpenBSD refused its change) holds "
         "the current commit back",
         next=("peerops plan", f"peerops doctor {v.p.peer}"),
+    )
+
+
+def check_endpoint(v: PeerView) -> Check | None:
+    """Our tunnel endpoint is an address of one of the router's own interfaces; None when the
+    addresses were not looked at (only done when a peering is not up)."""
+    owned = v.obs.local_addresses
+    if owned is None:
+        return None
+    ours = v.p.local_endpoint
+    if ours.lower() in owned:
+        return _check("endpoint", "our endpoint", PASS, f"{ours} is on this router", peer=v.p.peer)
+    return _check(
+        "endpoint", "our endpoint", FAIL,
+        f"no interface of this router holds {ours}", peer=v.p.peer,
+        cause=f"isakmpd cannot send IKE from {ours} nor receive the peer's packets for it: "
+        f"routers/{v.p.router}.yaml names an endpoint this router does not have (a typo, or "
+        "the address moved)",
+        next=(cmd("ifconfig", "-a"),
+              f"fix endpoints in routers/{v.p.router}.yaml, or configure {ours} here"),
     )
 
 
@@ -596,7 +618,9 @@ def check_ping(
 # -- ordered checks and the state ------------------------------------------------------------------
 
 # Checks whose failure stops IKE for a peer: a missing flow or SA is their consequence.
-IKE_PREREQUISITES = ("isakmpd", "local-key", "ipsec-conf", "peer-accepted", "peer-key", "rule")
+IKE_PREREQUISITES = (
+    "isakmpd", "local-key", "ipsec-conf", "peer-accepted", "endpoint", "peer-key", "rule"
+)
 
 
 def first_failure(checks: Sequence[Check], ids: Sequence[str] | None = None) -> Check | None:
@@ -614,7 +638,8 @@ def peer_checks(
 ) -> list[Check]:
     """The per-peer checks in the doctor's order, after the router-wide ones given; the
     ping check only when `pinged` (`ping` None then means there was nothing to ping)."""
-    done = [c for c in [check_accepted(v), check_peer_key(v, apply), check_rule(v, apply)] if c]
+    first = [check_accepted(v), check_endpoint(v), check_peer_key(v, apply), check_rule(v, apply)]
+    done = [c for c in first if c]
     prior = first_failure([*router_checks, *done], IKE_PREREQUISITES)
     done.append(check_flows(v, prior))
     done.append(check_sas(v, prior))

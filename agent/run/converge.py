@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.config import AgentConfig
 from agent.errors import ConfigError
-from agent.facts.observe import Observed, observe
+from agent.facts.observe import Observed, observe, observe_local_addresses
 from agent.health.peer import PeerHealth, assess, peers_json
 from agent.host import Host
 from agent.model import Inventory, Peering
@@ -182,12 +182,8 @@ def plan_router(cfg: AgentConfig, inventory: Inventory | None = None) -> RunOutc
     prepared = prepare(cfg, outcome, inventory)
     if prepared is not None:
         outcome.plan = make_plan(prepared.desired, prepared.observed, prepared.record)
-        outcome.health = assess(
-            prepared.peerings,
-            prepared.desired,
-            prepared.observed,
-            prepared.record,
-            outcome.peer_errors,
+        outcome.health = _assess(
+            prepared, prepared.observed, prepared.record, outcome.peer_errors
         )
     outcome.finished = time.time()
     return outcome
@@ -240,14 +236,24 @@ def apply_router(
     after = observe(prepared.host) if outcome.results else prepared.observed
     outcome.observe_errors = list(after.errors)
     outcome.residual = make_plan(prepared.desired, after, applier.record)
-    outcome.health = assess(
-        prepared.peerings, prepared.desired, after, applier.record, outcome.peer_errors
-    )
+    outcome.health = _assess(prepared, after, applier.record, outcome.peer_errors)
     down = {h.peer for h in outcome.health if h.state == "down"}
     converged = {p.peer for p in prepared.peerings} - set(outcome.peer_errors) - down
     _quarantine(cfg, prepared.peerings, [], converged if not outcome.residual else set())
     outcome.finished = time.time()
     return outcome
+
+
+def _assess(
+    prepared: Prepared, obs: Observed, record: Applied, errors: dict[str, str]
+) -> list[PeerHealth]:
+    """Per-peer health; when a peering is not up, the router's own addresses are looked at
+    too, so an endpoint the router does not hold is a failure, not "negotiating"."""
+    health = assess(prepared.peerings, prepared.desired, obs, record, errors)
+    if obs.local_addresses is None and any(h.state != "up" for h in health):
+        observe_local_addresses(prepared.host, obs)
+        health = assess(prepared.peerings, prepared.desired, obs, record, errors)
+    return health
 
 
 def _quarantine(
