@@ -102,6 +102,12 @@ def test_remove_a_peer_deletes_rule_interface_and_key(fleet: dict[str, AgentConf
     assert host.read_file(f"/etc/hostname.{iface}") is None
     assert host.read_file("/etc/isakmpd/pubkeys/fqdn/alice.example.org") is None
     assert sa_lines(cfg, "198.51.100.7") == []
+    # isakmpd itself no longer holds alice's connection: deleted with -d, not just left
+    # without a key (a rule loaded again instead of deleted would keep it).
+    from agent.sim import state as simstate
+
+    conns = simstate.load(cfg.root)["isakmpd"]["connections"]
+    assert conns and not [name for name in conns if "198.51.100.7" in name]
     assert health(cfg) == {"bob": "up", "rtr2": "up"}
     assert plan_router(cfg).plan == []
 
