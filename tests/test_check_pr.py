@@ -151,5 +151,12 @@ def test_removing_two_peerings_needs_an_operator_and_a_bad_revision_is_refused(
     assert code == 3
     assert any("removes 2 peerings: rtr1/alice, rtr1/bob" in f["message"]
                for f in result["findings"])  # fmt: skip
+    assert any(f["message"].startswith("rtr1: the removal guard holds these 2 of 3 removals")
+               for f in result["findings"])  # fmt: skip
+    git(repo, "commit", "-q", "--amend", "-m", "drop two\n\npeerops-allow-removals: 2")
+    code, result = check(repo)
+    assert code == 3  # still two peerings at once, but the guard is satisfied
+    assert not any("removal guard holds" in f["message"] for f in result["findings"])
+    assert any("2 removals confirmed" in f["message"] for f in result["findings"])
     bad = peerops("check-pr", "--base=--output=/tmp/x", str(repo))
     assert bad.returncode == 1 and "not a revision" in bad.stderr

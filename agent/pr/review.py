@@ -120,6 +120,8 @@ def review(repo: Path, base: str, head: str = "HEAD", simulate_links: bool = Tru
         result.changes = _peering_changes(old, new)
         result.findings = _file_findings(result.files) + _key_findings(old, new, head_dir)
         result.findings += _scope_findings(result.changes)
+        message = trees.git(repo, "log", "-1", "--format=%B", head_id)
+        result.findings += _removal_guard(old, new, message)
         if simulate_links:
             from agent.lab.simulate import simulate
 
@@ -207,6 +209,30 @@ def _scope_findings(changes: list[PeeringChange]) -> list[Finding]:
         names = ", ".join(f"{c.router}/{c.peer}" for c in removed)
         return [Finding("review", f"removes {len(removed)} peerings: {names}")]
     return []
+
+
+def _removal_guard(old: Inventory | None, new: Inventory, message: str) -> list[Finding]:
+    """Per router, whether the routers' removal guard (agent.repo.removals, default limits)
+    would hold this change's removals until an operator confirms them."""
+    from agent.repo.removals import TRAILER, exceeds_limit, trailer_in
+
+    out = []
+    for router, before in sorted((old.peerings if old else {}).items()):
+        names = {p.peer for p in before}
+        removed = sorted(names - {p.peer for p in new.for_router(router)})
+        if not removed or not exceeds_limit(len(removed), len(names)):
+            continue
+        if trailer_in(message) >= len(removed):
+            out.append(Finding("note", f"{router}: {len(removed)} removals confirmed by the "
+                               f"commit trailer '{TRAILER}'"))  # fmt: skip
+            continue
+        out.append(Finding(
+            "review",
+            f"{router}: the removal guard holds these {len(removed)} of {len(names)} removals "
+            f"({', '.join(removed)}) until an operator confirms (safety.allow_removals, or a "
+            f"trailer '{TRAILER}: {len(removed)}' in the merge commit)",
+        ))  # fmt: skip
+    return out
 
 
 def _key_findings(old: Inventory | None, new: Inventory, head_dir: Path) -> list[Finding]:

@@ -47,7 +47,12 @@ def removal_gate(cfg: AgentConfig, peerings: Sequence[Peering]) -> dict[str, str
 
 
 def _too_many(cfg: AgentConfig, count: int, total: int) -> bool:
-    limit = cfg.safety.max_removals
+    return exceeds_limit(count, total, cfg.safety.max_removals)
+
+
+def exceeds_limit(count: int, total: int, limit: int | str | None = None) -> bool:
+    """Whether count removals out of total peerings is more than limit allows (None: the
+    default; also what `check-pr` tells a reviewer)."""
     if limit is None:
         return count > DEFAULT_COUNT or count * 100 > total * DEFAULT_SHARE
     if isinstance(limit, str):  # "N%", checked by agent.config
@@ -64,7 +69,11 @@ def _limit_text(cfg: AgentConfig) -> str:
 
 def trailer_count(cfg: AgentConfig) -> int:
     """N of the last `peerops-allow-removals: N` trailer of the checked-out commit, or 0."""
-    message = _head_message(cfg)
+    return trailer_in(_head_message(cfg))
+
+
+def trailer_in(message: str) -> int:
+    """N of the last `peerops-allow-removals: N` trailer of a commit message, or 0."""
     lines = message.rstrip("\n").split("\n")
     found = 0
     for line in reversed(lines):  # trailers are the message's last paragraph
