@@ -22,7 +22,8 @@ from agent.repo.source import load_source_state
 from agent.run.cycle import Agent, CycleResult
 from agent.run.deadman import PENDING, load_pending
 from agent.sim.host import SimHost
-from agent.status.report import read_last_report
+from agent.status.fleetview import router_row
+from agent.status.report import read_last_report, serialize
 from tests.conftest import edit
 from tests.gitkit import commit_all, git, maintainer_clone, push
 from tests.simfleet import clone
@@ -150,6 +151,8 @@ def test_a_change_that_breaks_a_peering_is_reverted_and_held(
     assert load_pending(rtr1.state_dir) is None
     status = report_text(read_last_report(rtr1.state_dir))
     assert f"revert fired at {fired.report['revert']['at']}: {bad[:12]} held" in status
+    row = router_row("rtr1", serialize(fired.report), clock.now)  # `peerops fleet`
+    assert f"revert fired: {bad[:12]}" in row.notes and row.result == "stalled"
 
     held = quiet(rtr1, clock)  # the held commit is not applied again
     assert held.report["commit"] == previous and held.report["source"]["status"] == "held"

@@ -117,6 +117,10 @@ def router_row(
     notes += [f"{p} held: {why}" for p, why in report["quarantined"].items()]
     if report["source"]["status"] not in ("ok", "local"):
         notes.append(f"source {report['source']['status']}")
+    revert = report.get("revert")  # the dead-man switch (absent in older reports)
+    if revert:
+        until = f" unless confirmed by {revert['deadline']}" if revert["state"] == "armed" else ""
+        notes.append(f"revert {revert['state']}: {str(revert['commit'])[:12]}{until}")
     notes += list(report["warnings"])
     return RouterRow(
         router,
