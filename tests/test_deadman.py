@@ -271,3 +271,27 @@ def test_off_by_default_nothing_is_armed(rtr1: AgentConfig, tmp_path: Path) -> N
     clock = Clock()
     clock.now += WITHIN * 10
     assert quiet(cfg, clock).report["source"]["status"] == "ok"  # nothing reverted, ever
+
+
+def test_a_peering_without_a_known_address_is_confirmed_by_its_sas(
+    rtr1: AgentConfig, tmp_path: Path
+) -> None:
+    """bob's /127 shows no peer address on gre: its SAs decide; the daemon's next wake-up
+    is a confirmation attempt before the deadline."""
+    before = live(rtr1)
+    work = maintainer(rtr1, tmp_path)
+    edit(work / "peers" / "rtr1" / "bob.yaml", "enc: aes-128, group: modp3072",
+         "enc: aes-256, group: modp3072")
+    commit_all(work, "bob: quick mode aes-256 (bob did not agree)")
+    push(work)
+    clock = Clock()
+    armed = Agent(rtr1, clock=clock).cycle()
+    reason = armed.report["revert"]["reason"]
+    assert reason == "bob: SAs 2001:db8:1::1 <-> 2001:db8:b0b::7: no SA in both directions"
+    pending = load_pending(rtr1.state_dir)
+    assert pending is not None and pending.checked_at == clock.now
+    assert Agent(rtr1, clock=clock).next_check() == clock.now + WITHIN / 5 < pending.deadline
+    clock.now = pending.deadline
+    fired = Agent(rtr1, clock=clock).cycle()
+    assert fired.report["revert"]["state"] == "fired" and live(rtr1) == before
+    quiet(rtr1, clock)
