@@ -117,7 +117,7 @@ def review(repo: Path, base: str, head: str = "HEAD", simulate_links: bool = Tru
             result.problems = problems
             return result
         old, _ = load_inventory(base_dir)
-        result.changes = _peering_changes(old, new)
+        result.changes = peering_changes(old, new)
         result.findings = _file_findings(result.files) + _key_findings(old, new, head_dir)
         result.findings += _scope_findings(result.changes)
         message = trees.git(repo, "log", "-1", "--format=%B", head_id)
@@ -157,7 +157,7 @@ def _show(name: str, value: Any) -> Any:
     return value
 
 
-def _peering_changes(old: Inventory | None, new: Inventory) -> list[PeeringChange]:
+def peering_changes(old: Inventory | None, new: Inventory) -> list[PeeringChange]:
     before = _index(old) if old else {}
     after = _index(new)
     out = []
