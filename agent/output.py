@@ -111,6 +111,7 @@ def cycle_text(result: Any) -> str:
     text = "\n".join(lines) + "\n" + apply_text(result.outcome, sync)
     if result.outcome.health:
         text += health_table(result.outcome.health)
+    text += "".join(f"{line.strip()}\n" for line in revert_lines(result.report.get("revert")))
     if result.committed or result.pending or result.publish_error:
         state = "pushed" if result.pushed else f"queued ({result.pending} pending)"
         text += f"status report: {'committed, ' if result.committed else ''}{state}"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from agent.config import AgentConfig, SafetyConfig
-from agent.output import report_text
+from agent.output import cycle_text, report_text
 from agent.repo.source import load_source_state
 from agent.run.cycle import Agent, CycleResult
 from agent.run.deadman import PENDING, load_pending
@@ -130,6 +130,7 @@ def test_a_change_that_breaks_a_peering_is_reverted_and_held(
     assert revert["state"] == "armed" and revert["previous"] == previous
     assert revert["watching"] == ["alice", "bob", "rtr2"]
     assert revert["reason"].startswith("alice: ping 172.20.1.2")  # ping where known
+    assert f"revert armed: {bad[:12]}" in cycle_text(armed)  # what `peerops run` prints
     status = report_text(read_last_report(rtr1.state_dir))  # what `peerops status` prints
     assert f"revert armed: {bad[:12]} is reverted to {previous[:12]}" in status
     assert "not confirmed yet: alice: ping 172.20.1.2: 0 of 3 answered" in status
