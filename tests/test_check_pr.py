@@ -160,3 +160,22 @@ def test_removing_two_peerings_needs_an_operator_and_a_bad_revision_is_refused(
     assert any("2 removals confirmed" in f["message"] for f in result["findings"])
     bad = peerops("check-pr", "--base=--output=/tmp/x", str(repo))
     assert bad.returncode == 1 and "not a revision" in bad.stderr
+
+
+def test_a_state_repo_in_a_subdirectory_of_the_git_repo(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import EXAMPLE_STATE
+
+    top = tmp_path / "project"
+    shutil.copytree(EXAMPLE_STATE, top / "state", ignore=shutil.ignore_patterns("*.py"))
+    (top / "README.md").write_text("the project\n")
+    git(top, "init", "-q", "-b", "main")
+    commit_all(top, "base")
+    git(top, "checkout", "-q", "-b", "pr")
+    edit(top / "state/peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: a2")
+    commit_all(top, "alice")
+    code, result = check(top / "state")
+    assert code == 0, result
+    assert [(c["kind"], c["peer"]) for c in result["peerings"]] == [("changed", "alice")]
+    assert result["files"] == [{"status": "M", "path": "peers/rtr1/alice.yaml"}]

@@ -40,8 +40,11 @@ def resolve(repo: Path, rev: str) -> str:
 def export(repo: Path, commit: str, dest: Path) -> Path:
     """Write the tree of commit into dest (regular files and directories only: git archive
     output extracted with tarfile's "data" filter, which refuses links out and device files)."""
+    # From the top of the work tree: run inside a subdirectory, git archive would keep only
+    # that subtree, and callers add the subdirectory's prefix themselves.
+    top = git(repo, "rev-parse", "--show-toplevel").strip()
     data = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", commit],
+        ["git", "-C", top, "archive", "--format=tar", commit],
         capture_output=True,
         check=False,
         timeout=GIT_TIMEOUT,
