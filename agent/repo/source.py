@@ -157,6 +157,41 @@ class GitSource:
         save_source_state(self.cfg.state_dir, state)
         return SyncResult(fetched, "ok", new=True, signer=signer, warnings=warnings)
 
+    def preview(self, dest: Path) -> SyncResult:
+        """`plan --fetch`: fetch into the quarantine ref and verify it exactly as sync would,
+        but leave the checkout and the trust anchor as they are; a commit that may be applied
+        has its tree exported into dest (git archive, extracted with tarfile's "data" filter:
+        no absolute path, no `..`, no link out of dest)."""
+        if self.cfg.remote is None:
+            return SyncResult(None, "local", message="no remote: nothing to fetch")
+        warnings: list[str] = []
+        state = self._anchor(warnings)
+        repo = self._repo()
+        try:
+            fetched = self._fetch(repo)
+        except Exception as exc:
+            return SyncResult(None, "unreachable", message=_git_error(exc), warnings=warnings)
+        signer = state.signer
+        if fetched != state.verified:
+            refusal, signer = self._trust(repo, state.verified, fetched)
+            if refusal:
+                return SyncResult(fetched, "refused", message=refusal, warnings=warnings)
+        import io
+        import tarfile
+
+        try:  # a local operation: no transport involved
+            tree = repo.git.archive("--format=tar", fetched, stdout_as_string=False)
+        except Exception as exc:
+            return SyncResult(fetched, "error", message=_git_error(exc), warnings=warnings)
+        try:
+            with tarfile.open(fileobj=io.BytesIO(tree), mode="r:") as archive:
+                archive.extractall(dest, filter="data")
+        except (tarfile.TarError, OSError) as exc:  # a link out of the tree, ...: refused
+            return SyncResult(fetched, "error", message=f"cannot export {fetched[:12]}: {exc}",
+                              warnings=warnings)
+        new = fetched != state.verified
+        return SyncResult(fetched, "ok", new=new, signer=signer, warnings=warnings)
+
     def _fetch(self, repo: Any, branch: str | None = None, ref: str = QUARANTINE_REF) -> str:
         """Fetch branch (default: the configured one) into ref; the commit it names."""
         refspec = f"+refs/heads/{branch or self.cfg.branch}:{ref}"
@@ -283,6 +318,25 @@ class GitSource:
     def reachable(self) -> str | None:
         """None when the remote answers a bounded `git ls-remote` for the branch now (through
         the same transport as the fetch), else git's reason."""
+        return self._ls_remote()[1]
+
+    def ahead(self) -> str | None:
+        """`plan`'s note when the remote's branch (a bounded ls-remote, nothing fetched) is not
+        the commit the checkout holds, or cannot be asked; None when they agree."""
+        if self.cfg.remote is None:
+            return None
+        tip, problem = self._ls_remote()
+        if problem is not None:
+            return f"the remote could not be asked for news: {problem}"
+        head = self._head()
+        if tip is None or tip == head:
+            return None
+        return (f"the remote's {self.cfg.branch} is at {tip[:12]}, the checkout at "
+                f"{(head or 'nothing')[:12]}: `peerops plan --fetch` previews it, "
+                "`peerops run` applies it if it is trusted")
+
+    def _ls_remote(self) -> tuple[str | None, str | None]:
+        """(the branch's commit on the remote, None) or (None, git's reason)."""
         self._repo()
         try:
             result = gitrun.run(
@@ -292,10 +346,13 @@ class GitSource:
                 transport=self.cfg.git,
             )
         except gitrun.GitSetupError as exc:
-            return str(exc)
+            return None, str(exc)
         if result.timed_out:
-            return result.error(f"git ls-remote ({self.timeout:g} s limit)")
-        return first_error(result.err) if result.status != 0 else None
+            return None, result.error(f"git ls-remote ({self.timeout:g} s limit)")
+        if result.status != 0:
+            return None, first_error(result.err)
+        words = result.out.split()
+        return (words[0] if words else None), None
 
     # -- trust --------------------------------------------------------------------------------
     def _trust(

@@ -8,6 +8,7 @@ what isakmpd holds or which files peerops owns says so in its own `execute`.
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,7 +38,8 @@ class Step:
         return ()
 
     def describe(self) -> str:
-        return " ".join(self.argv)
+        """The command as a person would type it (quoted for sh: shown, never run as text)."""
+        return shlex.join(self.argv)
 
     def execute(self, ctx: Applier) -> None:
         raise NotImplementedError
