@@ -46,3 +46,18 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
     path.write_text(text.replace(old, new))
+
+
+@pytest.fixture(scope="session")
+def converged_rtr1(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo's rtr1 after both routers converged: its desired state, what is observed and
+    the applied record (agent.run.converge.Prepared). Shared: copy before changing."""
+    from agent.lab.demo import build_demo_fleet
+    from agent.run.converge import RunOutcome, apply_router, prepare
+
+    fleet = build_demo_fleet(tmp_path_factory.mktemp("converged") / "fleet")
+    for cfg in fleet.values():
+        apply_router(cfg)
+    prepared = prepare(fleet["rtr1"], RunOutcome("rtr1"))
+    assert prepared is not None
+    return prepared

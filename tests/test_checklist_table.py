@@ -17,19 +17,14 @@ from agent.facts.observe import Observed
 from agent.health.checklist import PeerView, peer_checks, router_checks
 from agent.health.peer import assess
 from agent.lab.demo import build_demo_fleet
-from agent.run.converge import Prepared, RunOutcome, apply_router, prepare
+from agent.run.converge import Prepared, apply_router
 
 LATER = 10_000.0  # seconds after the load: the negotiation grace is over
 
 
-@pytest.fixture(scope="module")
-def converged(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
-    fleet = build_demo_fleet(Path(tmp_path_factory.mktemp("checks")) / "fleet")
-    for cfg in fleet.values():
-        apply_router(cfg)
-    prepared = prepare(fleet["rtr1"], RunOutcome("rtr1"))
-    assert prepared is not None
-    return prepared
+@pytest.fixture
+def converged(converged_rtr1: Prepared) -> Prepared:
+    return converged_rtr1
 
 
 def _sas_one_way(o: Observed) -> None:

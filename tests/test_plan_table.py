@@ -10,30 +10,23 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.facts.observe import Observed
-from agent.lab.demo import build_demo_fleet
 from agent.router.desired import Desired, ManagedFile
 from agent.router.plan import make_plan
 from agent.router.record import Applied
-from agent.run.converge import RunOutcome, apply_router, prepare
+from agent.run.converge import Prepared
 
 State = tuple[Desired, Observed, Applied]
 CONF = "/etc/ipsec.conf"
 
 
-@pytest.fixture(scope="module")
-def converged(tmp_path_factory: pytest.TempPathFactory) -> State:
-    fleet = build_demo_fleet(Path(tmp_path_factory.mktemp("plan")) / "fleet")
-    for cfg in fleet.values():
-        apply_router(cfg)
-    prepared = prepare(fleet["rtr1"], RunOutcome("rtr1"))
-    assert prepared is not None
-    return prepared.desired, prepared.observed, prepared.record
+@pytest.fixture
+def converged(converged_rtr1: Prepared) -> State:
+    return converged_rtr1.desired, converged_rtr1.observed, converged_rtr1.record
 
 
 def _gre(obs: Observed, iface: str, **change: Any) -> None:
