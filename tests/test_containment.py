@@ -169,3 +169,71 @@ def test_a_failed_interface_change_is_undone_for_that_peer_only(
     assert "dn42 peer bob two" in host.run(["ifconfig", bob]).stdout  # bob went ahead
     assert health(cfg)["alice"] == "up"
     assert apply_router(cfg).plan == []  # alice is held; nothing else to do
+
+
+def _bob_description(cfg: AgentConfig) -> None:
+    edit(cfg.repo / BOB, "dn42 peer bob", "dn42 peer bob two")
+
+
+def _dave(cfg: AgentConfig) -> None:
+    new_peer(cfg, "dave", "198.51.100.21", 21)
+    peers_answer(cfg)
+    _bob_description(cfg)
+
+
+def _bob_rule(cfg: AgentConfig) -> None:
+    edit(cfg.repo / BOB, "enc: aes-128", "enc: aes-192")
+    new_peer(cfg, "dave", "198.51.100.21", 21)
+    peers_answer(cfg)
+
+
+def _gre_allow_off(cfg: AgentConfig) -> None:
+    assert SimHost(cfg.root).run(["sysctl", "net.inet.gre.allow=0"]).rc == 0
+    _bob_description(cfg)
+
+
+def _isakmpd_stopped(cfg: AgentConfig) -> None:
+    assert SimHost(cfg.root).run(["rcctl", "stop", "isakmpd"]).rc == 0
+    _bob_description(cfg)
+
+
+# A fault at each kind of mutating command: (the change that makes the plan run it, the
+# command's argv prefix, the peer it belongs to or None for the router's own failure).
+FAULTS = {
+    "netstart creating a new peer's tunnel": (_dave, ["sh", "/etc/netstart", "gre3"], "dave"),
+    "deleting a changed peer's old rule": (_bob_rule, ["ipsecctl", "-d", "-f"], "bob"),
+    "sysctl (router-wide)": (_gre_allow_off, ["sysctl", "net.inet.gre.allow=1"], None),
+    "starting isakmpd (router-wide)": (_isakmpd_stopped, ["rcctl", "start", "isakmpd"], None),
+}
+
+
+@pytest.mark.parametrize("case", list(FAULTS))
+def test_a_fault_at_each_kind_of_command(fleet: dict[str, AgentConfig], case: str) -> None:
+    cfg = fleet["rtr1"]
+    host = SimHost(cfg.root)
+    change, command, peer = FAULTS[case]
+    change(cfg)
+    fault(cfg, "add", "--", *command)
+    outcome = apply_router(cfg)
+    failed = [r for r in outcome.results if not r.ok]
+    assert outcome.result == "failed" and failed
+    assert failed[0].step.peer == peer and failed[0].error  # the command's own message
+    if failed[0].step.argv:
+        assert list(failed[0].step.argv[: len(command)]) == command
+    bob_iface = {h.peer: h.interface for h in outcome.health}["bob"]
+    bob_shows = host.run(["ifconfig", bob_iface]).stdout
+    if peer is None:  # the router's failure: nothing after it ran, nobody is blamed
+        assert outcome.peer_errors == {}
+        assert failed[0] is outcome.results[-1]
+        assert "dn42 peer bob two" not in bob_shows
+    else:  # that peer alone is held; the others went ahead in the same run
+        assert list(outcome.peer_errors) == [peer]
+        assert outcome.peer_errors[peer].startswith("quarantined: ")
+        assert " ".join(command) in outcome.peer_errors[peer]
+        others = {h.peer: h.state for h in outcome.health if h.peer != peer}
+        assert others and all(state == "up" for state in others.values()), others
+    if peer is not None:
+        assert apply_router(cfg).results == []  # held until its file changes or the backoff
+    sim_main(["--root", str(cfg.root), "fault", "clear"])
+    if peer is None:  # once the router can do it, everything goes through
+        assert apply_router(cfg).result == "changed" and plan_router(cfg).plan == []
