@@ -158,17 +158,15 @@ def spec_of(live: Interface, peer: str) -> GreSpec:
 def _restore_rules(done: list[Step], prepared: Prepared) -> list[Step]:
     """After a failed `ipsecctl -f`: the old ipsec.conf, the deleted rules loaded again, and
     the restored file checked."""
-    steps: list[Step] = []
-    wrote = any(isinstance(s, WriteFile) and s.file and s.file.path == IPSEC_CONF for s in done)
-    old = prepared.observed.files.get(IPSEC_CONF)
-    if wrote:
-        steps += _restore_files([s for s in done if isinstance(s, WriteFile) and s.file
-                                 and s.file.path == IPSEC_CONF], prepared, None)
+    writes = [s for s in done
+              if isinstance(s, WriteFile) and s.file and s.file.path == IPSEC_CONF]
+    steps = _restore_files(writes, prepared, None)
     deleted = tuple((s.peer or "", s.text) for s in done if isinstance(s, DeleteRule))
     if deleted:
         steps.append(ReloadRules("ipsec:rules", "rollback: the rules deleted before the failed "
                                  "load", rules=deleted))
-    if wrote and old is not None:
+    old = prepared.observed.files.get(IPSEC_CONF)
+    if writes and old is not None:
         steps.append(CheckRules(f"file:{IPSEC_CONF}", "rollback: verify the restored file",
                                 text=old.content.decode(errors="replace")))
     return steps

@@ -205,7 +205,6 @@ def apply_router(
     non-empty plan (the dead-man switch arms there)."""
     outcome = RunOutcome(cfg.router)
     held: dict[str, str] = {}
-    failures: list[Failure] = []
     prepared = prepare(cfg, outcome, inventory)
     if prepared is None:
         outcome.finished = time.time()
@@ -226,7 +225,6 @@ def apply_router(
         outcome.results += applier.apply(undo)
         if not blamed:
             break  # the router's failure: reported as such, never blamed on a peer
-        failures += blamed
         held |= {f.peer: f"quarantined: {f.reason}: {f.command}: {f.message}" for f in blamed}
         _quarantine(cfg, prepared.peerings, blamed, set())
         prepared = prepare(cfg, outcome, outcome.inventory, held)
