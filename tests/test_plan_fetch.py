@@ -26,6 +26,14 @@ def fleet(tmp_path: Path) -> dict[str, AgentConfig]:
     return configs
 
 
+@pytest.fixture
+def maint(fleet: dict[str, AgentConfig], tmp_path: Path) -> Path:
+    """A maintainer's clone of rtr1's remote, to push to."""
+    remote = fleet["rtr1"].remote
+    assert remote
+    return maintainer_clone(Path(remote), tmp_path / "maint")
+
+
 def _snapshot(cfg: AgentConfig) -> tuple[str, bytes, bytes]:
     head = git(cfg.repo, "rev-parse", "HEAD")
     conf = (cfg.root / "etc/ipsec.conf").read_bytes()
@@ -33,11 +41,9 @@ def _snapshot(cfg: AgentConfig) -> tuple[str, bytes, bytes]:
 
 
 def test_plan_fetch_previews_the_new_commit_and_moves_nothing(
-    fleet: dict[str, AgentConfig], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fleet: dict[str, AgentConfig], maint: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = fleet["rtr1"]
-    assert cfg.remote
-    work = maintainer_clone(Path(cfg.remote), tmp_path / "maint")
+    cfg, work = fleet["rtr1"], maint
     edit(work / "peers/rtr1/alice.yaml", "dn42 peer alice", "dn42 peer alice two")
     new = commit_all(work, "alice: a new description")
     push(work)
@@ -62,11 +68,9 @@ def test_plan_fetch_previews_the_new_commit_and_moves_nothing(
 
 
 def test_plan_fetch_refuses_what_the_trust_policy_refuses(
-    fleet: dict[str, AgentConfig], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fleet: dict[str, AgentConfig], maint: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = fleet["rtr1"]
-    assert cfg.remote
-    work = maintainer_clone(Path(cfg.remote), tmp_path / "maint")
+    cfg, work = fleet["rtr1"], maint
     edit(work / "peers/rtr1/alice.yaml", "dn42 peer alice", "dn42 peer alice rewound")
     git(work, "commit", "-q", "--amend", "-a", "-m", "the applied commit, rewritten")
     push(work, force=True)
@@ -79,11 +83,9 @@ def test_plan_fetch_refuses_what_the_trust_policy_refuses(
 
 
 def test_plan_fetch_exports_no_link_out_of_the_tree(
-    fleet: dict[str, AgentConfig], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fleet: dict[str, AgentConfig], maint: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = fleet["rtr1"]
-    assert cfg.remote
-    work = maintainer_clone(Path(cfg.remote), tmp_path / "maint")
+    cfg, work = fleet["rtr1"], maint
     os.symlink("/etc/passwd", work / "peers/rtr1/zed.yaml")
     commit_all(work, "a link to the router's own disk")
     push(work)

@@ -12,10 +12,14 @@ simulated kernel's lock, so concurrent processes see one count.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from agent.errors import PeeropsError
 from agent.sim import state as simstate
+
+Reader = Callable[[str], "bytes | None"]
 
 FAULTS_FILE = "faults.json"
 
@@ -57,19 +61,20 @@ class Fault:
     stderr: str | None  # None: the program's own message
     matching: str | None = None  # only calls whose file arguments hold this text
 
-    def matches(self, argv: tuple[str, ...], root: Path) -> bool:
+    def matches(self, argv: tuple[str, ...], read: Reader) -> bool:
+        """argv starts with this fault's words (and, with matching, a file argument read
+        through the simulated host holds the text)."""
         if tuple(self.argv) != argv[: len(self.argv)]:
             return False
         return self.matching is None or any(
-            self.matching in _file_text(root, arg) for arg in argv[1:] if arg.startswith("/")
+            self.matching in _text(read, arg) for arg in argv[1:] if arg.startswith("/")
         )
 
 
-def _file_text(root: Path, os_path: str) -> str:
-    real = root.joinpath(*[p for p in os_path.split("/") if p not in ("", ".", "..")])
+def _text(read: Reader, os_path: str) -> str:
     try:
-        return real.read_text(errors="replace") if real.is_file() else ""
-    except OSError:
+        return (read(os_path) or b"").decode(errors="replace")
+    except PeeropsError:  # a path that escapes the simulated root: holds nothing
         return ""
 
 
@@ -104,12 +109,12 @@ def clear(root: Path) -> None:
         save(root, [])
 
 
-def take(root: Path, argv: tuple[str, ...]) -> tuple[int, str, str] | None:
+def take(root: Path, argv: tuple[str, ...], read: Reader) -> tuple[int, str, str] | None:
     """The failure to return instead of running argv, consuming one of its times; None when
-    no fault matches. Call with the simulated kernel's lock held."""
+    no fault matches. read: the simulated host's read_file. Call with the kernel's lock held."""
     faults = load(root)
     for fault in faults:
-        if fault.matches(argv, root):
+        if fault.matches(argv, read):
             if fault.times is not None:
                 fault.times -= 1
                 save(root, [f for f in faults if f.times is None or f.times > 0])

@@ -122,7 +122,8 @@ class SimHost:
             )
         module = importlib.import_module(module_name)
         with simstate.transaction(self.root) as st:
-            failure = faults.take(self.root, argv_t)  # injected: the program does not run
+            # An injected fault answers instead of the program (agent/sim/faults.py).
+            failure = faults.take(self.root, argv_t, self.read_file)
             if failure is not None:
                 return CommandResult(argv_t, *failure)
             ctx = Ctx(self, st, name, timeout, stdin)
