@@ -7,6 +7,7 @@ routers managed here) are written once in the repo and yield one `Peering` on ea
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -37,8 +38,13 @@ class Identity:
 
     @staticmethod
     def of_address(address: str) -> Identity:
-        ip = ipaddress.ip_address(address)
-        return Identity("ipv4" if ip.version == 4 else "ipv6", str(ip))
+        return _identity_of_address(address)
+
+
+@functools.lru_cache(maxsize=16384)  # asked per peering and per render of each rule
+def _identity_of_address(address: str) -> Identity:
+    ip = ipaddress.ip_address(address)
+    return Identity("ipv4" if ip.version == 4 else "ipv6", str(ip))
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,73 @@ def test_entries_of_files_gone_from_the_repo_are_dropped(state_copy: Path,
     text = (tmp_path / CACHE_FILE).read_text()
     assert "peers/rtr1/alice.yaml" not in text
     assert before.path == tmp_path / CACHE_FILE
+
+
+@pytest.fixture
+def resolves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The external peer files the loader really resolves (a spy around the real resolver)."""
+    seen: list[str] = []
+    real = inv._Loader._resolve_external
+
+    def spy(self: inv._Loader, router: object, doc: inv.Located) -> object:
+        seen.append(doc.file)
+        return real(self, router, doc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inv._Loader, "_resolve_external", spy)
+    return seen
+
+
+def test_a_resolved_peering_is_reused_until_a_file_it_comes_from_changes(
+    state_copy: Path, tmp_path: Path, resolves: list[str]
+) -> None:
+    load(state_copy, tmp_path)
+    assert sorted(resolves) == ["peers/rtr1/alice.yaml", "peers/rtr1/bob.yaml",
+                                "peers/rtr2/carol.yaml"]
+    uncached = load_inventory(state_copy)[0]
+    resolves.clear()
+    assert load(state_copy, tmp_path) == uncached
+    assert resolves == []
+    # The peer's own file: only that peering is resolved again.
+    edit(state_copy / "peers/rtr1/bob.yaml", "description: dn42 peer bob",
+         "description: dn42 peer bob, renamed")
+    uncached = load_inventory(state_copy)[0]
+    resolves.clear()
+    assert load(state_copy, tmp_path) == uncached
+    assert resolves == ["peers/rtr1/bob.yaml"]
+    # The router's file feeds every peering of that router (its MTU, crypto, identity).
+    edit(state_copy / "routers/rtr1.yaml", "  mtu: 1400", "  mtu: 1380")
+    uncached = load_inventory(state_copy)[0]
+    resolves.clear()
+    result = load(state_copy, tmp_path)
+    assert sorted(resolves) == ["peers/rtr1/alice.yaml", "peers/rtr1/bob.yaml"]
+    assert result == uncached
+    externals = [p for p in result.for_router("rtr1") if not p.internal]  # type: ignore[attr-defined]
+    assert {p.mtu for p in externals} == {1380}
+
+
+def test_a_changed_key_file_is_read_again(state_copy: Path, tmp_path: Path) -> None:
+    import yaml
+
+    peers = state_copy / "peers/rtr1"
+    alice = yaml.safe_load((peers / "alice.yaml").read_text())
+    bob_key = yaml.safe_load((peers / "bob.yaml").read_text())["public_key"]
+    (peers / "alice.pub").write_text(alice.pop("public_key"))
+    alice["public_key_file"] = "alice.pub"
+    (peers / "alice.yaml").write_text(yaml.safe_dump(alice))
+    first = load(state_copy, tmp_path)
+    assert first == load_inventory(state_copy)[0]
+    (peers / "alice.pub").write_text(bob_key)  # the same peer file, another key beside it
+    second = load(state_copy, tmp_path)
+    uncached = load_inventory(state_copy)
+    assert second == (uncached[0] if uncached[0] is not None else [str(p) for p in uncached[1]])
+    assert second != first
+
+
+def test_a_stricter_crypto_floor_resolves_again(state_copy: Path, tmp_path: Path) -> None:
+    edit(state_copy / "peers/rtr1/bob.yaml", "enc: aes-128,", "enc: blowfish,")
+    for floor in ("legacy", "default", "legacy"):
+        cached, cached_problems = load_inventory_cached(state_copy, tmp_path, min_crypto=floor)
+        fresh, fresh_problems = load_inventory(state_copy, min_crypto=floor)
+        assert (cached, [str(p) for p in cached_problems]) == (
+            fresh, [str(p) for p in fresh_problems])
+        assert (cached is None) == (floor == "default")

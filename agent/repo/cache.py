@@ -1,12 +1,17 @@
-"""Parsed state files by git blob id, parsed keys by digest: what an unchanged commit reuses.
+"""Parsed state files by git blob id, parsed keys by digest, resolved peerings by the blob
+ids they were resolved from: what an unchanged commit reuses.
 
 A derived artifact in the agent's state directory (parsed-cache.json), safe to delete: a
 missing, corrupt or foreign cache is ignored and rebuilt. A state file is looked up by its
 kind, path and git blob id (sha1 of "blob <size>\\0" + its bytes, computed from the bytes
 just read, so a changed file is re-read and an unchanged one is not); only files that parsed
 and validated without a problem are kept. A key is looked up by the sha256 of its text and
-still has to meet min_bits. The file carries the sha256 of its body, checked on load;
-entries unused by a load are dropped when it is saved.
+still has to meet min_bits. A peer file's resolved peering (every per-file check passed) is
+looked up by the blob ids of the peer file, its router's file and its key file, with the key
+and crypto floors: one changed file re-resolves only what it feeds. Checks across peerings
+(duplicates) always run. The file carries the sha256 of its body, checked on load; entries
+unused by a load are dropped when it is saved; the salt covers peerops' version, the schemas
+and the source of the modules that decide what a parse or resolution yields.
 """
 
 from __future__ import annotations
@@ -22,10 +27,16 @@ from typing import Any
 from agent import __version__
 from agent.atomic import write_atomic
 from agent.keys import MIN_BITS, PublicKey
+from agent.model import Crypto, Identity, Ipv4Pair, Ipv6Config, Peering, Phase
 from agent.repo.yamlpos import Located, Problem
 
 CACHE_FILE = "parsed-cache.json"
-FORMAT = 1
+FORMAT = 2
+# Modules whose code decides what a cached entry holds: an edit to one (a development tree
+# without a version bump) must not reuse entries made by the old code.
+RESOLVING_MODULES = (
+    "repo/inventory.py", "repo/fields.py", "repo/yamlpos.py", "model.py", "keys.py", "esp.py"
+)
 
 
 def blob_id(data: bytes) -> str:
@@ -42,6 +53,7 @@ class ParsedCache:
         self.salt = f"{__version__} {salt}"
         self.documents: dict[str, Any] = {}
         self.keys: dict[str, Any] = {}
+        self.peerings: dict[str, Any] = {}
         self.used: set[str] = set()
         self.changed = False
         self._read()
@@ -56,6 +68,7 @@ class ParsedCache:
             return
         if data.get("format") == FORMAT and data.get("salt") == self.salt:
             self.documents, self.keys = data["documents"], data["keys"]
+            self.peerings = data["peerings"]
 
     def document(
         self,
@@ -95,18 +108,48 @@ class ParsedCache:
         self.changed = True
         return parsed
 
+    def peering(self, key: str, resolve: Callable[[], Peering | None]) -> Peering | None:
+        """The peering resolved from the inputs named by key; resolve() runs on a miss and
+        returns None when the inputs had a problem (nothing is kept then)."""
+        key = "peering " + key
+        self.used.add(key)
+        entry = self.peerings.get(key)
+        if entry is not None:
+            return peering_from_json(entry)
+        peering = resolve()
+        if peering is not None:
+            self.peerings[key] = asdict(peering)
+            self.changed = True
+        return peering
+
     def save(self) -> None:
         """Write the entries this load used (atomically), if anything changed."""
         documents = {k: v for k, v in self.documents.items() if k in self.used}
         keys = {k: v for k, v in self.keys.items() if k in self.used}
-        if not self.changed and len(documents) + len(keys) == len(self.documents) + len(self.keys):
+        peerings = {k: v for k, v in self.peerings.items() if k in self.used}
+        kept = len(documents) + len(keys) + len(peerings)
+        if not self.changed and kept == len(self.documents) + len(self.keys) + len(self.peerings):
             return
         body = json.dumps(
-            {"format": FORMAT, "salt": self.salt, "documents": documents, "keys": keys},
+            {"format": FORMAT, "salt": self.salt, "documents": documents, "keys": keys,
+             "peerings": peerings},
             sort_keys=True,
         ).encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, hashlib.sha256(body).hexdigest().encode() + b"\n" + body, 0o600)
+
+
+def peering_from_json(v: dict[str, Any]) -> Peering:
+    """The Peering that asdict() turned into v."""
+    crypto = v["crypto"]
+    return Peering(**{
+        **v,
+        "local_id": Identity(**v["local_id"]),
+        "remote_id": Identity(**v["remote_id"]),
+        "crypto": Crypto(Phase(**crypto["main"]), Phase(**crypto["quick"])),
+        "ipv4": Ipv4Pair(**v["ipv4"]) if v["ipv4"] else None,
+        "ipv6": Ipv6Config(**v["ipv6"]) if v["ipv6"] else None,
+    })
 
 
 def _round_trips(value: Any) -> bool:
@@ -128,6 +171,10 @@ def load_inventory_cached(
     schemas = hashlib.sha256()
     for path in sorted(schema_dir().glob("*.json")):
         schemas.update(path.read_bytes())
+    package = Path(__file__).resolve().parent.parent
+    for module in RESOLVING_MODULES:
+        with contextlib.suppress(OSError):  # an install without sources: the version decides
+            schemas.update((package / module).read_bytes())
     cache = ParsedCache(state_dir, schemas.hexdigest())
     result = load_inventory(repo, min_bits=min_bits, min_crypto=min_crypto, cache=cache)
     with contextlib.suppress(OSError):

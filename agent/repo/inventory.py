@@ -26,7 +26,7 @@ from agent.model import (
     Router,
 )
 from agent.repo import fields, files, schema, yamlpos
-from agent.repo.cache import ParsedCache
+from agent.repo.cache import ParsedCache, blob_id
 from agent.repo.yamlpos import Located, Problem
 
 # A peer's key file and its detached signatures in peers/<router>/ (state/README.md, "Key files
@@ -72,6 +72,7 @@ class _Loader:
     key_files: list[str] = field(default_factory=list)  # peers/<r>/<name>.pub[.asc|.sig]
     key_file_users: dict[str, bool] = field(default_factory=dict)  # peer file -> names a .pub
     cache: ParsedCache | None = None
+    blobs: dict[str, str] = field(default_factory=dict)  # shown path -> git blob id of its text
 
     def run(self) -> None:
         router_docs, peer_docs = self._discover()
@@ -156,6 +157,8 @@ class _Loader:
 
         doc, problems = self.cache.document(kind, rel, text, parse) if self.cache else parse()
         self.problems += problems
+        if doc is not None:
+            self.blobs[doc.file] = blob_id(raw)
         return doc
 
     def _public_key(self, text: str) -> PublicKey:
@@ -217,11 +220,44 @@ class _Loader:
             self._add_external(router, doc)
 
     def _add_external(self, router: Router, doc: Located) -> None:
+        """Resolve the peering of doc (reused from the cache when none of the files it is
+        resolved from changed) and register it."""
+        peering: Peering | None
+        memo = self._memo_key(router, doc)
+        if self.cache is None or memo is None:
+            peering = self._resolve_external(router, doc)
+        else:
+            before = len(self.problems)
+
+            def resolve() -> Peering | None:
+                p = self._resolve_external(router, doc)
+                return p if len(self.problems) == before else None
+
+            peering = self.cache.peering(memo, resolve)
+        if peering is not None:
+            self._register(doc, peering)
+
+    def _memo_key(self, router: Router, doc: Located) -> str | None:
+        """What an external peering is resolved from: its file, its router's file, its key
+        file and the floors; None when a file cannot be named by its blob id."""
+        parts = [self.blobs.get(router.source), self.blobs.get(doc.file)]
+        if "public_key_file" in doc.value:
+            rel = f"{Path(doc.file).parent.as_posix()}/{doc.value['name']}.pub"
+            try:
+                parts.append(blob_id(files.read_regular(self.repo, rel, KEY_FILE_MAX)))
+            except files.RepoFileError:
+                return None
+        if None in parts:
+            return None
+        return " ".join([doc.file, *map(str, parts), str(self.min_bits), self.min_crypto])
+
+    def _resolve_external(self, router: Router, doc: Located) -> Peering | None:
+        """The peering of an external peer's file, or None with the problems recorded."""
         v = doc.value
         endpoint = v["endpoint"]
         if msg := fields.check_endpoint(endpoint):
             self.problems.append(doc.problem(("endpoint",), msg))
-            return
+            return None
         endpoint = str(ipaddress.ip_address(endpoint))
         if endpoint in (router.ipv4, router.ipv6):
             self.problems.append(
@@ -231,7 +267,7 @@ class _Loader:
                     "a router cannot peer with itself",
                 )
             )
-            return
+            return None
         family = ipaddress.ip_address(endpoint).version
         local = router.endpoint(family)
         if local is None:
@@ -240,7 +276,7 @@ class _Loader:
                     ("endpoint",), f"{router.name} has no IPv{family} endpoint to reach {endpoint}"
                 )
             )
-            return
+            return None
         remote_id = self._identity(doc, v.get("identity"), ("identity",)) or Identity.of_address(
             endpoint
         )
@@ -252,8 +288,8 @@ class _Loader:
         crypto = self._crypto(doc, router.crypto, v.get("crypto", {}), ("crypto",))
         gre = self._gre(doc, v["gre"], router.mtu)
         if key is None or gre is None:
-            return
-        self._add(
+            return None
+        return self._finish(
             doc,
             Peering(
                 router=router.name,
@@ -317,7 +353,7 @@ class _Loader:
         ):
             mine, theirs = me.endpoint(family), them.endpoint(family)
             assert mine and theirs  # guaranteed by the family choice above  # noqa: S101
-            self._add(
+            peering = self._finish(
                 doc,
                 Peering(
                     router=me.name,
@@ -338,6 +374,8 @@ class _Loader:
                     source=doc.file,
                 ),
             )
+            if peering is not None:
+                self._register(doc, peering)
 
     def _fit_mtu(self, doc: Located, peering: Peering) -> Peering:
         """The tunnel MTU: the one written (router default or peer file), which must fit a
@@ -361,10 +399,14 @@ class _Loader:
             )
         return peering
 
-    def _add(self, doc: Located, peering: Peering) -> None:
+    def _finish(self, doc: Located, peering: Peering) -> Peering | None:
+        """The peering with its tunnel MTU, or None when a transfer address would recurse."""
         if self._recursive(doc, peering):
-            return
-        peering = self._fit_mtu(doc, peering)
+            return None
+        return self._fit_mtu(doc, peering)
+
+    def _register(self, doc: Located, peering: Peering) -> None:
+        """Add the peering to its router, unless the router has one of that name already."""
         key = (peering.router, peering.peer)
         if key in self.origin:
             self.problems.append(

@@ -196,9 +196,22 @@ def verify_ssh(
 def key_signature_gate(cfg: AgentConfig, peerings: Sequence[Peering]) -> dict[str, str]:
     """Peer -> reason for every external peer whose key signatures do not pass cfg.keys."""
     reasons: dict[str, str] = {}
+    listed: dict[str, frozenset[str]] = {}  # peer directory -> its names, listed once
     for p in peerings:
         if p.internal:
             continue
+        if not cfg.keys.require_signatures and _SOURCE_RE.fullmatch(p.source):
+            # No key file and no signature beside the peer file: nothing to check (the
+            # common inline key), known from one listing of the directory, not 3 stats a peer.
+            directory = p.source.rsplit("/", 1)[0]
+            if directory not in listed:
+                try:
+                    listed[directory] = frozenset(os.listdir(Path(cfg.repo) / directory))
+                except OSError:
+                    listed[directory] = frozenset()
+            names = (f"{p.peer}.pub", f"{p.peer}.pub.asc", f"{p.peer}.pub.sig")
+            if listed[directory].isdisjoint(names):
+                continue
         why = peer_signature_problem(Path(cfg.repo), p, cfg.keys, cfg.command_timeout)
         if why:
             reasons[p.peer] = why

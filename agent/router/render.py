@@ -44,10 +44,12 @@ def _env() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates are part of the installed package: no stat per render
         autoescape=False,  # noqa: S701 - output is config text, not HTML; inputs are validated
     )
 
 
+@cache
 def get_template(name: str) -> jinja2.Template:
     """A template of templates/ in the agent's strict environment (also for `peer config`)."""
     return _env().get_template(name)
@@ -60,17 +62,14 @@ def description_for(p: Peering) -> str:
 
 
 def render_rule(p: Peering) -> str:
-    return _env().get_template("ipsec-rule.j2").render(p=p).rstrip("\n") + "\n"
+    return get_template("ipsec-rule.j2").render(p=p).rstrip("\n") + "\n"
 
 
 def render_hostname(p: Peering, interface: str) -> str:
-    return (
-        _env()
-        .get_template("hostname.gre.j2")
-        .render(p=p, interface=interface, description=description_for(p))
-        .rstrip("\n")
-        + "\n"
+    text = get_template("hostname.gre.j2").render(
+        p=p, interface=interface, description=description_for(p)
     )
+    return text.rstrip("\n") + "\n"
 
 
 def render(
@@ -85,7 +84,7 @@ def render(
     active = [p for p in peerings if p.peer in interfaces]
     rules = {p.peer: render_rule(p) for p in active} | dict(held.rules)
     rules = dict(sorted(rules.items()))
-    conf = _env().get_template("ipsec.conf.j2").render(router=router, rules=list(rules.values()))
+    conf = get_template("ipsec.conf.j2").render(router=router, rules=list(rules.values()))
     hostname_files, gre = {}, {}
     for p in active:
         iface = interfaces[p.peer]

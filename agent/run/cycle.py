@@ -45,6 +45,7 @@ class CycleResult:
     pushed: bool = False
     pending: int = 0
     publish_error: str | None = None
+    serialized: bytes | None = None  # the report as written and published (serialized once)
 
     @property
     def verdict(self) -> Verdict:
@@ -119,8 +120,8 @@ class Agent:
             schedule=(self.cfg.schedule.interval, self.cfg.schedule.heartbeat),
             revert=self._revert(deadman, sync),
         )
-        write_last_report(self.cfg.state_dir, report)
-        result = CycleResult(outcome, sync, report)
+        serialized = write_last_report(self.cfg.state_dir, report)
+        result = CycleResult(outcome, sync, report, serialized=serialized)
         self._publish(result)
         try:
             self._log(result)
@@ -200,9 +201,9 @@ class Agent:
             self.cfg.router, result.report, previous, now, self.cfg.schedule.heartbeat
         )
         publisher = self._publisher()
-        files = {f"reports/{self.cfg.router}.yaml": serialize(result.report)}
-        files.update(self._key_files())
         if decision.commit:
+            report = result.serialized or serialize(result.report)
+            files = {f"reports/{self.cfg.router}.yaml": report, **self._key_files()}
             published = publisher.publish(files, decision.message)
             save_published(self.cfg.state_dir, result.report, now)
         else:

@@ -90,17 +90,22 @@ class SimHost:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
+        self._root = str(self.root)
         self.commands: list[tuple[str, ...]] = []  # transcript of every argv run, in order
 
     # -- paths --------------------------------------------------------------------------
     def real_path(self, os_path: str) -> Path:
         """Map an absolute OpenBSD path to the file under ROOT; refuse anything that escapes."""
+        return Path(self._real(os_path))
+
+    def _real(self, os_path: str) -> str:
+        """real_path as a string: what the file calls use (pathlib costs more than the call)."""
         if not os_path.startswith("/"):
             raise SimPathError(f"not an absolute path: {os_path!r}")
         parts = [p for p in os_path.split("/") if p not in ("", ".")]
         if ".." in parts:
             raise SimPathError(f"path escapes the simulated root: {os_path!r}")
-        return self.root.joinpath(*parts)
+        return os.path.join(self._root, *parts)
 
     @property
     def name(self) -> str:
@@ -137,16 +142,17 @@ class SimHost:
 
     # -- files (Host protocol) ------------------------------------------------------------
     def read_file(self, path: str) -> bytes | None:
-        real = self.real_path(path)
+        real = self._real(path)
         try:
-            return real.read_bytes()
+            with open(real, "rb") as fh:
+                return fh.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
     def stat(self, path: str) -> FileStat | None:
-        real = self.real_path(path)
+        real = self._real(path)
         try:
-            st = real.stat()
+            st = os.stat(real)
         except (FileNotFoundError, NotADirectoryError):
             return None
         uid, gid = simstate.read_object(self.root, "owners", path) or [0, 0]

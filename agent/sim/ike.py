@@ -46,6 +46,7 @@ import functools
 import hashlib
 import ipaddress
 import json
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,7 @@ def private_numbers(data: bytes) -> Numbers | None:
 
 
 @functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=8192)  # one parse per key text: the same key is read per connection
 def public_numbers(data: bytes) -> Numbers | None:
     """(n, e) of a PEM RSA public key: "PUBLIC KEY" (SPKI) or "RSA PUBLIC KEY" (PKCS#1)."""
     from cryptography.exceptions import UnsupportedAlgorithm
@@ -392,6 +394,7 @@ class RouterView:
     def __init__(self, name: str, root: Path, state: dict[str, Any]) -> None:
         self.name = name
         self.root = root
+        self._root = os.fspath(root)
         self.state = state
         self.running = running(state)
         self.ist: dict[str, Any] = state.get("isakmpd", {}) if self.running else {}
@@ -400,21 +403,24 @@ class RouterView:
         self._decoded: dict[str, Conn | str] = {}
         self._by_peer: dict[str | None, list[str]] | None = None
         self._key: tuple[Numbers | None, str] | None = None
+        self._local_pub: tuple[Numbers | None] | None = None
 
     @property
     def conf(self) -> Conf:
         return self.ist.get("conf", {})
 
-    def real(self, path: str) -> Path:
+    def real(self, path: str) -> str:
         """The file under this router's root; a path with `..` (an odd ID) stays inside."""
-        return self.root.joinpath(*[p for p in path.split("/") if p not in ("", ".", "..")])
+        parts = [p for p in path.split("/") if p not in ("", ".", "..")]
+        return os.path.join(self._root, *parts)
 
     def read(self, path: str) -> bytes | None:
         """File contents, or None when it is missing (or the path is not a plain one)."""
         if "/../" in f"{path}/":
             return None
         try:
-            return self.real(path).read_bytes()
+            with open(self.real(path), "rb") as fh:
+                return fh.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
@@ -427,7 +433,7 @@ class RouterView:
     def _load_local_key(self) -> tuple[Numbers | None, str]:
         real = self.real(PRIVATE_KEY)
         try:
-            mode = real.stat().st_mode
+            mode = os.stat(real).st_mode
         except (FileNotFoundError, NotADirectoryError):
             return None, f"{PRIVATE_KEY}: No such file or directory"
         uid = int(self.state.get("owners", {}).get(PRIVATE_KEY, [0, 0])[0])
@@ -446,8 +452,11 @@ class RouterView:
         return public_numbers(data) if data is not None else None
 
     def local_pub(self) -> Numbers | None:
-        data = self.read(LOCAL_PUB)
-        return public_numbers(data) if data is not None else None
+        """The key in local.pub, read once per look at this router."""
+        if self._local_pub is None:
+            data = self.read(LOCAL_PUB)
+            self._local_pub = (public_numbers(data) if data is not None else None,)
+        return self._local_pub[0]
 
     def connection(self, name: str) -> Conn | str:
         """One loaded connection, decoded once."""

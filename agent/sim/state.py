@@ -70,15 +70,16 @@ def is_provisioned(root: Path) -> bool:
 # One connection per (root, process, thread): sqlite3 connections must not cross a fork or be
 # shared by threads, and opening one per command would cost more than the command. The inode
 # tells a database that was deleted and made again (a test's fresh router) from the old one.
-_CONNECTIONS: dict[tuple[Path, int, int], tuple[int, sqlite3.Connection]] = {}
+_CONNECTIONS: dict[tuple[str, int, int], tuple[int, sqlite3.Connection]] = {}
 
 
 def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     """The connection to root's store; None when there is none and create is false."""
-    path = sim_dir(Path(root)) / STATE_FILE
-    key = (Path(root), os.getpid(), threading.get_ident())
+    directory = os.path.join(os.fspath(root), SIM_DIR)
+    path = os.path.join(directory, STATE_FILE)
+    key = (path, os.getpid(), threading.get_ident())
     try:
-        inode = path.stat().st_ino
+        inode = os.stat(path).st_ino
     except FileNotFoundError:
         if not create:
             return None
@@ -88,13 +89,13 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
         return cached[1]
     if cached is not None:
         cached[1].close()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(directory, exist_ok=True)
     # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE below.
     db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of a process
     db.execute(SCHEMA)
-    _CONNECTIONS[key] = (path.stat().st_ino, db)
+    _CONNECTIONS[key] = (os.stat(path).st_ino, db)
     return db
 
 

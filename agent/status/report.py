@@ -159,8 +159,11 @@ def _count_up(report: dict[str, Any]) -> str:
     return f"{up}/{len(peers)} peers up"
 
 
-def write_last_report(state_dir: Path, report: dict[str, Any]) -> None:
-    write_atomic(state_dir / LAST_REPORT, serialize(report), mode=0o644)
+def write_last_report(state_dir: Path, report: dict[str, Any]) -> bytes:
+    """Write the report as the router's last one; return its bytes (what gets published)."""
+    data = serialize(report)
+    write_atomic(state_dir / LAST_REPORT, data, mode=0o644)
+    return data
 
 
 def read_last_report(state_dir: Path) -> dict[str, Any] | None:
