@@ -61,3 +61,28 @@ def converged_rtr1(tmp_path_factory: pytest.TempPathFactory) -> Any:
     prepared = prepare(fleet["rtr1"], RunOutcome("rtr1"))
     assert prepared is not None
     return prepared
+
+
+@pytest.fixture
+def reobserve_checked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every verify of apply_router also observes the whole router and requires the same
+    facts: what reobserve kept from before the apply must still be true. Returns the
+    resources of each checked verify."""
+    from dataclasses import replace
+
+    from agent.facts import observe as facts
+    from agent.run import converge
+
+    checked: list[list[str]] = []
+    real = facts.reobserve
+
+    def checking(host: Any, before: Any, resources: Any) -> Any:
+        resources = list(resources)
+        after = real(host, before, resources)
+        whole = facts.observe(host)
+        assert replace(after, local_addresses=None) == whole, resources
+        checked.append(resources)
+        return after
+
+    monkeypatch.setattr(converge, "reobserve", checking)
+    return checked

@@ -16,6 +16,9 @@ from agent.run.converge import apply_router, plan_router
 from agent.sim.host import SimHost
 from tests.test_converge import converge
 
+# Every verify after an apply is checked against a whole new look at the router.
+pytestmark = pytest.mark.usefixtures("reobserve_checked")
+
 ALICE_KEY = "/etc/isakmpd/pubkeys/fqdn/alice.example.org"
 
 

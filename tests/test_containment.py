@@ -20,6 +20,9 @@ from agent.sim.host import SimHost
 from tests.conftest import edit
 from tests.test_converge import converge, health, peers_answer, sa_lines
 
+# Every verify after an apply is checked against a whole new look at the router.
+pytestmark = pytest.mark.usefixtures("reobserve_checked")
+
 BOB = "peers/rtr1/bob.yaml"
 BOB_IP = "2001:db8:b0b::7"
 ALICE_IP = "198.51.100.7"

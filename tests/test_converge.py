@@ -19,6 +19,9 @@ from agent.sim.fleet import refresh_external
 from agent.sim.host import SimHost
 from tests.conftest import edit
 
+# Every verify after an apply is checked against a whole new look at the router.
+pytestmark = pytest.mark.usefixtures("reobserve_checked")
+
 
 @pytest.fixture
 def fleet(tmp_path: Path) -> dict[str, AgentConfig]:

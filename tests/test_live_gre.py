@@ -20,6 +20,9 @@ from agent.sim.host import SimHost
 from tests.conftest import edit
 from tests.test_converge import converge, peers_answer, sa_lines
 
+# Every verify after an apply is checked against a whole new look at the router.
+pytestmark = pytest.mark.usefixtures("reobserve_checked")
+
 ALICE = "peers/rtr1/alice.yaml"
 EDITS = {
     "description": ("description: dn42 peer alice", "description: dn42 peer alice two"),

@@ -1,14 +1,17 @@
 """Observe a router: files, rc settings, sysctl, IPsec flows and SAs, gre interfaces.
 
-Side-effect free: only reads files and runs read-only commands. Every call observes afresh
-(verify depends on that). Each command is an argv constant; its output goes to a pure parser.
+Side-effect free: only reads files and runs read-only commands. `observe` looks at all of it
+afresh; `reobserve` (verify after an apply) looks again at exactly what the applied steps'
+resources can have changed and keeps the rest of an observation taken a moment before. Each
+command is an argv constant or built from a validated name; its output goes to a pure parser.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from agent.errors import ParseError
 from agent.facts.ifconfig import Interface, parse_ifconfig
@@ -32,6 +35,9 @@ RCCTL_GET_ISAKMPD_FLAGS = ("rcctl", "get", "isakmpd", "flags")
 RCCTL_CHECK_ISAKMPD = ("rcctl", "check", "isakmpd")
 RCCTL_GET_IPSEC = ("rcctl", "get", "ipsec")
 SYSCTL_GRE_ALLOW = ("sysctl", GRE_ALLOW)
+WHOLE_FILES = (IPSEC_CONF, SYSCTL_CONF, LOCAL_PUB)
+GRE_NAME = re.compile(r"gre[0-9]+")
+HOSTNAME_FILE = re.compile(r"hostname\.gre[0-9]+")
 OWNED_DESCRIPTION = re.compile(rf"{MANAGED_DESCRIPTION} ([a-z][a-z0-9-]*)(:|\Z)")
 OWNED_HOSTNAME = re.compile(rf"^{HOSTNAME_HEADER}.*\(peer ([a-z][a-z0-9-]*)[,)]")
 
@@ -85,7 +91,7 @@ class Observed:
 def observe(host: Host) -> Observed:
     """Return a fresh observation of host; problems reading it are listed, not raised."""
     obs = Observed()
-    for path in (IPSEC_CONF, SYSCTL_CONF, LOCAL_PUB):
+    for path in WHOLE_FILES:
         obs.files[path] = read_file_fact(host, path)
     obs.local_key = host.stat(LOCAL_KEY)
     obs.hostname_files = _hostname_files(host)
@@ -95,6 +101,91 @@ def observe(host: Host) -> Observed:
     _observe_ipsec(host, obs)
     _observe_gre(host, obs)
     return obs
+
+
+def reobserve(host: Host, before: Observed, resources: Iterable[str]) -> Observed:
+    """An observation as fresh as observe(host) for a router that, since `before` was taken,
+    changed only the given step resources ("file:/etc/x", "gre:gre3", "rule:alice", ...).
+
+    What a resource can change is looked at again: a file is read, a gre interface is asked
+    for (`ifconfig greN`), rules and isakmpd's keys and daemon mean `ipsecctl -sa`, rc and
+    sysctl their commands. An unknown resource, or a `before` with errors, means a full look."""
+    scope = _scope(resources)
+    if scope is None or before.errors:
+        return observe(host)
+    files, ifaces, areas = scope
+    obs = replace(
+        before,
+        files=dict(before.files),
+        hostname_files=dict(before.hostname_files),
+        pubkey_files=dict(before.pubkey_files),
+        sysctl=dict(before.sysctl),
+        gre=dict(before.gre),
+        errors=[],
+    )
+    for path in sorted(files):
+        _refresh_file(host, obs, path)
+    if "rc" in areas:
+        _observe_rc(host, obs)
+    if "sysctl" in areas:
+        _observe_sysctl(host, obs)
+    if "ipsec" in areas:
+        _observe_ipsec(host, obs)
+    if "gre" in areas:
+        obs.gre = {}
+        _observe_gre(host, obs)
+    else:
+        for name in sorted(ifaces):
+            _observe_one_gre(host, obs, name)
+    return obs
+
+
+def _scope(resources: Iterable[str]) -> tuple[set[str], set[str], set[str]] | None:
+    """(files, gre interfaces, areas) the resources can have changed; None: anything."""
+    files: set[str] = set()
+    ifaces: set[str] = set()
+    areas: set[str] = set()
+    for resource in resources:
+        kind, _, name = resource.partition(":")
+        if kind == "file":
+            files.add(name)
+            if name.startswith("/etc/isakmpd/"):
+                areas.add("ipsec")  # isakmpd reads keys when it negotiates
+        elif kind == "gre" and GRE_NAME.fullmatch(name):
+            ifaces.add(name)
+        elif kind in ("rule", "ipsec"):
+            areas.add("ipsec")
+        elif kind == "daemon" and name == "isakmpd":
+            areas |= {"rc", "ipsec"}
+        elif kind == "rc":
+            areas.add("rc")
+        elif kind == "sysctl":
+            areas |= {"sysctl", "gre"}  # net.inet.gre.allow decides what tunnels carry
+        else:
+            return None
+    return files, ifaces, areas
+
+
+def _refresh_file(host: Host, obs: Observed, path: str) -> None:
+    """Read path again into whichever part of obs holds it."""
+    fact = read_file_fact(host, path)
+    directory, _, name = path.rpartition("/")
+    if directory == "/etc" and HOSTNAME_FILE.fullmatch(name):
+        table: dict[str, FileFact] = obs.hostname_files
+        key = name.removeprefix("hostname.")
+    elif directory.startswith(PUBKEY_DIR + "/") and directory.split("/")[-1] in ID_TYPES:
+        table, key = obs.pubkey_files, path
+    elif path == LOCAL_KEY:
+        obs.local_key = host.stat(LOCAL_KEY)
+        return
+    else:
+        if path in WHOLE_FILES:  # a file observe does not look at stays unobserved
+            obs.files[path] = fact
+        return
+    if fact is None:
+        table.pop(key, None)
+    else:
+        table[key] = fact
 
 
 def read_file_fact(host: Host, path: str) -> FileFact | None:
@@ -108,7 +199,7 @@ def read_file_fact(host: Host, path: str) -> FileFact | None:
 def _hostname_files(host: Host) -> dict[str, FileFact]:
     out = {}
     for name in host.list_dir("/etc") or []:
-        if re.fullmatch(r"hostname\.gre[0-9]+", name) and (
+        if HOSTNAME_FILE.fullmatch(name) and (
             fact := read_file_fact(host, f"/etc/{name}")
         ):
             out[name.removeprefix("hostname.")] = fact
@@ -186,4 +277,24 @@ def _observe_gre(host: Host, obs: Observed) -> None:
     except ParseError as exc:
         obs.errors.append(str(exc))
         return
-    obs.gre = {i.name: i for i in interfaces if re.fullmatch(r"gre[0-9]+", i.name)}
+    obs.gre = {i.name: i for i in interfaces if GRE_NAME.fullmatch(i.name)}
+
+
+def _observe_one_gre(host: Host, obs: Observed, name: str) -> None:
+    """`ifconfig greN`: the interface as it is now, or gone ("greN: no such interface")."""
+    result = host.run(("ifconfig", name))
+    if result.rc != 0:
+        if result.stderr.strip().endswith(f"{name}: no such interface"):
+            obs.gre.pop(name, None)
+        else:
+            obs.errors.append(f"ifconfig {name} failed: {result.stderr.strip()}")
+        return
+    try:
+        found = [i for i in parse_ifconfig(result.stdout, f"ifconfig {name}") if i.name == name]
+    except ParseError as exc:
+        obs.errors.append(str(exc))
+        return
+    if found:
+        obs.gre[name] = found[0]
+    else:
+        obs.gre.pop(name, None)

@@ -1,7 +1,8 @@
 """One run: load → observe → allocate → render → plan → apply → verify → report.
 
 `plan_router` stops after the plan (dry run = the plan, no second code path);
-`apply_router` executes it, observes again uncached, and reports what is still different.
+`apply_router` executes it, looks again at what it changed (facts.observe.reobserve), and
+reports what is still different.
 The result and exit code come from `agent.run.verdict` (one place for every command).
 """
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.config import AgentConfig
 from agent.errors import ConfigError
-from agent.facts.observe import Observed, observe, observe_local_addresses
+from agent.facts.observe import Observed, observe, observe_local_addresses, reobserve
 from agent.health.peer import PeerHealth, assess, peers_json
 from agent.host import Host
 from agent.model import Inventory, Peering
@@ -230,8 +231,9 @@ def apply_router(
         prepared = prepare(cfg, outcome, outcome.inventory, held)
         assert prepared is not None  # noqa: S101 - the same inventory validated above
         plan = make_plan(prepared.desired, prepared.observed, prepared.record)
-    # Nothing applied: the router is as observed a moment ago, so the first look stands.
-    after = observe(prepared.host) if outcome.results else prepared.observed
+    # Verify: look again at what the applied steps changed; the rest is as observed a moment
+    # ago (nothing applied: the first look stands as a whole).
+    after = reobserve(prepared.host, prepared.observed, _touched(outcome.results))
     outcome.observe_errors = list(after.errors)
     outcome.residual = make_plan(prepared.desired, after, applier.record)
     outcome.health = _assess(prepared, after, applier.record, outcome.peer_errors)
@@ -240,6 +242,12 @@ def apply_router(
     _quarantine(cfg, prepared.peerings, [], converged if not outcome.residual else set())
     outcome.finished = time.time()
     return outcome
+
+
+def _touched(results: list[StepResult]) -> list[str]:
+    """The resources of every step run, failed or undone ones included (they may have
+    changed something before failing)."""
+    return sorted({r.step.resource for r in results})
 
 
 def _assess(
