@@ -55,7 +55,7 @@ def _variants() -> list[dict[str, Any]]:
 def _peer_file(i: int, variant: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": f"v{i}",
-        "asn": 4242420100 + i,
+        "asn": 4242421234,  # alice's AS: one operator may use its one key on every link
         "endpoint": f"203.0.{113 + i // 200}.{1 + i % 200}",
         "public_key": KEY,
         "gre": {"ipv4": {"router": f"172.21.{i}.1", "peer": f"172.21.{i}.2"}},

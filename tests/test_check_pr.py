@@ -90,14 +90,26 @@ def test_a_key_shared_with_another_peer_is_refused(repo: Path) -> None:
     import yaml
 
     bob_key = yaml.safe_load((repo / "peers/rtr1/bob.yaml").read_text())["public_key"]
-    new_peer(repo, "mallory", "198.51.100.66", bob_key)
+    (repo.parent / "bob.key").write_text(bob_key)
+    refused = peerops("peer", "new", "--repo", str(repo), "--router", "rtr1", "--name", "mallory",
+                      "--asn", "4242421999", "--endpoint", "198.51.100.66",
+                      "--key", str(repo.parent / "bob.key"))  # fmt: skip
+    assert refused.returncode == 1 and "also the key of rtr1/bob" in refused.stdout
+    assert not (repo / "peers/rtr1/mallory.yaml").exists()
+    own = fresh_key()  # written by hand instead: a valid file, then bob's key pasted in
+    new_peer(repo, "mallory", "198.51.100.66", own)
+    mallory = repo / "peers/rtr1/mallory.yaml"
+    mallory.write_text(mallory.read_text().replace(
+        "".join(f"  {line}\n" for line in own.splitlines()),
+        "".join(f"  {line}\n" for line in bob_key.splitlines())))  # fmt: skip
     commit_all(repo, "mallory, with bob's key")
     code, result = check(repo)
     assert code == 1
-    assert any(
-        f["level"] == "error" and "also the key of bob (AS4242425678)" in f["message"]
-        for f in result["findings"]
-    ), result["findings"]
+    assert {(e["file"], e["field"]) for e in result["errors"]} == {
+        ("peers/rtr1/mallory.yaml", "public_key"), ("peers/rtr1/bob.yaml", "public_key")
+    }  # fmt: skip
+    assert any("also the key of rtr1/bob (AS4242425678)" in e["message"]
+               for e in result["errors"]), result["errors"]  # fmt: skip
 
 
 def test_field_by_field_changes_and_router_files_need_an_operator(repo: Path) -> None:

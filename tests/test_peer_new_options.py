@@ -26,10 +26,11 @@ def test_key_file_identity_and_explicit_pairs(state_copy: Path) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert ssh.returncode == 0, ssh.stderr  # the key goes in as an ssh-rsa line
+    # frank is bob's second link (bob's AS, on rtr2): one operator may keep one key.
     key_text = ssh.stdout
     out = peerops(
         "peer", "new", "--repo", str(state_copy), "--router", "rtr2", "--name", "frank",
-        "--asn", "4242421777", "--endpoint", "203.0.113.77", "--key", "-", "--key-file",
+        "--asn", "4242425678", "--endpoint", "203.0.113.77", "--key", "-", "--key-file",
         "--identity", "frank.example.org", "--ipv4", "172.20.2.9,172.20.2.10",
         "--ipv6", "eui64",
         stdin=key_text,

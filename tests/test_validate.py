@@ -211,3 +211,46 @@ def test_oversized_file_is_refused_unread(state_copy: Path) -> None:
     assert any(
         e.startswith("peers/rtr1/zed.yaml:1:1: (file): larger than") for e in errors(state_copy)
     )
+
+
+def _key_line(path: Path) -> int:
+    return path.read_text().splitlines().index("public_key: |") + 1
+
+
+def test_a_key_shared_by_two_peers_is_refused_on_both_files(state_copy: Path) -> None:
+    """carol (rtr2) pastes alice's (rtr1) key: both files are named, at the key's line."""
+    import yaml
+
+    alice, carol = state_copy / "peers/rtr1/alice.yaml", state_copy / "peers/rtr2/carol.yaml"
+    _pem_in(carol, yaml.safe_load(alice.read_text())["public_key"])
+    found = errors(state_copy)
+    assert f"peers/rtr2/carol.yaml:{_key_line(carol)}:1: public_key: this public key is also " \
+        "the key of rtr1/alice (AS4242421234) in peers/rtr1/alice.yaml" in "\n".join(found)
+    assert f"peers/rtr1/alice.yaml:{_key_line(alice)}:1: public_key: this public key is also " \
+        "the key of rtr2/carol (AS4242429876) in peers/rtr2/carol.yaml" in "\n".join(found)
+    assert len(found) == 2
+
+
+def test_a_peer_with_the_routers_own_key_is_refused(state_copy: Path) -> None:
+    import yaml
+
+    rtr1 = yaml.safe_load((state_copy / "routers/rtr1.yaml").read_text())["public_key"]
+    _pem_in(state_copy / "peers/rtr1/bob.yaml", rtr1)
+    found = "\n".join(errors(state_copy))
+    assert "peers/rtr1/bob.yaml:" in found and "also the key of router rtr1 in " \
+        "routers/rtr1.yaml" in found
+    assert "routers/rtr1.yaml:" in found and "also the key of rtr1/bob (AS4242425678)" in found
+
+
+def test_one_as_may_use_its_key_on_two_peerings_and_distinct_keys_pass(
+    state_copy: Path,
+) -> None:
+    """The boundary: the same operator (one ASN) peering with two routers keeps one
+    local.key; peers with keys of their own are valid."""
+    import yaml
+
+    alice, carol = state_copy / "peers/rtr1/alice.yaml", state_copy / "peers/rtr2/carol.yaml"
+    assert errors(state_copy) == []  # every key distinct
+    _pem_in(carol, yaml.safe_load(alice.read_text())["public_key"])
+    edit(carol, "asn: 4242429876", "asn: 4242421234")  # carol is alice's AS after all
+    assert errors(state_copy) == []

@@ -82,6 +82,7 @@ class _Loader:
             self._add_peer(router_dir, doc)
         for name in self.routers:
             self._cross_check(name)
+        self._check_shared_keys({d.value.get("name"): d for d in router_docs})
         self._check_key_files()
 
     # -- discovery --------------------------------------------------------------------------
@@ -686,6 +687,46 @@ class _Loader:
                             f"({p.source})",
                         )
                     )
+
+    # -- one key, one owner ------------------------------------------------------------------------
+    def _check_shared_keys(self, router_docs: dict[str, Located]) -> None:
+        """Refuse a public key held by two owners (two routers, a router and a peer, or peers of
+        different ASNs), on both files: whoever holds the private half could authenticate as
+        either, and the usual cause is a pasted key of someone else (often our router's own).
+        Peerings of one AS may share a key: one operator's isakmpd has one local.key."""
+        holders: dict[str, list[tuple[tuple[str, object], Located, tuple[str, ...], str]]] = {}
+        for name, router in self.routers.items():
+            if router.public_key and name in router_docs:
+                holders.setdefault(router.public_key, []).append(
+                    (("router", name), router_docs[name], ("public_key",), f"router {name}")
+                )
+        for peerings in self.peerings.values():
+            for p in peerings:
+                if p.internal:
+                    continue
+                doc = self.origin[(p.router, p.peer)]
+                path = ("public_key_file",) if "public_key_file" in doc.value else ("public_key",)
+                holders.setdefault(p.public_key, []).append(
+                    (("asn", p.asn), doc, path, f"{p.router}/{p.peer} (AS{p.asn})")
+                )
+        for group in holders.values():
+            if len({owner for owner, *_ in group}) < 2:
+                continue
+            for owner, doc, path, _ in group:
+                others = sorted(
+                    {f"{label} in {d.file}" for o, d, _, label in group if o != owner}
+                )
+                shown = ", ".join(others[:3]) + (
+                    f" and {len(others) - 3} more" if len(others) > 3 else ""
+                )
+                self.problems.append(
+                    doc.problem(
+                        path,
+                        f"this public key is also the key of {shown}: each router "
+                        "and each peer proves itself with a key of its own (a peer puts its "
+                        "router's /etc/isakmpd/local.pub here)",
+                    )
+                )
 
 
 _SIGNATURE_HINT = (
