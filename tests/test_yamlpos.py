@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
 from agent.repo import yamlpos
 
 
@@ -48,3 +54,35 @@ def test_aliases_are_refused_before_they_expand() -> None:
     )
     doc, problems = yamlpos.load(laughs, "p.yaml")
     assert doc is None and "anchors and aliases are not allowed" in problems[0].message
+
+
+_ROOT = Path(__file__).resolve().parent.parent
+_FILES = sorted(
+    p for top in ("state", "tests/cases") for p in (_ROOT / top).rglob("*.yaml")
+)
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("path", _FILES, ids=lambda p: str(p.relative_to(_ROOT)))
+def test_libyaml_reads_every_file_as_the_pure_python_parser_does(path: Any) -> None:
+    """Same value and positions for a good file; for a bad one, load() gives the pure-Python
+    parser's problems (its messages are the ones the hints know)."""
+    text = path.read_text(errors="replace")
+    pure = yamlpos._load(text, "f.yaml", yaml.SafeLoader)
+    fast = yamlpos._load(text, "f.yaml", yaml.CSafeLoader)
+    if not pure[1]:
+        assert not fast[1]
+        assert (fast[0].value, fast[0].positions) == (pure[0].value, pure[0].positions)
+    assert yamlpos.load(text, "f.yaml") == pure
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("text", [
+    "name: a\n\tasn: 1\n",  # libyaml words a tab differently
+    "name:a\nasn: 1\n",
+    "endpoint: 2001:db8::1\nx: [\n",
+])
+def test_a_syntax_error_is_worded_by_the_pure_python_parser(text: str) -> None:
+    pure = yamlpos._load(text, "f.yaml", yaml.SafeLoader)
+    assert pure[1] and yamlpos._load(text, "f.yaml", yaml.CSafeLoader) != pure
+    assert yamlpos.load(text, "f.yaml") == pure

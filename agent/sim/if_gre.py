@@ -93,14 +93,18 @@ def new_iface(itype: str, index: int, cloned: bool) -> dict[str, Any]:
 
 def alloc_index(state: dict[str, Any], name: str) -> int:
     """Return the ifindex for a new interface: the fixed one of a boot interface if free,
-    else the next counter value (if_idxmap allocation counts up)."""
-    used = set(simstate.numbers(interfaces(state), "index").values())
+    else the next counter value (if_idxmap allocation counts up).
+
+    Every index comes from here and the counter starts above the fixed ones and only grows,
+    so a counter value is never in use: only a fixed index is looked up (one look over the
+    interfaces, at provisioning), which keeps creating an interface independent of how many
+    exist."""
     fixed = PHYSICAL_INDEX.get(name)
-    if fixed is not None and fixed not in used:
-        return fixed
-    index = int(state.get("next_ifindex", 5))
-    while index in used:
-        index += 1
+    if fixed is not None:
+        used = set(simstate.numbers(interfaces(state), "index").values())
+        if fixed not in used:
+            return fixed
+    index = max(int(state.get("next_ifindex", 5)), max(PHYSICAL_INDEX.values()) + 1)
     state["next_ifindex"] = index + 1
     return index
 

@@ -207,6 +207,7 @@ _LIMIT = 200  # every %200s / %200[...] in ui_config's sscanf formats
 def apply_commands(state: dict[str, Any], lines: list[str]) -> None:
     """ui.c `ui_handle_command` for each complete line written to the FIFO."""
     ist = state["isakmpd"]
+    before = _connection_lists(ist)
     for line in lines:
         if line.startswith("C"):
             _ui_config(state, ist["conf"], line)
@@ -214,7 +215,40 @@ def apply_commands(state: dict[str, Any], lines: list[str]) -> None:
             _ui_teardown(ist, line)
         else:
             log(state, f"ui_handle_messages: unrecognized command: '{line[:1]}'")
-    _sync_connections(ist)
+    after = _connection_lists(ist)
+    if after == before:
+        return
+    tails = [_appended(old, new) for old, new in zip(before, after, strict=True)]
+    if tails[0] is not None and tails[1] is not None:
+        _add_connections(ist, tails[0], tails[1])
+    else:
+        _sync_connections(ist)
+
+
+def _appended(old: str, new: str) -> str | None:
+    """The items new adds at the end of list old, or None when it changed otherwise."""
+    if not new.startswith(old):
+        return None
+    tail = new[len(old):]
+    return tail if not old or not tail or old.endswith(",") or tail.startswith(",") else None
+
+
+def _connection_lists(ist: dict[str, Any]) -> tuple[str, str]:
+    phase2 = ist["conf"].get("phase 2", {})
+    return phase2.get("connections", ""), phase2.get("passive-connections", "")
+
+
+def _add_connections(ist: dict[str, Any], active: str, passive: str) -> None:
+    """What _sync_connections does when the lists only grew by these tails (ipsecctl -f
+    adds one connection per rule): only the new names are looked at, not the whole list."""
+    current = ist["connections"]
+    for names, is_passive in ((active, False), (passive, True)):
+        for name in conf_list(names):
+            if name not in current:
+                ist["serial"] += 1
+                current[name] = {"passive": is_passive, "serial": ist["serial"]}
+            elif not is_passive:
+                current[name]["passive"] = False  # [Phase 2]:Connections comes first
 
 
 def _ui_config(state: dict[str, Any], conf: dict[str, dict[str, str]], cmd: str) -> None:

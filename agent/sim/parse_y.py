@@ -489,6 +489,13 @@ def _allowed_in_string(c: str) -> bool:
     return _isalnum(c) or (_ispunct(c) and c not in "(){}<>!=/#,")
 
 
+# The characters of _allowed_in_string but the backslash, as one regex class.
+_PLAIN_RUN = re.compile(
+    "[" + "".join(re.escape(chr(i)) for i in range(128)
+                  if _allowed_in_string(chr(i)) and chr(i) != "\\") + "]+"
+)
+
+
 @dataclass
 class Tok:
     """A token: kind is a keyword token name, STRING, NUMBER, ERROR, $end or the character."""
@@ -733,16 +740,24 @@ class Lexer:
         return buf[0]
 
     def _word(self, c: str) -> Tok:
-        buf = [c]
+        word = c
+        f = self.file
+        if self.parsebuf is None and not self.pushback:
+            # What the loop below would take character by character, taken at once: a run
+            # of plain string characters straight from the file (a backslash, which lgetc
+            # treats specially, ends the run; so does a run too long for the buffer).
+            run = _PLAIN_RUN.match(f.data, f.pos)
+            if run and len(word) + len(run.group()) < BUFSIZE:
+                word += run.group()
+                f.pos = run.end()
         c = self.lgetc()
         while c != EOF and _allowed_in_string(c):
-            buf.append(c)
-            if len(buf) >= BUFSIZE:
+            word += c
+            if len(word) >= BUFSIZE:
                 self.diag.yyerror("string too long")
                 return self.findeol()
             c = self.lgetc()
         self.lungetc(c)
-        word = "".join(buf)
         kind = KEYWORDS.get(word)
         return Tok(kind) if kind else Tok("STRING", word)
 

@@ -40,9 +40,12 @@ DEFAULT_SYSCTL: dict[str, int] = {
     "net.inet6.ip6.forwarding": 0,
 }
 
+# A rowid table with its key in a separate index: a WITHOUT ROWID table keeps whole rows in
+# its b-tree, and SQLite reads a row's whole overflow chain to compare keys with it, so a
+# lookup that passes isakmpd's configuration (megabytes for a thousand peers) read all of it.
 SCHEMA = """CREATE TABLE IF NOT EXISTS state (
     section TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
-    PRIMARY KEY (section, name)) WITHOUT ROWID"""
+    PRIMARY KEY (section, name))"""
 
 
 def new_state() -> dict[str, Any]:
@@ -94,9 +97,24 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of a process
-    db.execute(SCHEMA)
+    _create_schema(db)
     _CONNECTIONS[key] = (os.stat(path).st_ino, db)
     return db
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    """The table, made anew from a store an older version wrote WITHOUT ROWID."""
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'state'")
+    found = row.fetchone()
+    if found is not None and "WITHOUT ROWID" in found[0].upper():
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ALTER TABLE state RENAME TO state_old")
+        db.execute(SCHEMA)
+        db.execute("INSERT INTO state SELECT section, name, value FROM state_old")
+        db.execute("DROP TABLE state_old")
+        db.execute("COMMIT")
+    else:
+        db.execute(SCHEMA)
 
 
 class Table(MutableMapping[str, Any]):

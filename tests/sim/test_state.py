@@ -139,3 +139,22 @@ def test_numbers_and_truth_see_this_transactions_changes_without_loading_rows(
         del table["gre1"], table["gre2"]
         assert not table
     assert simstate.numbers({"em0": {"index": 1}}, "index") == {"em0": 1}
+
+
+def test_a_store_written_without_rowid_is_moved_to_the_rowid_table(tmp_path: Path) -> None:
+    """Older stores kept whole rows in the key's b-tree (every key lookup that passed a big
+    row read all of it); opening one moves its objects to the current table."""
+    path = tmp_path / simstate.SIM_DIR / simstate.STATE_FILE
+    path.parent.mkdir(parents=True)
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE state (section TEXT NOT NULL, name TEXT NOT NULL, "
+                "value TEXT NOT NULL, PRIMARY KEY (section, name)) WITHOUT ROWID")
+    old.execute("""INSERT INTO state VALUES ('', 'version', '1'), ('', 'boot', '3'),
+                   ('interfaces', 'gre0', '{"index": 5}')""")
+    old.commit()
+    old.close()
+    assert simstate.read_object(tmp_path, "interfaces", "gre0") == {"index": 5}
+    assert simstate.load(tmp_path)["boot"] == 3
+    sql = sqlite3.connect(path).execute(
+        "SELECT group_concat(sql) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    assert "WITHOUT ROWID" not in sql.upper() and "state_old" not in sql

@@ -213,6 +213,13 @@ def _syntax() -> list[Case]:
         Case("nul-byte", "ike \x00\n" + r),
         Case("long-word", 'x = "' + "a" * 9000 + '"\n' + r),
         Case("long-number", "ike esp lifetime 99999999999999999999\n"),
+        # Unquoted words at and around the lexer's buffer (BUFSIZE 8096), and a word that a
+        # backslash-newline joins: the simulated lexer takes plain runs at once.
+        *(Case(f"long-bare-word-{n}", "ike esp tag " + "a" * n + "\n" + r)
+          for n in (8094, 8095, 8096)),
+        Case("bare-word-continued", rule(tag="tag ab\\\ncd")),
+        Case("bare-word-escaped", rule(tag="tag ab\\qcd")),
+        Case("bare-word-long-tag", rule(tag="tag " + "t" * 8094)),
         Case("fatal-after-output", "ike from\n" + rule(1) + rule(2, quick="quick lifetime 1d")
              + rule(3)),
         Case("netmask-fatal-after-output", rule(1) + "ike from\n"
