@@ -21,10 +21,11 @@ def peerops(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_pull_request_checkout_simulates_every_link_up(state_copy: Path) -> None:
+def test_pull_request_checkout_simulates_every_link_up(state_copy: Path, tmp_path: Path) -> None:
     git(state_copy, "init", "-q")  # a PR checkout is a git work tree: its .git is not copied
     commit_all(state_copy, "the PR")
-    result = peerops("simulate", "--json", str(state_copy))
+    keep = tmp_path / "fleet"
+    result = peerops("simulate", "--json", "--keep", str(keep), str(state_copy))
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] and report["second_run_steps"] == {"rtr1": 0, "rtr2": 0}
@@ -36,6 +37,16 @@ def test_pull_request_checkout_simulates_every_link_up(state_copy: Path) -> None
         ("rtr2", "carol"): "up",
         ("rtr2", "rtr1"): "up",
     }
+    # Each outside peer is a simulated OpenBSD router set up from its `peer config` alone.
+    fleet = json.loads((keep / "fleet.json").read_text())
+    assert fleet["external"] == {}
+    alice = keep / "peers/peer0-alice/root"
+    assert fleet["routers"]["peer0-alice"] == str(alice)
+    conf = peerops("sim", "--root", str(alice), "ipsecctl", "-s", "flow").stdout
+    assert "flow esp out proto gre from 198.51.100.7 to 192.0.2.1 peer 192.0.2.1 srcid " \
+        "alice.example.org dstid 192.0.2.1/32" in conf
+    gre = peerops("sim", "--root", str(alice), "ifconfig", "gre0").stdout
+    assert "inet 172.20.1.2 --> 172.20.1.1" in gre
 
 
 def test_invalid_pull_request_fails_with_annotations(state_copy: Path) -> None:

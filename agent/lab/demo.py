@@ -11,8 +11,9 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -28,11 +29,20 @@ from agent.run.converge import plan_router
 from agent.run.cycle import Agent
 from agent.sim.fleet import build_fleet, refresh_external, write_fleet
 
+if TYPE_CHECKING:
+    from agent.model import Inventory
+
 FLEET_PARSE_CACHE = "parse-cache"  # under the fleet's base: state files parsed for the fleet
 
 
-def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentConfig]:
-    """Create the fleet under base from the state repo at source; return each router's config."""
+def build_demo_fleet(
+    base: Path,
+    source: Path | None = None,
+    before_publish: Callable[[Path, Inventory], None] | None = None,
+) -> dict[str, AgentConfig]:
+    """Create the fleet under base from the state repo at source; return each router's config.
+    before_publish(work, inventory) may change the work tree (and the fleet) before the
+    routers' first pull."""
     source = source or example_state_dir()
     work = base / "work"
     shutil.copytree(
@@ -51,6 +61,8 @@ def build_demo_fleet(base: Path, source: Path | None = None) -> dict[str, AgentC
     inventory, problems = load_inventory_cached(work, base / FLEET_PARSE_CACHE)
     assert inventory is not None, problems  # noqa: S101 - only keys changed
     write_fleet(fleet_file, build_fleet(inventory, roots))
+    if before_publish is not None:
+        before_publish(work, inventory)
     remote = _publish(work, base / "remote.git")
     configs = {}
     for name in inventory.routers:

@@ -1,22 +1,39 @@
 """`peerops simulate [REPO]`: would every link of this state repo come up?
 
 The seam for pull-request checks: the repo (e.g. a PR's checkout) is validated, a simulated
-fleet is built from it (every managed router with keys of its own, every external peer
-modelled from its file), each router converges twice, and the result says per link whether
-it came up and whether the second run was quiet. Nothing touches a real router.
+fleet is built from it (every managed router with keys of its own; every outside peer a
+simulated OpenBSD router configured only from what `peerops peer config` hands it, see
+agent.lab.peer_fleet), each router converges twice, and the result says per link whether it
+came up and whether the second run was quiet. Nothing touches a real router.
+
+For a change (`simulate --base`), one fleet converges at the base, then the head is pushed
+to it and it converges again: the outside peers keep the side they were given at the base
+(a peer's router does not change with a pull request), peers new at the head get the head's
+`peer config`. So a change that the peer's side cannot follow (addresses swapped, a moved
+endpoint) shows as a link that goes down.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.config import AgentConfig
 from agent.health.peer import PeerHealth, peers_json
+from agent.lab.peer_fleet import PeerFleet
+from agent.model import Inventory
 from agent.repo.inventory import load_inventory
 from agent.repo.yamlpos import Problem
 from agent.run.converge import apply_router, plan_router
+
+# What the removal guard would hold is check-pr's to say; the simulation applies the change.
+ALLOW_REMOVALS = "peerops-allow-removals: 999999"
+_IGNORE = shutil.ignore_patterns("__pycache__", "__init__.py", ".git")
 
 
 @dataclass
@@ -44,31 +61,154 @@ class Simulation:
 
 def simulate(repo: Path, keep: Path | None = None) -> Simulation:
     """Validate repo, converge a simulated fleet built from it twice, and report each link."""
-    _, problems = load_inventory(repo)
-    if problems:
-        return Simulation(problems=problems)
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        return _run(repo, keep)
-    with tempfile.TemporaryDirectory(prefix="peerops-simulate-") as tmp:
-        return _run(repo, Path(tmp))
-
-
-def _run(repo: Path, base: Path) -> Simulation:
-    from agent.lab.demo import FLEET_PARSE_CACHE, build_demo_fleet
-    from agent.repo.cache import load_inventory_cached
-
-    configs = build_demo_fleet(base, source=repo)
-    # Every router checked out the same commit: parse and validate it once for all of them
-    # (each router's own first load would be a cold cache: repo size x routers).
-    first = next(iter(configs.values()))
-    inventory, problems = load_inventory_cached(first.repo, base / FLEET_PARSE_CACHE)
+    inventory, problems = load_inventory(repo)
     if inventory is None:
         return Simulation(problems=problems)
-    for cfg in configs.values():
-        apply_router(cfg, inventory=inventory)
-    second = {name: apply_router(cfg, inventory=inventory) for name, cfg in configs.items()}
-    return Simulation(
-        links=[h for cfg in configs.values() for h in plan_router(cfg, inventory).health],
-        second_run_steps={name: len(o.plan) for name, o in second.items()},
-    )
+    with _workdir(keep) as base:
+        return SimulatedFleet.build(base, repo, inventory).converge()
+
+
+def simulate_change(base_dir: Path, head_dir: Path) -> tuple[Simulation, Simulation]:
+    """Simulate the base, then the head applied to the same fleet (see the module text);
+    each side's Simulation. A head that adds or removes routers gets a fleet of its own."""
+    old, old_problems = load_inventory(base_dir)
+    new, new_problems = load_inventory(head_dir)
+    if new is None:
+        return Simulation(problems=old_problems), Simulation(problems=new_problems)
+    if old is None or set(old.routers) != set(new.routers):
+        before = Simulation(problems=old_problems) if old is None else simulate(base_dir)
+        return before, simulate(head_dir)
+    with _workdir(None) as base:
+        fleet = SimulatedFleet.build(base, base_dir, old)
+        before = fleet.converge()
+        fleet.advance(head_dir, new)
+        return before, fleet.converge()
+
+
+@contextlib.contextmanager
+def _workdir(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()  # the routers' remote is a path: relative would break their pulls
+        return
+    with tempfile.TemporaryDirectory(prefix="peerops-simulate-") as tmp:
+        yield Path(tmp)
+
+
+@dataclass
+class SimulatedFleet:
+    """Our routers (by name) and the outside peers' routers of one simulation."""
+
+    base: Path
+    configs: dict[str, AgentConfig]
+    peers: PeerFleet
+
+    @classmethod
+    def build(cls, base: Path, source: Path, inventory: Inventory) -> SimulatedFleet:
+        """Routers from source, a router per outside peer, keys written into the repo copy."""
+        from agent.lab.demo import build_demo_fleet
+
+        peers = PeerFleet(base, base / "fleet.json")
+
+        def add_peers(work: Path, resolved: Inventory) -> None:
+            every = [p for ps in resolved.peerings.values() for p in ps]
+            peers.provision(every)
+            peers.rekey(work, every)
+
+        configs = build_demo_fleet(base, source=source, before_publish=add_peers)
+        return cls(base, configs, peers)
+
+    def converge(self) -> Simulation:
+        """Configure the peers not configured yet, converge every router twice, report."""
+        from agent.lab.demo import FLEET_PARSE_CACHE
+        from agent.repo.cache import load_inventory_cached
+
+        # Every router checked out the same commit: parse and validate it once for all of them
+        # (each router's own first load would be a cold cache: repo size x routers).
+        first = next(iter(self.configs.values()))
+        inventory, problems = load_inventory_cached(first.repo, self.base / FLEET_PARSE_CACHE)
+        if inventory is None:
+            return Simulation(problems=problems)
+        self.peers.configure(inventory, first.repo)
+        for cfg in self.configs.values():
+            apply_router(cfg, inventory=inventory)
+        second = {n: apply_router(cfg, inventory=inventory) for n, cfg in self.configs.items()}
+        links = [h for cfg in self.configs.values() for h in _pinged_health(cfg, inventory)]
+        return Simulation(
+            links=[self._failed_side(h) for h in links],
+            second_run_steps={name: len(o.plan) for name, o in second.items()},
+        )
+
+    def _failed_side(self, h: PeerHealth) -> PeerHealth:
+        """A link whose peer could not apply its `peer config` says so as its reason."""
+        why = self.peers.failures.get((h.router, h.peer))
+        if why is None or h.state == "up":
+            return h
+        from dataclasses import replace
+
+        return replace(h, reason=why)
+
+    def advance(self, tree: Path, inventory: Inventory) -> None:
+        """Push tree (valid, same routers) as the next commit and let every router pull it:
+        each router's key and each peer router's key written in, as at build time."""
+        from agent.repo.keyblock import set_key_block
+        from agent.repo.source import GitSource
+        from agent.sim.host import SimHost
+
+        work = self.base / "next"
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(tree, work, ignore=_IGNORE)
+        for name, cfg in self.configs.items():
+            pem = SimHost(cfg.root).read_file("/etc/isakmpd/local.pub")
+            path = work / "routers" / f"{name}.yaml"
+            if pem is not None:
+                path.write_text(set_key_block(path.read_text(encoding="utf-8"), pem.decode()))
+        every = [p for ps in inventory.peerings.values() for p in ps]
+        self.peers.provision(every)
+        self.peers.rekey(work, every)
+        _commit(self.base / "remote.git", work, self.base / "publish")
+        for cfg in self.configs.values():
+            GitSource(cfg).sync()
+
+
+def _pinged_health(cfg: AgentConfig, inventory: Inventory) -> list[PeerHealth]:
+    """The router's health of each link, each peer also pinged across its transfer net: only
+    a peer that answers on the address the router expects is up (a link whose two ends hold
+    swapped addresses passes IKE and GRE and still carries nothing)."""
+    import time
+
+    from agent.health.checklist import NEGOTIATION_GRACE
+    from agent.health.peer import assess
+    from agent.health.ping import ping_peer
+    from agent.run.converge import RunOutcome, prepare
+
+    outcome = RunOutcome(cfg.router, planned_only=True)
+    prepared = prepare(cfg, outcome, inventory)
+    if prepared is None:
+        return plan_router(cfg, inventory).health
+    # The simulated IKE negotiates at once (agent/sim/ike.py): what is not up now never will
+    # be, so the health is read as after the grace period, with the reason IKE fails.
+    later = time.time() + NEGOTIATION_GRACE + 1
+    return assess(
+        prepared.peerings, prepared.desired, prepared.observed, prepared.record,
+        outcome.peer_errors, later,
+        ping=lambda p, iface: ping_peer(prepared.host, p, iface, count=1),
+    )  # fmt: skip
+
+
+def _commit(remote: Path, tree: Path, clone: Path) -> None:
+    """Make tree the next commit of remote's main (through a clone of it)."""
+    import git
+
+    repo = git.Repo(clone) if clone.exists() else git.Repo.clone_from(str(remote), clone)
+    with repo.config_writer() as cw:
+        cw.set_value("user", "name", "peerops simulate")
+        cw.set_value("user", "email", "simulate@peerops.invalid")
+    for entry in clone.iterdir():
+        if entry.name != ".git":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.copytree(tree, clone, dirs_exist_ok=True)
+    repo.git.add(all=True)
+    repo.git.commit("--allow-empty", "-m", f"the change, simulated\n\n{ALLOW_REMOVALS}")
+    repo.git.push("origin", "HEAD:main")

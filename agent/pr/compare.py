@@ -1,6 +1,7 @@
 """`simulate --base REV`: simulate the base and the head of a change and compare the links.
 
-Each revision gets its own simulated fleet (agent.lab.simulate). A link is added or removed
+One simulated fleet converges at the base, then at the head, the outside peers keeping the
+side `peer config` gave them at the base (agent.lab.simulate). A link is added or removed
 when only one side has it, changed when the peering's resolved fields differ (the same
 field-by-field comparison as `check-pr`), and broken when it was up at the base and is not
 at the head.
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.lab.simulate import Simulation, simulate
+from agent.lab.simulate import Simulation, simulate_change
 from agent.pr import trees
 from agent.pr.review import peering_changes
 from agent.repo.inventory import load_inventory
@@ -53,7 +54,7 @@ def compare(repo: Path, base: str, head: str = "HEAD") -> Comparison:
     with tempfile.TemporaryDirectory(prefix="peerops-compare-") as tmp:
         base_dir = trees.export(repo, base_id, Path(tmp) / "base") / prefix
         head_dir = trees.export(repo, head_id, Path(tmp) / "head") / prefix
-        before, after = simulate(base_dir), simulate(head_dir)
+        before, after = simulate_change(base_dir, head_dir)
         old, _ = load_inventory(base_dir)
         new, _ = load_inventory(head_dir)
     changes = {}
@@ -92,5 +93,9 @@ def text(c: Comparison) -> str:
     lines += [f"  removed  {link}" for link in c.removed]
     lines += [f"  changed  {link} ({', '.join(fields)})" for link, fields in c.changed.items()]
     lines += [f"  BROKEN   {link}: {why}" for link, why in c.broken.items()]
+    if any(link in c.changed for link in c.broken):
+        lines.append("  (outside peers keep the side `peerops peer config` gave them at the base: "
+                     "a change their side must follow breaks the link until they apply the "
+                     "new one)")
     lines.append("every link comes up" if c.ok else "NOT every link comes up")
     return "\n".join(lines) + "\n"
