@@ -131,8 +131,7 @@ def private_numbers(data: bytes) -> Numbers | None:
     return numbers.n, numbers.e
 
 
-@functools.lru_cache(maxsize=1024)
-@functools.lru_cache(maxsize=8192)  # one parse per key text: the same key is read per connection
+@functools.lru_cache(maxsize=4096)  # one parse per key text: the same key is read per connection
 def public_numbers(data: bytes) -> Numbers | None:
     """(n, e) of a PEM RSA public key: "PUBLIC KEY" (SPKI) or "RSA PUBLIC KEY" (PKCS#1)."""
     from cryptography.exceptions import UnsupportedAlgorithm

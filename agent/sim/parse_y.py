@@ -742,10 +742,15 @@ class Lexer:
     def _word(self, c: str) -> Tok:
         word = c
         f = self.file
+        if self.parsebuf is None:
+            # What the loop below would take character by character, taken at once: first
+            # what a number left pushed back (192 of 192.0.2.1), then a run of plain string
+            # characters straight from the file (a backslash, which lgetc treats specially,
+            # ends the run; so does a run too long for the buffer).
+            while (self.pushback and _allowed_in_string(self.pushback[-1])
+                   and len(word) + 1 < BUFSIZE):
+                word += self.pushback.pop()
         if self.parsebuf is None and not self.pushback:
-            # What the loop below would take character by character, taken at once: a run
-            # of plain string characters straight from the file (a backslash, which lgetc
-            # treats specially, ends the run; so does a run too long for the buffer).
             run = _PLAIN_RUN.match(f.data, f.pos)
             if run and len(word) + len(run.group()) < BUFSIZE:
                 word += run.group()
