@@ -166,8 +166,11 @@ def run(
     for reader in readers:
         reader.start()
     timed_out = False
+    # git's stdout closes when it exits: waiting for its reader returns at once then, where
+    # Popen.wait(timeout) polls with sleeps of up to 50 ms (most of a quick git's time).
+    readers[0].join(timeout)
     try:
-        proc.wait(timeout=timeout)
+        proc.wait(timeout=max(started + timeout - time.monotonic(), 0))
     except subprocess.TimeoutExpired:
         timed_out = True
         with contextlib.suppress(ProcessLookupError):
