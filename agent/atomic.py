@@ -19,7 +19,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *
     Readers see the old or the new file, never a mix; durable adds the fsyncs that keep it
     so across a power loss (the simulated host, a model of a disk, does without)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
+    _make_parents(path.parent, dir_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -42,3 +42,14 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _make_parents(directory: Path, mode: int) -> None:
+    """Create directory and its missing parents, each with mode (mkdir(parents=True) gives
+    mode to the last one only: the others would be 0777 less the umask)."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for each in reversed(missing):
+        each.mkdir(mode=mode, exist_ok=True)
