@@ -191,3 +191,49 @@ def test_a_state_repo_in_a_subdirectory_of_the_git_repo(tmp_path: Path) -> None:
     assert code == 0, result
     assert [(c["kind"], c["peer"]) for c in result["peerings"]] == [("changed", "alice")]
     assert result["files"] == [{"status": "M", "path": "peers/rtr1/alice.yaml"}]
+
+
+def test_an_existing_peer_that_swaps_its_addresses_breaks_its_link(repo: Path) -> None:
+    """alice writes her address under `router` and ours under `peer`: valid, but her router
+    keeps the side `peer config` gave her, so the link would not come up."""
+    alice = repo / "peers/rtr1/alice.yaml"
+    edit(alice, "router: 172.20.1.1   # on rtr1", "router: 172.20.1.2")
+    edit(alice, "peer: 172.20.1.2     # on alice", "peer: 172.20.1.1")
+    commit_all(repo, "alice: my address first")
+    out = peerops("check-pr", "--base", "main", "--format", "json", str(repo))
+    assert out.returncode == 1, out.stdout + out.stderr
+    [error] = [f for f in json.loads(out.stdout)["findings"] if f["level"] == "error"]
+    assert error["message"].startswith("link rtr1-alice would not come up: ping")
+    assert "up at the base" in error["message"]
+
+
+def test_a_new_peer_writing_its_own_address_under_router_needs_a_look(repo: Path) -> None:
+    """A new peering whose pair is the router's pool pair the wrong way round (the peer's
+    address under `router`) is flagged at that line, exit 3; the pair as `peer new` wrote it
+    is not (test_a_new_peering_from_peer_new_is_fine_and_every_link_comes_up)."""
+    new_peer(repo, "erin", "198.51.100.50", fresh_key())
+    erin = repo / "peers/rtr1/erin.yaml"
+    edit(erin, 'router: "172.20.1.4"', 'router: "172.20.1.5"')
+    edit(erin, 'peer: "172.20.1.5"', 'peer: "172.20.1.4"')
+    commit_all(repo, "peer erin, my address first")
+    code, result = check(repo)
+    assert code == 3
+    [finding] = [f for f in result["findings"] if "swapped?" in f["message"]]
+    line = erin.read_text().splitlines().index('    router: "172.20.1.5"   # on rtr1') + 1
+    assert (finding["level"], finding["file"], finding["line"]) == (
+        "review", "peers/rtr1/erin.yaml", line
+    )  # fmt: skip
+    assert "the even address is the router's" in finding["message"]
+
+
+def test_pool_side_rule_boundaries() -> None:
+    from agent.repo.pools import looks_swapped
+
+    pools = ("172.20.1.0/26",)
+    assert looks_swapped(pools, "172.20.1.4", "172.20.1.5") is None  # as peer new proposes
+    assert looks_swapped(pools, "172.20.1.5", "172.20.1.4") is not None
+    assert looks_swapped(pools, "172.20.1.5", "172.20.1.6") is None  # not one pool pair
+    assert looks_swapped(pools, "172.22.0.1", "172.20.1.5") is not None  # ours outside
+    assert looks_swapped(pools, "172.20.1.4", "172.22.0.1") is None  # theirs outside: fine
+    assert looks_swapped((), "172.20.1.5", "172.20.1.4") is None  # no pools: no judgement
+    assert looks_swapped(("fd42:4242:1::/64",), "fd42:4242:1::1", "fd42:4242:1::") is not None

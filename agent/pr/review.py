@@ -120,18 +120,25 @@ def review(repo: Path, base: str, head: str = "HEAD", simulate_links: bool = Tru
         result.changes = peering_changes(old, new)
         result.findings = _file_findings(result.files) + _key_findings(old, new, head_dir)
         result.findings += _scope_findings(result.changes)
+        result.findings += _side_findings(new, result.changes, head_dir)
         message = trees.git(repo, "log", "-1", "--format=%B", head_id)
         result.findings += _removal_guard(old, new, message)
         if simulate_links:
-            from agent.lab.simulate import simulate
+            from agent.lab.simulate import simulate_change
 
-            sim = simulate(head_dir)
+            # The base first, then the head on the same fleet: the outside peers keep the
+            # side they were given at the base, as their routers do when this merges.
+            before, sim = simulate_change(base_dir, head_dir)
+            was_up = {(h.router, h.peer) for h in before.links if h.state == "up"}
             result.links = [h.to_json() for h in sim.links] if not sim.problems else []
             for h in sim.links:
                 if h.state != "up":
+                    since = (" (up at the base: the peer's side, as `peerops peer config` gave "
+                             "it, does not follow this change)"
+                             if (h.router, h.peer) in was_up else "")  # fmt: skip
                     result.findings.append(
                         Finding("error", f"link {h.router}-{h.peer} would not come up: "
-                                f"{h.reason or h.state}")
+                                f"{h.reason or h.state}{since}")
                     )
             for router, steps in sim.second_run_steps.items():
                 if steps:
@@ -252,6 +259,34 @@ def _key_findings(old: Inventory | None, new: Inventory, head_dir: Path) -> list
                 "out of band",
                 p.source, *where,
             ))  # fmt: skip
+    return out
+
+
+def _side_findings(new: Inventory, changes: list[PeeringChange], head_dir: Path) -> list[Finding]:
+    """Transfer pairs of added or re-addressed peerings that look written from the peer's
+    side (its own address under `router`), judged by the router's declared pools."""
+    from agent.repo.pools import looks_swapped
+
+    out = []
+    for c in changes:
+        if c.kind == "removed" or (c.kind == "changed" and not {"ipv4", "ipv6"} & set(c.fields)):
+            continue
+        r = new.routers[c.router]
+        p = next(q for q in new.for_router(c.router) if q.peer == c.peer)
+        pairs = [("ipv4", r.pools4, p.ipv4.router, p.ipv4.peer)] if p.ipv4 else []
+        if p.ipv6 and p.ipv6.mode == "ula" and p.ipv6.router and p.ipv6.peer:
+            pairs.append(("ipv6", r.pools6, p.ipv6.router, p.ipv6.peer))
+        for family, pools, ours, theirs in pairs:
+            why = None if p.internal else looks_swapped(pools, ours, theirs)
+            if why:
+                doc, _ = yamlpos.load((head_dir / p.source).read_text(encoding="utf-8"), p.source)
+                line, col = doc.where(("gre", family, "router")) if doc else (1, 1)
+                out.append(Finding(
+                    "review",
+                    f"{c.router}/{c.peer}: gre.{family}: {why}. `router` is the address on "
+                    f"{c.router}, `peer` the one on the peer's side: swapped?",
+                    p.source, line, col,
+                ))  # fmt: skip
     return out
 
 

@@ -49,3 +49,23 @@ def _used(peerings: Iterable[Peering], family: int) -> Iterator[Address]:
             for a in (p.ipv6.router, p.ipv6.peer):
                 low = int(ipaddress.IPv6Address(a)) & ~1  # the whole /127 is taken
                 yield from (ipaddress.IPv6Address(low), ipaddress.IPv6Address(low + 1))
+
+
+def looks_swapped(pools: tuple[str, ...], router: str, peer: str) -> str | None:
+    """Why a transfer pair of a peer file looks written from the peer's side (its own address
+    under `router`), judged by the router's pools of that family; None when it does not.
+
+    Two signs: the pair is a pool pair the wrong way round (the odd address on the router),
+    or the peer's address lies in the router's pools while the router's does not."""
+    if not pools:
+        return None
+    nets = [ipaddress.ip_network(n) for n in pools]
+    ours, theirs = ipaddress.ip_address(router), ipaddress.ip_address(peer)
+    in_ours, in_theirs = any(ours in n for n in nets), any(theirs in n for n in nets)
+    if in_ours and in_theirs and int(ours) % 2 == 1 and int(theirs) == int(ours) - 1:
+        return (f"{router} (router) and {peer} (peer) are a pair of the router's pool the "
+                "wrong way round: the even address is the router's")  # fmt: skip
+    if in_theirs and not in_ours:
+        return (f"the peer's {peer} is in the router's pools ({', '.join(pools)}) but the "
+                f"router's {router} is not")  # fmt: skip
+    return None
