@@ -152,6 +152,11 @@ def main() -> None:
     sizes = [int(n) for n in args.sizes.split(",") if n]
     routers, peers = (int(x) for x in args.fleet.split("x")) if args.fleet else (0, 0)
     keys = key_pool(Path(args.keys), max([*sizes, routers * peers]) + max(routers, 1))
+    # An installed peerops has its bytecode (pip and pkg_add compile at install); a checkout
+    # under PYTHONDONTWRITEBYTECODE would compile every module in every measured process.
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "agent"), quiet=1)
 
     floor, bare = ab_pairs(Case("import floor", [PY, "-c", FLOOR_IMPORTS]),
                            Case("bare python", [PY, "-c", "pass"]), max(args.repeat, 5))

@@ -30,6 +30,7 @@ from agent.model import Inventory
 from agent.repo.inventory import load_inventory
 from agent.repo.yamlpos import Problem
 from agent.run.converge import apply_router, plan_router
+from agent.sim.state import snapshot
 
 # What the removal guard would hold is check-pr's to say; the simulation applies the change.
 ALLOW_REMOVALS = "peerops-allow-removals: 999999"
@@ -133,7 +134,8 @@ class SimulatedFleet:
         for cfg in self.configs.values():
             apply_router(cfg, inventory=inventory)
         second = {n: apply_router(cfg, inventory=inventory) for n, cfg in self.configs.items()}
-        links = [h for cfg in self.configs.values() for h in _pinged_health(cfg, inventory)]
+        with snapshot():  # only pings from here on: each router's IKE is negotiated once
+            links = [h for cfg in self.configs.values() for h in _pinged_health(cfg, inventory)]
         return Simulation(
             links=[self._failed_side(h) for h in links],
             second_run_steps={name: len(o.plan) for name, o in second.items()},

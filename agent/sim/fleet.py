@@ -33,7 +33,12 @@ from agent.sim import state as simstate
 
 
 def load_fleet(root: Path) -> dict[str, Any]:
-    """Return the fleet this router belongs to; a router without one is alone."""
+    """Return the fleet this router belongs to; a router without one is alone (treat it as
+    read-only: inside simstate.snapshot() it is shared)."""
+    return simstate.snapshot_cached(("fleet", str(root)), lambda: _load_fleet(root))
+
+
+def _load_fleet(root: Path) -> dict[str, Any]:
     info = simstate.read_host_info(root)
     path = info.get("fleet")
     if not path or not Path(path).exists():

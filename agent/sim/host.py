@@ -191,9 +191,11 @@ class SimHost:
 
     # -- raw helpers used inside a transaction ------------------------------------------------
     def write_raw(self, path: str, data: bytes, mode: int) -> None:
+        simstate.changed()
         write_atomic(self.real_path(path), data, mode, durable=False)
 
     def remove_raw(self, path: str) -> bool:
+        simstate.changed()
         try:
             self.real_path(path).unlink()
         except FileNotFoundError:

@@ -89,7 +89,8 @@ class KernelFlow:
 
 @dataclass(frozen=True)
 class KernelSA:
-    """One SAD entry as `ipsecctl -ss` prints it (keys are synthetic, for -k)."""
+    """One SAD entry as `ipsecctl -ss` prints it (keys are synthetic, for -k, and made only
+    when asked for: most looks at the SAD never show them)."""
 
     satype: str
     tmode: str
@@ -98,8 +99,17 @@ class KernelSA:
     spi: int
     auth: str | None
     enc: str | None
-    authkey: bytes
-    enckey: bytes
+    seed: bytes
+    authkey_len: int
+    enckey_len: int
+
+    @property
+    def authkey(self) -> bytes:
+        return _key_bytes(self.seed + b"a", self.authkey_len)
+
+    @property
+    def enckey(self) -> bytes:
+        return _key_bytes(self.seed + b"e", self.enckey_len)
 
 
 @dataclass
@@ -640,6 +650,12 @@ def load_state(root: Path, needles: frozenset[bytes] = frozenset()) -> dict[str,
     With `needles`, a router whose isakmpd state contains none of them is not loaded (None):
     it cannot hold a connection towards us. Treat the result as read-only.
     """
+    return simstate.snapshot_cached(
+        ("state", str(root), needles), lambda: _load_state(root, needles)
+    )
+
+
+def _load_state(root: Path, needles: frozenset[bytes]) -> dict[str, Any] | None:
     if not simstate.is_provisioned(root):
         return None
     if needles:
@@ -906,8 +922,9 @@ def build(
                 spi,
                 auth,
                 enc,
-                _key_bytes(seed + b"a", auth_bytes),
-                _key_bytes(seed + b"e", enc_bytes),
+                seed,
+                auth_bytes,
+                enc_bytes,
             )
         )
     return flows, sas
@@ -952,7 +969,12 @@ def _evaluate(a: Side, fleet: _Fleet) -> tuple[list[KernelFlow], list[KernelSA]]
 
 
 def observe(root: Path, state: dict[str, Any]) -> IkeView:
-    """The flows and SAs of the router at `root` whose (locked) state is `state`."""
+    """The flows and SAs of the router at `root` whose (locked) state is `state` (inside
+    simstate.snapshot(), the same view again while nothing changed: treat it as read-only)."""
+    return simstate.snapshot_cached(("ike", str(root)), lambda: _observe(root, state))
+
+
+def _observe(root: Path, state: dict[str, Any]) -> IkeView:
     me = RouterView(str(simstate.read_host_info(root)["name"]), Path(root).resolve(), state)
     view = IkeView([], [], {})
     if not me.running:

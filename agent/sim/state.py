@@ -250,6 +250,7 @@ def transaction(root: Path) -> Iterator[State]:
     db = _connect(root)
     assert db is not None  # noqa: S101 - create=True always connects
     db.execute("BEGIN IMMEDIATE")
+    before = db.total_changes
     try:
         state = State(db)
         if "version" not in state:  # a store never written: the router has just booted
@@ -260,6 +261,48 @@ def transaction(root: Path) -> Iterator[State]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+    if db.total_changes != before:
+        changed()
+
+
+# -- snapshots: reuse of looks at the fleet while nothing changes ------------------------------
+
+_CHANGES = 0  # commits that changed a store, and files written, in this process
+_SNAPSHOT: dict[Any, Any] | None = None
+
+
+def changed() -> None:
+    """Something of a simulated router changed (a row committed, a file written): looks
+    taken before it are not reused."""
+    global _CHANGES
+    _CHANGES += 1
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Within the block, a look at a router (its state, its flows and SAs, the fleet file)
+    that nothing changed since is reused (`snapshot_cached`). For a phase in which this
+    process alone touches the fleet, through its commands (`peerops simulate` pinging every
+    link: a hundred pings from one router would otherwise negotiate its whole IKE a hundred
+    times); anything a command changes ends the reuse."""
+    global _SNAPSHOT
+    outer, _SNAPSHOT = _SNAPSHOT, {}
+    try:
+        yield
+    finally:
+        _SNAPSHOT = outer
+
+
+def snapshot_cached(key: Any, compute: Any) -> Any:
+    """compute(), or inside snapshot() its result for key since the last change."""
+    if _SNAPSHOT is None:
+        return compute()
+    if _SNAPSHOT.get("changes") != _CHANGES:
+        _SNAPSHOT.clear()
+        _SNAPSHOT["changes"] = _CHANGES
+    if key not in _SNAPSHOT:
+        _SNAPSHOT[key] = compute()
+    return _SNAPSHOT[key]
 
 
 def load(root: Path) -> dict[str, Any]:

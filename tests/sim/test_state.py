@@ -158,3 +158,28 @@ def test_a_store_written_without_rowid_is_moved_to_the_rowid_table(tmp_path: Pat
     sql = sqlite3.connect(path).execute(
         "SELECT group_concat(sql) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
     assert "WITHOUT ROWID" not in sql.upper() and "state_old" not in sql
+
+
+def test_a_snapshot_reuses_a_look_until_anything_changes(tmp_path: Path) -> None:
+    looks: list[int] = []
+    with simstate.transaction(tmp_path):
+        pass  # the store exists: a router that has booted
+
+    def look() -> int:
+        looks.append(1)
+        return len(looks)
+
+    assert simstate.snapshot_cached("k", look) == 1
+    assert simstate.snapshot_cached("k", look) == 2  # outside a snapshot: always afresh
+    with simstate.snapshot():
+        assert simstate.snapshot_cached("k", look) == 3
+        assert simstate.snapshot_cached("k", look) == 3  # nothing changed: reused
+        with simstate.transaction(tmp_path) as state:  # a command that reads only
+            assert state["boot"] == 1
+        assert simstate.snapshot_cached("k", look) == 3
+        with simstate.transaction(tmp_path) as state:  # a command that changes a row
+            state["boot"] = 2
+        assert simstate.snapshot_cached("k", look) == 4
+        simstate.changed()  # a file written
+        assert simstate.snapshot_cached("k", look) == 5
+    assert simstate.snapshot_cached("k", look) == 6
