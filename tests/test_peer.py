@@ -3,6 +3,7 @@ own simulated OpenBSD router, set up only from `peer config`, brings the link up
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -34,10 +35,13 @@ def peerops(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def onboarded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """rtr1 and rtr2 converged; erin onboarded by peer new, merged, applied by rtr1, and
-    erin's router configured from peer config."""
+    """rtr1 and rtr2 converged; erin onboarded by peer new, checked by check-pr, merged,
+    erin's router configured from peer config, then each router's `peerops run` (twice on
+    rtr1)."""
     base = tmp_path_factory.mktemp("fleet")
     configs = build_demo_fleet(base)
+    for cfg in configs.values():  # the fleet in service, converged before the pull request
+        apply_router(cfg)
     erin_root = base / "erin" / "root"
     erin_pub = provision_peer(erin_root, "erin", ERIN, base / "fleet.json")
     key = base / "erin.pub"
@@ -53,14 +57,21 @@ def onboarded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     assert review.returncode == 0, review.stdout + review.stderr  # the reviewer's check passes
     assert "| rtr1/erin | added |" in review.stdout
     push(work)  # merged
-    rtr1 = configs["rtr1"]
-    for cfg in configs.values():
-        GitSource(cfg).sync()
-        apply_router(cfg)
-    exported = peerops("peer", "config", "rtr1/erin", "--repo", str(rtr1.repo))
+    # erin sets up her side from the merged repo, then each router's scheduled `peerops run`
+    # pulls, applies, verifies (erin's link among them) and pushes its status report.
+    exported = peerops("peer", "config", "rtr1/erin", "--repo", str(work))
     assert exported.returncode == 0, exported.stderr
     apply_export(erin_root, exported.stdout)
-    return {"rtr1": rtr1, "erin": erin_root, "work": work, "text": exported.stdout}
+    reports = {}
+    for name, cfg in configs.items():
+        run = peerops("run", "--json", "-c", cfg.source)
+        # Puppet-style: 2 = changed and healthy (rtr1 adds erin), 0 = nothing to do (rtr2).
+        assert run.returncode == (2 if name == "rtr1" else 0), run.stdout + run.stderr
+        reports[name] = json.loads(run.stdout)
+    again = peerops("run", "--json", "-c", configs["rtr1"].source)
+    assert again.returncode == 0, again.stdout + again.stderr  # the second run does nothing
+    return {"rtr1": configs["rtr1"], "erin": erin_root, "work": work,
+            "text": exported.stdout, "report": reports["rtr1"], "again": json.loads(again.stdout)}
 
 
 def test_peer_new_writes_a_commented_file_with_pool_addresses(onboarded: dict) -> None:
@@ -93,6 +104,16 @@ def test_the_link_comes_up_against_the_peer_router_built_from_peer_config(
     assert ping.rc == 0, ping.stdout + ping.stderr
     back = SimHost(rtr1.root).run(["ping", "-c", "1", "172.20.1.5"])  # and rtr1 reaches erin
     assert back.rc == 0, back.stdout + back.stderr
+
+
+def test_the_routers_run_reports_the_new_link_up_and_the_next_run_does_nothing(
+    onboarded: dict,
+) -> None:
+    report, again = onboarded["report"], onboarded["again"]
+    states = {p["peer"]: p["state"] for p in report["peers"]}
+    assert states["erin"] == "up" and set(states.values()) == {"up"}, states
+    assert report["result"] == "changed" and report["commit"] == again["commit"]
+    assert again["result"] == "converged" and again["changes"] == [], again["changes"]
 
 
 def test_the_export_names_the_key_path_and_mirrors_the_rule(onboarded: dict) -> None:
