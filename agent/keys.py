@@ -477,8 +477,11 @@ def generate_key_pair(bits: int = MIN_BITS) -> tuple[bytes, bytes]:
     return private, public
 
 
-def install_key_pair(host: Any, *, force: bool = False) -> PublicKey:
-    """Create local.key (0600 root:wheel) and local.pub (0644) through host.write_file.
+def install_key_pair(
+    host: Any, *, force: bool = False, pair: tuple[bytes, bytes] | None = None
+) -> PublicKey:
+    """Create local.key (0600 root:wheel) and local.pub (0644) through host.write_file (a
+    new pair, or `pair`: (private PEM, public PEM) made elsewhere, e.g. agent.lab.keypool).
 
     Ensures: an existing local.key or local.pub is never replaced unless force is set."""
     existing = [p for p in (LOCAL_KEY, LOCAL_PUB) if host.stat(p) is not None]
@@ -487,7 +490,7 @@ def install_key_pair(host: Any, *, force: bool = False) -> PublicKey:
             f"{' and '.join(existing)} already exist(s): keeping them. --force replaces the "
             "pair, and every peer must then install the new local.pub"
         )
-    private, public = generate_key_pair()
+    private, public = pair or generate_key_pair()
     host.write_file(LOCAL_KEY, private, mode=0o600, uid=0, gid=0)
     host.write_file(LOCAL_PUB, public, mode=0o644, uid=0, gid=0)
     return parse_public_key(public.decode())

@@ -19,7 +19,15 @@ EXAMPLE_STATE = REPO / "state"
 
 def pytest_configure(config: pytest.Config) -> None:
     """Wrap the one function every report goes through on its way to a file or the status
-    branch (before any test module imports it by name) with the schema check."""
+    branch (before any test module imports it by name) with the schema check; keep the
+    simulated routers' key pool (agent/lab/keypool.py) in this session, not the home."""
+    import os
+    import tempfile
+
+    if "PEEROPS_LAB_KEYS" not in os.environ:
+        pool = Path(tempfile.mkdtemp(prefix="peerops-lab-keys-")) / "lab-keys.pem"
+        os.environ["PEEROPS_LAB_KEYS"] = str(pool)
+        config.add_cleanup(lambda: shutil.rmtree(pool.parent, ignore_errors=True))
     import agent.status.report as report_module
     from agent.status.shape import report_problems
 

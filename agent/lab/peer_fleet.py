@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from agent.lab.peer_router import apply_export, provision_peer
+from agent.lab.peer_router import apply_export, join_fleet
+from agent.lab.provision import provision_router
 from agent.model import Inventory, Peering
 from agent.repo.keyblock import set_key_block
 from agent.sim.fleet import write_fleet
@@ -39,6 +40,7 @@ class PeerFleet:
         """Give every external peering a peer router (a new one per endpoint not seen yet);
         a peering already known keeps its router (the peer's side does not move with a
         pull request)."""
+        joining: dict[str, Path] = {}
         for p in peerings:
             key = (p.router, p.peer)
             if p.internal or key in self.owners:
@@ -47,9 +49,11 @@ class PeerFleet:
             if endpoint not in self.roots:
                 name = f"peer{len(self.roots)}-{p.peer}"
                 root = self.base / "peers" / name / "root"
-                self.keys[endpoint] = provision_peer(root, name, endpoint, self.fleet_file)
-                self.roots[endpoint] = root
+                self.keys[endpoint] = provision_router(root, name, [endpoint], self.fleet_file)
+                self.roots[endpoint] = joining[name] = root
             self.owners[key] = endpoint
+        if joining:
+            join_fleet(self.fleet_file, joining)
         fleet = json.loads(self.fleet_file.read_text())
         fleet["external"] = {}  # no modelled stand-in: the peers are routers now
         write_fleet(self.fleet_file, fleet)

@@ -26,12 +26,19 @@ def provision_peer(root: Path, name: str, endpoint: str, fleet: Path) -> str:
     """A fresh OpenBSD router for the peer at endpoint, joined to the fleet as a router (so
     our routers negotiate with its real config); return its local.pub (PEM)."""
     pem = provision_router(root, name, [endpoint], fleet)
-    doc = json.loads(fleet.read_text())
-    doc.setdefault("routers", {})[name] = str(root)
-    for peers in doc.get("external", {}).values():
-        peers.pop(name, None)  # the modelled stand-in would answer first
-    write_fleet(fleet, doc)
+    join_fleet(fleet, {name: root})
     return pem
+
+
+def join_fleet(fleet: Path, routers: dict[str, Path]) -> None:
+    """Add peer routers to the fleet file in one write (a simulation adds hundreds), each
+    replacing the modelled stand-in of its name."""
+    doc = json.loads(fleet.read_text())
+    doc.setdefault("routers", {}).update({name: str(root) for name, root in routers.items()})
+    for peers in doc.get("external", {}).values():
+        for name in routers:
+            peers.pop(name, None)  # the modelled stand-in would answer first
+    write_fleet(fleet, doc)
 
 
 def apply_export(root: Path, text: str) -> None:

@@ -2,7 +2,8 @@
 
 Like /etc/rc's make_keys on first boot: an RSA 2048 key pair for isakmpd, the private key
 0600 root in /etc/isakmpd/private/local.key and the public key (SubjectPublicKeyInfo PEM, as
-`openssl rsa -pubout` writes it) in /etc/isakmpd/local.pub.
+`openssl rsa -pubout` writes it) in /etc/isakmpd/local.pub. The pair comes from the lab's
+key pool (agent/lab/keypool.py): made once, kept for the next simulation.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from agent.sim.host import SimHost
 def provision_router(root: Path, name: str, addresses: list[str], fleet: Path | None = None) -> str:
     """Create the router's root with its public addresses and keys; return local.pub (PEM)."""
     from agent.keys import install_key_pair
+    from agent.lab.keypool import lab_key_pair
     from agent.sim.cli import init_root
 
     init_root(root, name, addresses)
     simstate.write_host_info(root, name, str(fleet) if fleet else None)
-    return install_key_pair(SimHost(root)).pem
+    return install_key_pair(SimHost(root), pair=lab_key_pair()).pem

@@ -150,3 +150,22 @@ def test_man_pages_are_installed_with_the_wheel() -> None:
     for page in sorted((TOP / "packaging" / "man").glob("*.[58]")):
         entry = rf'"share/man/man{page.suffix[1:]}" = \[.*"packaging/man/{re.escape(page.name)}"'
         assert re.search(entry, project), f"{page.name} is not in pyproject's data-files"
+
+
+def test_plist_lists_every_module_and_data_file_the_wheel_installs() -> None:
+    """A module missing from the PLIST is missing from the package: the agent would fail
+    to import it on the router (five modules were, before this test)."""
+    plist = set((PORT / "pkg" / "PLIST").read_text().splitlines())
+    site = "lib/python${MODPY_VERSION}/site-packages/"
+    missing = []
+    for module in sorted((TOP / "agent").rglob("*.py")):
+        rel = module.relative_to(TOP).as_posix()
+        pyc = f"{module.parent.relative_to(TOP).as_posix()}/${{MODPY_PYCACHE}}" \
+              f"{module.stem}.${{MODPY_PYC_MAGIC_TAG}}pyc"
+        missing += [line for line in (site + rel, site + pyc) if line not in plist]
+    data = [("agent/templates", TOP / "templates", "*.j2"),
+            ("agent/example_state/schema", TOP / "state" / "schema", "*.json")]
+    for installed, source, pattern in data:
+        missing += [f"{site}{installed}/{f.name}" for f in sorted(source.glob(pattern))
+                    if f"{site}{installed}/{f.name}" not in plist]
+    assert not missing, "\n".join(missing)
