@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.sim import ike
+from agent.sim import state as simstate
 from agent.sim.fleet import load_fleet
 from agent.sim.host import WouldBlock
 from agent.sim.libc import Exit, getopt, strtonum
@@ -284,6 +285,23 @@ def _addr(text: str | None) -> Address | None:
         return None
 
 
+def _holders(fleet: dict[str, Any]) -> dict[Address, list[tuple[str, Path]]]:
+    """Address -> the fleet's routers holding it on an interface, in name order: one look at
+    every router (reused inside simstate.snapshot(), not one per ping)."""
+    routers = tuple(sorted(fleet.get("routers", {}).items()))
+
+    def look() -> dict[Address, list[tuple[str, Path]]]:
+        out: dict[Address, list[tuple[str, Path]]] = {}
+        for name, root in routers:
+            path = Path(root).resolve()
+            state = ike.load_state(path)
+            for address in _own_addresses(state) if state is not None else ():
+                out.setdefault(address, []).append((name, path))
+        return out
+
+    return simstate.snapshot_cached(("holders", routers), look)
+
+
 def _own_addresses(state: dict[str, Any]) -> set[Address]:
     """Every address configured on any interface of a router."""
     out: set[Address] = set()
@@ -402,13 +420,11 @@ def _external_answers(ctx: Any, link: _Link, dst: Address) -> bool:
 def _router_answers(ctx: Any, link: _Link, dst: Address) -> bool:
     """A managed router of the fleet at the far end of this tunnel answers dst."""
     fleet = load_fleet(ctx.host.root)
-    for name, root in sorted(fleet.get("routers", {}).items()):
-        path = Path(root).resolve()
+    for name, path in _holders(fleet).get(link.tunnel_dst, []):
         if name == ctx.host.name or path == ctx.host.root:
             continue
         state = ike.load_state(path)
-        if state is None or link.tunnel_dst not in _own_addresses(state):
-            continue
+        assert state is not None  # noqa: S101 - _holders looked at this very state
         if int(state.get("sysctl", {}).get(GRE_ALLOW, 0)) != 1:
             return False
         return any(_mirrors(iface, link, dst) for iface in _interfaces(state).values())

@@ -22,6 +22,7 @@ are refused (the rc.subr that supports -q was not available to check its output)
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Callable
@@ -182,11 +183,18 @@ def _quirks(values: dict[str, str]) -> None:
 
 def rc_conf_values(ctx: Any, local: bool = True) -> dict[str, str]:
     """The variables rc.subr's _rc_parse_conf sets from /etc/rc.conf (+ rc.conf.local)."""
-    values: dict[str, str] = {}
-    parse_conf_text(_rc_conf_text(ctx), values)
+    values = dict(_parsed(_rc_conf_text(ctx)))
     if local:
-        parse_conf_text(_file_text(ctx, RC_CONF_LOCAL) or "", values)
+        values.update(_parsed(_file_text(ctx, RC_CONF_LOCAL) or ""))
     _quirks(values)
+    return values
+
+
+@functools.lru_cache(maxsize=64)  # rc.conf is read per service: `rcctl ls` reads it ~50 times
+def _parsed(text: str) -> dict[str, str]:
+    """parse_conf_text of one file's text, once per text (read-only: callers copy it)."""
+    values: dict[str, str] = {}
+    parse_conf_text(text, values)
     return values
 
 
