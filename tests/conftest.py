@@ -19,15 +19,16 @@ EXAMPLE_STATE = REPO / "state"
 
 def pytest_configure(config: pytest.Config) -> None:
     """Wrap the one function every report goes through on its way to a file or the status
-    branch (before any test module imports it by name) with the schema check; keep the
-    simulated routers' key pool (agent/lab/keypool.py) in this session, not the home."""
+    branch (before any test module imports it by name) with the schema check."""
     import os
     import tempfile
 
-    if "PEEROPS_LAB_KEYS" not in os.environ:
-        pool = Path(tempfile.mkdtemp(prefix="peerops-lab-keys-")) / "lab-keys.pem"
-        os.environ["PEEROPS_LAB_KEYS"] = str(pool)
-        config.add_cleanup(lambda: shutil.rmtree(pool.parent, ignore_errors=True))
+    # The user's cache ($XDG_CACHE_HOME/peerops: status caches of `fleet`, the lab's key
+    # pool) is never the tests': one of this session's, removed at its end.
+    cache = Path(tempfile.mkdtemp(prefix="peerops-test-cache-"))
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    os.environ.pop("PEEROPS_LAB_KEYS", None)
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
     import agent.status.report as report_module
     from agent.status.shape import report_problems
 
