@@ -75,3 +75,30 @@ def test_a_local_checkout_edited_between_cycles_is_applied(tmp_path: Path) -> No
     assert git(cfg.repo, "rev-parse", "HEAD") == head  # no commit: the same HEAD
     assert result.report["result"] == "changed", result.report
     assert b"edited by hand" in host.read_file(f"/etc/hostname.{iface}")
+
+
+def test_a_pulled_checkout_edited_by_hand_is_put_back_to_the_verified_commit(
+    tmp_path: Path,
+) -> None:
+    """With a remote only verified commits are applied: an edit made in the checkout is
+    discarded (with a warning in the report), by the running daemon and by a fresh one."""
+    fleet = build_demo_fleet(tmp_path / "fleet")
+    cfg = fleet["rtr1"]
+    Agent(fleet["rtr2"]).cycle()
+    agent = Agent(cfg)
+    agent.cycle()
+    assert agent.cycle().report["result"] == "converged"
+    host = SimHost(cfg.root)
+    before = {f: host.read_file(f"/etc/hostname.{f}") for f in ("gre0", "gre1", "gre2")}
+
+    for run in (agent.cycle, Agent(cfg).cycle):  # the same daemon, then a restarted one
+        edit(cfg.repo / ALICE, "description: dn42 peer alice", "description: edited by hand")
+        (cfg.repo / "peers/rtr1/zed.yaml").write_text("name: zed\n")  # added by hand
+        result = run()
+        assert result.report["result"] == "converged", result.report
+        assert any("edited by hand?): discarded" in w for w in result.report["warnings"])
+        assert "edited by hand" not in (cfg.repo / ALICE).read_text()
+        assert not (cfg.repo / "peers/rtr1/zed.yaml").exists()
+        assert git(cfg.repo, "status", "--porcelain", "--ignored") == ""
+        assert {f: host.read_file(f"/etc/hostname.{f}") for f in before} == before
+    assert not any("discarded" in w for w in agent.cycle().report["warnings"])

@@ -132,8 +132,7 @@ class GitSource:
                 return self._unreachable(state, now, _git_error(again), warnings)
         state.last_fetch_ok, state.unreachable_since = now, None
         if state.held and fetched == state.held["commit"]:
-            if self._head_of(repo) != state.verified:  # a fresh or repaired checkout
-                self._checkout(repo, str(state.verified), warnings)
+            self._put_back(repo, str(state.verified), warnings)
             save_source_state(self.cfg.state_dir, state)
             result = self._held(state)
             result.warnings[:0] = warnings
@@ -141,8 +140,7 @@ class GitSource:
         if fetched == state.verified:
             state.held = None  # the remote itself went back to the restored commit
             result = SyncResult(fetched, "ok", signer=state.signer, warnings=warnings)
-            if self._head_of(repo) != fetched:  # a fresh or repaired checkout: fill it
-                self._checkout(repo, fetched, warnings)
+            self._put_back(repo, fetched, warnings)
             self._stale_warning(state, now, result)
             save_source_state(self.cfg.state_dir, state)
             return result
@@ -207,6 +205,21 @@ class GitSource:
                 if fetch.timed_out else first_error(fetch.err)
             )
         return str(repo.git.rev_parse("--verify", f"{ref}^{{commit}}"))
+
+    def _put_back(self, repo: Any, commit: str, warnings: list[str]) -> None:
+        """Make the working tree the verified commit it should hold: fill a fresh or repaired
+        checkout, and discard edits made by hand (changed, added or ignored files). Only
+        verified commits are applied, and a restarted agent must apply what a running one
+        (which reuses the last inventory while the commit is unchanged) does."""
+        if self._head_of(repo) != commit:
+            self._checkout(repo, commit, warnings)
+            return
+        if repo.git.status("--porcelain", "--untracked-files=all", "--ignored", env=_git_env()):
+            warnings.append(
+                f"the checkout had changes that are not in the verified commit {commit[:12]} "
+                "(edited by hand?): discarded"
+            )
+            self._checkout(repo, commit, warnings)
 
     def _checkout(self, repo: Any, commit: str, warnings: list[str]) -> None:
         """Put the verified commit in the working tree; a checkout that fails is repaired
