@@ -547,3 +547,48 @@ def test_group_aliases_name_the_groups_they_stand_for() -> None:
         "grp2": "modp1024", "grp14": "modp2048", "grp19": "ecp256", "grp30": "bp512",
     }
     assert fields.canonical_group("modp3072") == "modp3072"
+
+
+# The messages in full, one per kind: a peer reads them on the pull request.
+MESSAGES = [
+    (lambda: fields.check_address(5), "must be an IP address"),
+    (lambda: fields.check_description(7), "must be a string"),
+    (lambda: fields.check_description("a$b"),
+     "contains '$': only letters, digits, space and - _ . , : / @ + are allowed "
+     "(netstart evaluates hostname.if lines with the shell)"),
+    (lambda: fields.check_floor("group", "modp1536", "default"),
+     "modp1536 is below this router's crypto floor (policy.min_crypto: default); use one of "
+     "modp2048, modp3072, modp4096, modp6144, modp8192, ecp256, ecp384, ecp521, bp256, bp384, "
+     "bp512, or the router's operator sets policy.min_crypto: legacy in the agent's "
+     "configuration"),
+    (lambda: fields.check_identity("fqdn", 5), "must be a string"),
+    (lambda: fields.check_identity("ufqdn", "+a@b.org"),
+     "'+a@b.org' is not a valid user@fqdn (the user part is letters, digits and _ + - ., "
+     "starting with a letter, digit or _, with no trailing or doubled dot)"),
+    (lambda: fields.check_phase("quick", "group", "modp1000"),
+     f"'modp1000' is not an ipsec.conf group value (one of: {', '.join(fields.GROUPS)})"),
+    (lambda: fields.check_phase("quick", "enc", "chacha20-poly1305"),
+     "isakmpd has no transform for chacha20-poly1305 (sbin/ipsecctl/ike.c): the rule would "
+     "not load; use aes-256-gcm or aes-256"),
+    (lambda: fields.check_phase("main", "enc", "aesctr"),
+     "isakmpd does not accept aesctr in main mode (phase 1): use one of 3des-cbc, aes, "
+     "aes-128, aes-192, aes-256, blowfish, cast128"),
+    (lambda: fields.check_phase("main", "auth", "hmac-ripemd160"),
+     "isakmpd does not accept hmac-ripemd160 in main mode (phase 1)"),
+    (lambda: fields.check_phase("main", "group", "none"),
+     "main mode needs a Diffie-Hellman group; 'none' is only for quick mode (no PFS)"),
+    (lambda: fields.check_phase("main", "lifetime", True), "must be an integer number of seconds"),
+    (lambda: fields.check_phase("quick", "lifetime", 59),
+     "must be between 60 and 86400 seconds (isakmpd's range)"),
+    (lambda: fields.check_pool(17, 4), "must be a network in CIDR form"),
+    (lambda: fields.check_endpoint("::ffff:192.0.2.1"),
+     "::ffff:c000:201 is an IPv4-mapped or IPv4-compatible IPv6 address: write the IPv4 "
+     "address in the ipv4 field instead"),
+    (lambda: fields.check_endpoint("127.0.0.1"),
+     "127.0.0.1 cannot be a tunnel endpoint (multicast, unspecified, loopback or link-local)"),
+]
+
+
+@pytest.mark.parametrize(("check", "message"), MESSAGES)
+def test_field_check_messages(check: Any, message: str) -> None:
+    assert check() == message

@@ -100,8 +100,10 @@ def test_alice(converged_rtr1: Prepared, case: str) -> None:
     assert [(h.peer, h.state) for h in health[1:]] == [("bob", "up"), ("rtr2", "up")]
 
 
-def _pinger(answers: dict[str, bool]) -> Any:
+def _pinger(answers: dict[str, bool], asked: list[tuple[str, str | None]] | None = None) -> Any:
     def ping(p: Any, interface: str | None) -> PingResult | None:
+        if asked is not None:
+            asked.append((p.peer, interface))
         if p.peer not in answers:
             return None
         ok = answers[p.peer]
@@ -112,8 +114,11 @@ def _pinger(answers: dict[str, bool]) -> Any:
 def test_a_ping_is_reported_per_peer(converged_rtr1: Prepared) -> None:
     c = converged_rtr1
     now = (c.record.loaded_at or 0) + LATER
+    asked: list[tuple[str, str | None]] = []
     health = {h.peer: h for h in assess(c.peerings, c.desired, c.observed, c.record, {}, now,
-                                        ping=_pinger({"alice": True, "bob": False}))}
+                                        ping=_pinger({"alice": True, "bob": False}, asked))}
+    # each peer pinged through its own interface (the zone of a link-local address)
+    assert asked == [("alice", "gre1"), ("bob", "gre2"), ("rtr2", "gre0")]
     assert (health["alice"].ping, health["alice"].state) == (True, "up")
     assert (health["bob"].ping, health["bob"].state) == (False, "down")
     assert health["bob"].check == "ping"
@@ -143,3 +148,21 @@ def test_the_json_of_a_peer_and_the_list_order() -> None:
     }
     assert listed[1]["key_fingerprint"] == "SHA256:a"
     assert peers_json([UP])[0]["key_fingerprint"] is None
+
+
+def test_a_peering_left_out_of_the_run_is_down_for_that_reason(converged_rtr1: Prepared) -> None:
+    """Never applied and left out (invalid, gated): down, whatever the router shows."""
+    c = converged_rtr1
+    record = copy.deepcopy(c.record)
+    del record.rules["alice"]
+    record.interfaces = {k: v for k, v in record.interfaces.items() if "alice" not in (k, v)}
+    now = (record.loaded_at or 0) + LATER
+    errors = {"alice": "the key of alice is not signed"}
+    health = {h.peer: h for h in assess(c.peerings, c.desired, c.observed, record, errors, now)}
+    assert (health["alice"].state, health["alice"].check) == ("down", "peer-accepted")
+    assert health["alice"].reason == (
+        "peering accepted: left out of this run: the key of alice is not signed"
+    )
+    assert (health["bob"].state, health["bob"].reason) == ("up", None)
+    accepted = assess(c.peerings, c.desired, c.observed, record, {}, now)
+    assert accepted[0].check != "peer-accepted"
