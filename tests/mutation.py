@@ -115,12 +115,13 @@ def _run(work: Path, entry: dict[str, Any], limit: float) -> None:
     names = entry.get("mutants", [])
     meta = work / "mutants" / (entry["module"] + ".meta")
     if meta.exists():
-        # mutmut keeps a result until the function changes (not when the tests do) and
+        # mutmut keeps a result until the function changes (not when tests are added) and
         # re-runs every mutant named on its command line: name the untried and the survivors
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        codes, killed = _results(work, meta)
         wanted = names or ["*"]
         names = [k for k, v in codes.items()
-                 if (v is None or v in STATUS) and any(fnmatch.fnmatch(k, n) for n in wanted)]
+                 if (v is None or v in STATUS) and k not in killed
+                 and any(fnmatch.fnmatch(k, n) for n in wanted)]
         if not names:
             return
     argv = [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *names]
@@ -139,13 +140,32 @@ def _run(work: Path, entry: dict[str, Any], limit: float) -> None:
     time.sleep(0.1)
 
 
+def _results(work: Path, meta: Path) -> tuple[dict[str, int | None], set[str]]:
+    """mutmut's exit code per mutant, and the mutants killed by some run of this module
+    while their function was as it is now. mutmut forgets every result when the list of
+    test files changes; a kill stays a kill as long as tests are only added, so the kills
+    are kept in work/killed.json with the hash of the function they mutated."""
+    data = json.loads(meta.read_text())
+    codes, hashes = data["exit_code_by_key"], data["hash_by_function_name"]
+
+    def function_hash(key: str) -> str | None:
+        return hashes.get(key.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0])
+
+    ledger_file = work / "killed.json"
+    ledger = json.loads(ledger_file.read_text()) if ledger_file.exists() else {}
+    ledger.update({k: function_hash(k) for k, v in codes.items() if v in KILLED})
+    ledger_file.write_text(json.dumps(ledger, indent=0, sort_keys=True) + "\n")
+    return codes, {k for k, h in ledger.items() if h is not None and function_hash(k) == h}
+
+
 def _score(work: Path, entry: dict[str, Any]) -> dict[str, Any]:
     meta = work / "mutants" / (entry["module"] + ".meta")
     if not meta.exists():
         return {"total": 0, "statuses": {}, "survivors": []}
-    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    codes, killed = _results(work, meta)
     wanted = entry.get("mutants") or ["*"]
     codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, w) for w in wanted)}
+    codes = {k: 1 if v is None and k in killed else v for k, v in codes.items()}
     status = {k: KILLED.get(v) or STATUS.get(v, f"exit {v}") for k, v in codes.items()}
     counts = Counter(status.values())
     checked = len(codes) - counts["not checked"]

@@ -149,6 +149,12 @@ def _leftover_file(d: Desired, o: Observed, r: Applied) -> None:
     )
 
 
+def _forwarding(d: Desired, o: Observed, r: Applied) -> Desired:
+    """Another sysctl the render could ask for: its reason has no gre(4) note."""
+    o.sysctl["net.inet.ip.forwarding"] = "0"
+    return dataclasses.replace(d, sysctl={**d.sysctl, "net.inet.ip.forwarding": "1"})
+
+
 Step = tuple[str, str, str | None, str, str]  # kind, resource, peer, why, describe()
 MORE: dict[str, tuple[Callable[..., Any], list[Step]]] = {
     "alice's key file deleted: written again, as alice's": (
@@ -174,6 +180,13 @@ MORE: dict[str, tuple[Callable[..., Any], list[Step]]] = {
     "sysctl.conf lost the setting: written, keeping its own lines": (
         _sysctl_conf_lost,
         [("write", "file:/etc/sysctl.conf", None, "set at boot too",
+          "write /etc/sysctl.conf ({mode} root:wheel)")],
+    ),
+    "another sysctl: set live and at boot": (
+        _forwarding,
+        [("run", "sysctl:net.inet.ip.forwarding", None, "net.inet.ip.forwarding is 0",
+          "sysctl net.inet.ip.forwarding=1"),
+         ("write", "file:/etc/sysctl.conf", None, "set at boot too",
           "write /etc/sysctl.conf ({mode} root:wheel)")],
     ),
     "a hostname file of a removed peering, no interface: removed": (
