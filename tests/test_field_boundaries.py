@@ -532,7 +532,11 @@ FIELD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("check", "value", "refused", "says"), FIELD_CASES)
+@pytest.mark.parametrize(
+    ("check", "value", "refused", "says"),
+    FIELD_CASES,
+    ids=[f"{'refused' if refused else 'ok'}-{value!r}" for _, value, refused, _ in FIELD_CASES],
+)
 def test_each_field_check_at_its_edge(check: Any, value: Any, refused: bool, says: str) -> None:
     problem = check(value)
     if not refused:
