@@ -142,6 +142,20 @@ def _sysctl_conf_lost(d: Desired, o: Observed, r: Applied) -> None:
     o.files["/etc/sysctl.conf"] = dataclasses.replace(conf, content=b"# local\n")
 
 
+def _private_sysctl_conf(d: Desired, o: Observed, r: Applied) -> None:
+    """An admin keeps sysctl.conf 0600: rewritten, it stays 0600."""
+    conf = o.files["/etc/sysctl.conf"]
+    o.files["/etc/sysctl.conf"] = dataclasses.replace(
+        conf, content=b"# local\n", stat=dataclasses.replace(conf.stat, mode=0o600))
+
+
+def _foreign_then_leftover(d: Desired, o: Observed, r: Applied) -> None:
+    """gre10 (the admin's) sorts before gre9 (a removed peering's): gre9 still goes."""
+    o.gre["gre10"] = dataclasses.replace(o.gre["gre1"], name="gre10", description="uplink")
+    o.gre["gre9"] = dataclasses.replace(o.gre["gre1"], name="gre9",
+                                        description="peerops zed: dn42 peer zed")
+
+
 def _leftover_file(d: Desired, o: Observed, r: Applied) -> None:
     o.hostname_files["gre9"] = dataclasses.replace(
         o.hostname_files["gre1"], path="/etc/hostname.gre9",
@@ -188,6 +202,15 @@ MORE: dict[str, tuple[Callable[..., Any], list[Step]]] = {
           "sysctl net.inet.ip.forwarding=1"),
          ("write", "file:/etc/sysctl.conf", None, "set at boot too",
           "write /etc/sysctl.conf ({mode} root:wheel)")],
+    ),
+    "sysctl.conf kept 0600 by the admin: rewritten 0600": (
+        _private_sysctl_conf,
+        [("write", "file:/etc/sysctl.conf", None, "set at boot too",
+          "write /etc/sysctl.conf (0600 root:wheel)")],
+    ),
+    "an interface not ours sorted first does not stop the cleanup": (
+        _foreign_then_leftover,
+        [("run", "gre:gre9", "zed", "peer zed was removed", "ifconfig gre9 destroy")],
     ),
     "a hostname file of a removed peering, no interface: removed": (
         _leftover_file,
