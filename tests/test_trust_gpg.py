@@ -127,3 +127,26 @@ SIGNATURES = [
 @pytest.mark.parametrize(("letter", "key", "problem"), SIGNATURES)
 def test_signature_verdicts(letter: str, key: str, problem: str | None) -> None:
     assert _signature_problem(letter, key) == problem
+
+
+def test_a_rewound_remote_is_refused_in_words_that_name_both_commits(
+    fleet: dict[str, AgentConfig], tmp_path: Path
+) -> None:
+    cfg = fleet["rtr1"]
+    assert cfg.remote
+    first = git(cfg.repo, "rev-parse", "HEAD")
+    work = maintainer_clone(Path(cfg.remote), tmp_path / "work")
+    (work / "peers/rtr1/bob.yaml").unlink()
+    git(work, "commit", "-qam", "remove bob")
+    push(work)
+    second = GitSource(cfg).sync().commit
+    assert second and second != first
+    git(work, "reset", "-q", "--hard", first)
+    push(work, force=True)
+    result = GitSource(cfg).sync()
+    assert (result.status, result.commit) == ("refused", second)
+    assert result.message == (
+        f"{cfg.branch} at {first[:12]} does not descend from the last verified commit "
+        f"{second[:12]}: the remote was rewound or force-pushed (set trust.allow_rewind to "
+        "accept it)"
+    )
