@@ -4,9 +4,11 @@ bound on its time."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from agent.repo.signatures import _gpg_problem, _gpg_status, _run
+from agent.repo.signatures import Verdict, _gpg_problem, _gpg_status, _run, verify_gpg, verify_ssh
 
 NOT_IN_KEYRING = "signed by key {}, which is not in the keyring (keys.gpg_home)"
 GOOD = {"GOODSIG": ["ABCD", "signer"], "VALIDSIG": ["F" * 40]}
@@ -73,3 +75,28 @@ def test_a_tool_that_hangs_is_stopped_at_the_timeout() -> None:
 def test_a_missing_tool_raises() -> None:
     with pytest.raises(OSError):
         _run(["peerops-no-such-tool"], 10)
+
+
+def test_an_ssh_signature_without_an_allowed_signers_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "alice.pub").write_text("key\n")
+    (tmp_path / "alice.pub.sig").write_text("sig\n")
+    missing = tmp_path / "allowed_signers"
+    assert verify_ssh(tmp_path / "alice.pub", tmp_path / "alice.pub.sig", missing, "alice") == (
+        Verdict(False, f"keys.allowed_signers {missing} does not exist")
+    )
+
+
+def test_a_missing_tool_refuses_the_signature_and_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "alice.pub").write_text("key\n")
+    (tmp_path / "sig").write_text("sig\n")
+    (tmp_path / "allowed_signers").write_text("alice ssh-ed25519 AAAA\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # neither gpg nor ssh-keygen
+    assert verify_gpg(tmp_path / "alice.pub", tmp_path / "sig", tmp_path) == Verdict(
+        False, "gpg is not installed on the agent's machine (package gnupg)"
+    )
+    assert verify_ssh(tmp_path / "alice.pub", tmp_path / "sig", tmp_path / "allowed_signers",
+                      "alice") == Verdict(
+        False, "ssh-keygen is not installed on the agent's machine (openssh)"
+    )
