@@ -13,6 +13,7 @@ mutated function. A mutant is killed when a test fails (or hangs: a timeout); it
 when they all pass, and "no tests" means none of the listed tests calls its function.
 
 Inspect a survivor:  cd .mutation/agent-router-plan && mutmut show <name>
+Needs Python 3.11 or later (tomllib).
 """
 
 from __future__ import annotations
