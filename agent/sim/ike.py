@@ -412,7 +412,6 @@ class RouterView:
         self._decoded: dict[str, Conn | str] = {}
         self._by_peer: dict[str | None, list[str]] | None = None
         self._key: tuple[Numbers | None, str] | None = None
-        self._local_pub: tuple[Numbers | None] | None = None
 
     @property
     def conf(self) -> Conf:
@@ -460,12 +459,11 @@ class RouterView:
         data = self.read(pubkey_path(ident))
         return public_numbers(data) if data is not None else None
 
+    @functools.cached_property
     def local_pub(self) -> Numbers | None:
         """The key in local.pub, read once per look at this router."""
-        if self._local_pub is None:
-            data = self.read(LOCAL_PUB)
-            self._local_pub = (public_numbers(data) if data is not None else None,)
-        return self._local_pub[0]
+        data = self.read(LOCAL_PUB)
+        return public_numbers(data) if data is not None else None
 
     def connection(self, name: str) -> Conn | str:
         """One loaded connection, decoded once."""
@@ -797,7 +795,7 @@ def _external_auth(a: Side, ext: dict[str, Any], name: str) -> tuple[str, str] |
     key, why = a.view.local_key()
     if key is None:
         return f"{a.view.name}: {why}"
-    if a.view.local_pub() != key:
+    if a.view.local_pub != key:
         return f"{a.view.name}: {LOCAL_PUB} is not the public half of {PRIVATE_KEY}"
     if _sent_id(a.conn.p1, known(a.conn.local_addr)) != _ext_id(ext.get("expects_identity")):
         return f"external peer {name}: received remote ID other than expected"

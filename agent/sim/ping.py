@@ -285,18 +285,18 @@ def _addr(text: str | None) -> Address | None:
         return None
 
 
-def _holders(fleet: dict[str, Any]) -> dict[Address, list[tuple[str, Path]]]:
-    """Address -> the fleet's routers holding it on an interface, in name order: one look at
-    every router (reused inside simstate.snapshot(), not one per ping)."""
+def _holders(fleet: dict[str, Any]) -> dict[Address, list[tuple[str, Path, dict[str, Any]]]]:
+    """Address -> the fleet's routers holding it on an interface (name, root, state), in name
+    order: one look at every router (reused inside simstate.snapshot(), not one per ping)."""
     routers = tuple(sorted(fleet.get("routers", {}).items()))
 
-    def look() -> dict[Address, list[tuple[str, Path]]]:
-        out: dict[Address, list[tuple[str, Path]]] = {}
+    def look() -> dict[Address, list[tuple[str, Path, dict[str, Any]]]]:
+        out: dict[Address, list[tuple[str, Path, dict[str, Any]]]] = {}
         for name, root in routers:
             path = Path(root).resolve()
             state = ike.load_state(path)
             for address in _own_addresses(state) if state is not None else ():
-                out.setdefault(address, []).append((name, path))
+                out.setdefault(address, []).append((name, path, state))
         return out
 
     return simstate.snapshot_cached(("holders", routers), look)
@@ -420,11 +420,9 @@ def _external_answers(ctx: Any, link: _Link, dst: Address) -> bool:
 def _router_answers(ctx: Any, link: _Link, dst: Address) -> bool:
     """A managed router of the fleet at the far end of this tunnel answers dst."""
     fleet = load_fleet(ctx.host.root)
-    for name, path in _holders(fleet).get(link.tunnel_dst, []):
+    for name, path, state in _holders(fleet).get(link.tunnel_dst, []):
         if name == ctx.host.name or path == ctx.host.root:
             continue
-        state = ike.load_state(path)
-        assert state is not None  # noqa: S101 - _holders looked at this very state
         if int(state.get("sysctl", {}).get(GRE_ALLOW, 0)) != 1:
             return False
         return any(_mirrors(iface, link, dst) for iface in _interfaces(state).values())
