@@ -397,6 +397,37 @@ def decode_connection(conf: Conf, name: str, passive: bool, serial: int) -> Conn
 # -- one router, read-only ------------------------------------------------------------------
 
 
+def real_path(root: str, path: str) -> str:
+    """The file under root; a path with `..` (an odd ID) stays inside."""
+    parts = [p for p in path.split("/") if p not in ("", ".", "..")]
+    return os.path.join(root, *parts)
+
+
+def read_under(root: str, path: str) -> bytes | None:
+    """The contents of path under root, or None when it is missing, not a file, or not a
+    plain path (isakmpd would not find a pubkey whose ID walks up with `..`)."""
+    if "/../" in f"{path}/":
+        return None
+    try:
+        with open(real_path(root, path), "rb") as fh:
+            return fh.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def stat_mode(real: str) -> int | None:
+    """st_mode (links followed, as isakmpd's open does), None when there is nothing."""
+    try:
+        return os.stat(real).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def content_print(data: bytes | None) -> str:
+    """A short stand-in for file contents (or their absence), to tell a change."""
+    return "-" if data is None else hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
 class RouterView:
     """A router's state and files as isakmpd there would see them (read-only)."""
 
@@ -412,6 +443,8 @@ class RouterView:
         self._decoded: dict[str, Conn | str] = {}
         self._by_peer: dict[str | None, list[str]] | None = None
         self._key: tuple[Numbers | None, str] | None = None
+        # When a dict: what each file look saw (agent.sim.ike_memo keeps a view with it).
+        self.seen: dict[str, str] | None = None
 
     @property
     def conf(self) -> Conf:
@@ -419,18 +452,14 @@ class RouterView:
 
     def real(self, path: str) -> str:
         """The file under this router's root; a path with `..` (an odd ID) stays inside."""
-        parts = [p for p in path.split("/") if p not in ("", ".", "..")]
-        return os.path.join(self._root, *parts)
+        return real_path(self._root, path)
 
     def read(self, path: str) -> bytes | None:
         """File contents, or None when it is missing (or the path is not a plain one)."""
-        if "/../" in f"{path}/":
-            return None
-        try:
-            with open(self.real(path), "rb") as fh:
-                return fh.read()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        data = read_under(self._root, path)
+        if self.seen is not None:
+            self.seen[f"data {path}"] = content_print(data)
+        return data
 
     def local_key(self) -> tuple[Numbers | None, str]:
         """Our RSA key as isakmpd loads it (secrecy check first), or None and the reason."""
@@ -439,10 +468,10 @@ class RouterView:
         return self._key
 
     def _load_local_key(self) -> tuple[Numbers | None, str]:
-        real = self.real(PRIVATE_KEY)
-        try:
-            mode = os.stat(real).st_mode
-        except (FileNotFoundError, NotADirectoryError):
+        mode = stat_mode(self.real(PRIVATE_KEY))
+        if self.seen is not None:
+            self.seen[f"mode {PRIVATE_KEY}"] = str(mode)
+        if mode is None:
             return None, f"{PRIVATE_KEY}: No such file or directory"
         uid = int(self.state.get("owners", {}).get(PRIVATE_KEY, [0, 0])[0])
         problem = secrecy_problem(PRIVATE_KEY, uid, mode)
@@ -672,6 +701,11 @@ class _Fleet:
         self.fleet = load_fleet(me.root)
         self._index: dict[str, list[tuple[RouterView, str]]] | None = None
         self._externals: dict[str | None, list[dict[str, Any]]] | None = None
+
+    @property
+    def alone(self) -> bool:
+        """True while no other router of the fleet was looked at."""
+        return self._index is None
 
     def _build_index(self) -> dict[str, list[tuple[RouterView, str]]]:
         """Peer address -> (router, connection name) over every other running isakmpd."""
@@ -966,17 +1000,32 @@ def _evaluate(a: Side, fleet: _Fleet) -> tuple[list[KernelFlow], list[KernelSA]]
     )
 
 
-def observe(root: Path, state: dict[str, Any]) -> IkeView:
+def observe(root: Path, state: dict[str, Any], *, kept: bool = False) -> IkeView:
     """The flows and SAs of the router at `root` whose (locked) state is `state` (inside
-    simstate.snapshot(), the same view again while nothing changed: treat it as read-only)."""
-    return simstate.snapshot_cached(("ike", str(root)), lambda: _observe(root, state))
+    simstate.snapshot(), the same view again while nothing changed: treat it as read-only).
+
+    kept: for a command that changed nothing before it looks (`ipsecctl -s`), the view an
+    earlier command computed is reused when nothing it depends on changed (ike_memo)."""
+    from agent.sim import ike_memo
+
+    def compute() -> IkeView:
+        if kept:
+            return ike_memo.observe(root, state, _observe_traced)
+        return _observe_traced(root, state)[0]
+
+    return simstate.snapshot_cached(("ike", str(root)), compute)
 
 
-def _observe(root: Path, state: dict[str, Any]) -> IkeView:
+def _observe_traced(
+    root: Path, state: dict[str, Any]
+) -> tuple[IkeView, dict[str, str] | None]:
+    """The view, and what it saw of this router's files; None instead when it looked at
+    other routers of the fleet too (their state and files are then part of the view)."""
     me = RouterView(str(simstate.read_host_info(root)["name"]), Path(root).resolve(), state)
+    me.seen = {}
     view = IkeView([], [], {})
     if not me.running:
-        return view
+        return view, me.seen
     fleet = _Fleet(me)
     for name, conn in me.connections().items():
         if isinstance(conn, str):
@@ -989,4 +1038,4 @@ def _observe(root: Path, state: dict[str, Any]) -> IkeView:
         view.status[name] = "up"
         view.flows.extend(result[0])
         view.sas.extend(result[1])
-    return view
+    return view, (me.seen if fleet.alone else None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -31,6 +32,7 @@ from agent.sim.parse_y import (
     IkeRule,
     NotSimulated,
     ParseOptions,
+    ParseResult,
     check_file_secrecy,
     cmdline_symset,
     parse_rules,
@@ -201,7 +203,7 @@ def load_rules(ctx: Any, opts: Opts) -> int:
         print_rule=lambda rule: ike_print_config(rule, opts.delete, me),
     )
     try:
-        result = parse_rules(name, text, popts, lambda p: _include(ctx, p))
+        result = _parse_once(name, text, popts, lambda p: _include(ctx, p))
     except NotSimulated as exc:
         ctx.eprint(f"peerops sim: ipsecctl: {exc} are not simulated")
         raise Exit(1) from exc
@@ -216,6 +218,34 @@ def load_rules(ctx: Any, opts: Opts) -> int:
     if opts.noaction:
         return 0
     return commit(ctx, opts, result.rules, name)
+
+
+# The agent checks a new ipsec.conf (`ipsecctl -n -f <temp>`), then loads it; a thousand rules
+# take this Python parser about a second (OpenBSD's yacc parser, milliseconds). A text that
+# parsed cleanly (nothing printed: no -v, no warning, no include) is parsed once per process:
+# the file's name appears only in messages, and such a parse printed none.
+_CLEAN: dict[tuple[str, tuple[tuple[str, str], ...], bool], list[IkeRule]] = {}
+
+
+def _parse_once(
+    name: str, text: str, popts: ParseOptions, opener: Callable[[str], str | None]
+) -> ParseResult:
+    """parse_rules(), or the rules of an earlier clean parse of the same text."""
+    key = (text, tuple(popts.macros), popts.show)
+    if popts.verbose == 0 and key in _CLEAN:
+        return ParseResult(list(_CLEAN[key]), [], [], False)
+    included: list[str] = []
+
+    def opening(path: str) -> str | None:
+        included.append(path)
+        return opener(path)
+
+    result = parse_rules(name, text, popts, opening)
+    clean = not (result.out or result.err or result.failed or included)
+    if popts.verbose == 0 and clean and result.exit is None:
+        _CLEAN.clear()  # the last one is what the next command asks for
+        _CLEAN[key] = list(result.rules)
+    return result
 
 
 def commit(ctx: Any, opts: Opts, rules: list[IkeRule], name: str) -> int:
@@ -271,7 +301,10 @@ def show(ctx: Any, opts: Opts, flushed: bool) -> None:
         )
         raise Exit(1)
     # Right after `-F` in the same run the kernel is empty (isakmpd has not renegotiated yet).
-    view = ike.IkeView([], [], {}) if flushed else ike.observe(ctx.host.root, ctx.state)
+    if flushed:
+        view = ike.IkeView([], [], {})
+    else:  # a plain look (nothing loaded before it) may reuse the view an earlier one kept
+        view = ike.observe(ctx.host.root, ctx.state, kept=opts.rules is None)
     titles = 0
     if flows_wanted:
         titles = _title(ctx, "FLOWS:", titles) if show_all else titles

@@ -46,6 +46,10 @@ DEFAULT_SYSCTL: dict[str, int] = {
 SCHEMA = """CREATE TABLE IF NOT EXISTS state (
     section TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (section, name))"""
+# The store's own bookkeeping, apart from the state a command sees: `generation` is a new
+# random token at every commit that changed a row, so a look computed from the state at one
+# token (agent.sim.ike_memo) is known stale at any other, even after a store was replaced.
+META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 def new_state() -> dict[str, Any]:
@@ -115,6 +119,8 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute("COMMIT")
     else:
         db.execute(SCHEMA)
+    db.execute(META)
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', ?)", (os.urandom(8).hex(),))
 
 
 class Table(MutableMapping[str, Any]):
@@ -211,6 +217,7 @@ class State(MutableMapping[str, Any]):
     """The state a command sees: the keys of new_state() and whatever modules add."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
         self._top = Table(db, "")
         self._tables = {name: Table(db, name) for name in TABLES}
 
@@ -257,12 +264,26 @@ def transaction(root: Path) -> Iterator[State]:
             state.update(new_state())
         yield state
         state.flush()
+        dirty = db.total_changes != before
+        if dirty:
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (os.urandom(8).hex(),)
+            )
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-    if db.total_changes != before:
+    if dirty:
         changed()
+
+
+def generation(state: MutableMapping[str, Any]) -> str | None:
+    """The token of the last commit that changed the store whose open transaction state
+    is (None for a plain mapping: a state being provisioned)."""
+    if not isinstance(state, State):
+        return None
+    row = state.db.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()
+    return str(row[0]) if row else None
 
 
 # -- snapshots: reuse of looks at the fleet while nothing changes ------------------------------

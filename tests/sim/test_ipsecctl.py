@@ -318,3 +318,31 @@ def test_fifo_commands_update_the_section_database(fleet: FleetBuilder) -> None:
     assert list(st["isakmpd"]["connections"]) == ["b"]
     assert 'ui_config: command "C bogus" malformed' in st["isakmpd_log"]
     assert "ui_handle_messages: unrecognized command: 'x'" in st["isakmpd_log"]
+
+
+def test_a_text_checked_then_loaded_behaves_as_two_parses(fleet: FleetBuilder) -> None:
+    """The agent's check-then-load parses a clean text once per process (_parse_once): what
+    each command prints and does must stay what two parses give."""
+    r = lone(fleet)
+    good = gre_rule("192.0.2.1", "198.51.100.7")
+    r.write("/tmp/check.conf", good)
+    r.write("/etc/ipsec.conf", good)
+    assert r.run("ipsecctl", "-n", "-f", "/tmp/check.conf").rc == 0
+    assert connections(r) == {}  # -n loads nothing
+    assert r.run("ipsecctl", "-f", "/etc/ipsec.conf").rc == 0
+    assert len(connections(r)) == 1
+    verbose = r.run("ipsecctl", "-nvf", "/etc/ipsec.conf")
+    assert verbose.rc == 0 and verbose.stdout.startswith("C set [Phase 1]")  # -v still prints
+    # an error names the file of each command, parsed every time
+    bad = good.replace("aes-256", "aes-257", 1)
+    for path in ("/tmp/one.conf", "/tmp/two.conf"):
+        r.write(path, bad)
+        result = r.run("ipsecctl", "-n", "-f", path)
+        assert result.rc == 1
+        assert result.stderr.startswith(f"{path}: 2: aes-257 not a valid transform\n")
+    # an included file is read again by the next command
+    r.write("/etc/ipsec.main", 'include "/etc/ipsec.part"\n')
+    r.write("/etc/ipsec.part", good)
+    assert r.run("ipsecctl", "-n", "-f", "/etc/ipsec.main").rc == 0
+    r.write("/etc/ipsec.part", bad)
+    assert r.run("ipsecctl", "-n", "-f", "/etc/ipsec.main").rc == 1

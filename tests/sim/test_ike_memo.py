@@ -1,0 +1,100 @@
+"""agent.sim.ike_memo: `ipsecctl -s` reuses a kept IKE view only while nothing it came from
+changed. Each case changes one input the way drift or a test does, and checks the kept
+answer against one computed from scratch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agent.sim import ike_memo
+from agent.sim import state as simstate
+from sim.fleetkit import LOCAL_KEY, LOCAL_PUB, FleetBuilder, Router, gre_rule
+from sim.test_ike import A, B, external_entry, sa_lines, show
+
+ALICE = "/etc/isakmpd/pubkeys/fqdn/alice.example.org"
+
+
+def memo_file(router: Router) -> Path:
+    return simstate.sim_dir(router.host.root) / ike_memo.MEMO_FILE
+
+
+def fresh_show(router: Router) -> str:
+    """`ipsecctl -sa` with nothing kept: the view computed from scratch."""
+    memo_file(router).unlink(missing_ok=True)
+    return show(router)
+
+
+@pytest.fixture
+def alone(fleet: FleetBuilder) -> Router:
+    """A router whose one peer is external (no other router is an input), SAs up."""
+    a = fleet.router("rtr-a", A)
+    a.write(ALICE, fleet.keys[2].public, mode=0o644)
+    assert a.load(gre_rule(A, B, extra="dstid alice.example.org")).rc == 0
+    external_entry(fleet, a)
+    assert len(sa_lines(show(a))) == 2
+    return a
+
+
+def test_an_unchanged_router_is_answered_from_the_kept_view(alone: Router) -> None:
+    kept = memo_file(alone)
+    first = show(alone)
+    made = kept.stat()
+    assert show(alone) == first
+    again = kept.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)  # not rewritten
+    assert fresh_show(alone) == first
+
+
+def flip_a_byte_keeping_size_and_time(real: Path) -> None:
+    """A key file corrupted in place: same size, same inode, mtime put back."""
+    before = real.stat()
+    data = bytearray(real.read_bytes())
+    data[100] ^= 0x01
+    with open(real, "r+b") as fh:
+        fh.write(data)
+    os.utime(real, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+CHANGES: dict[str, Callable[[FleetBuilder, Router], None]] = {
+    "peer key corrupted in place": lambda fleet, a: flip_a_byte_keeping_size_and_time(
+        Path(a.host.real_path(ALICE))
+    ),
+    "peer key removed": lambda fleet, a: a.host.remove_file(ALICE),
+    "private key too open": lambda fleet, a: os.chmod(a.host.real_path(LOCAL_KEY), 0o644),
+    "local.pub replaced": lambda fleet, a: a.write(LOCAL_PUB, fleet.keys[3].public, mode=0o644),
+    "external peer down": lambda fleet, a: external_entry(fleet, a, state="down"),
+    "isakmpd stopped": lambda fleet, a: a.stop_isakmpd(),
+    "flows flushed": lambda fleet, a: a.run("ipsecctl", "-F"),
+    "rule deleted": lambda fleet, a: a.run("ipsecctl", "-d", "-f", "/etc/ipsec.conf"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_any_change_of_an_input_is_seen(
+    change: str, fleet: FleetBuilder, alone: Router
+) -> None:
+    before = show(alone)
+    CHANGES[change](fleet, alone)
+    after = show(alone)
+    assert after == fresh_show(alone)
+    assert after != before
+
+
+def test_a_corrupt_kept_view_is_ignored_and_rewritten(alone: Router) -> None:
+    good = show(alone)
+    for junk in (b"", b"{not json", b'{"format": 1, "generation": 3}', b"[1, 2]"):
+        memo_file(alone).write_bytes(junk)
+        assert show(alone) == good
+    assert memo_file(alone).read_bytes() != b"[1, 2]"
+
+
+def test_a_view_that_looked_at_other_routers_is_not_kept(fleet: FleetBuilder) -> None:
+    a, b = fleet.pair(A, B)
+    assert len(sa_lines(show(a))) == 2
+    assert not memo_file(a).exists()  # b's state and files are inputs: nothing kept
+    b.stop_isakmpd()
+    assert sa_lines(show(a)) == ["No entries"]
