@@ -287,6 +287,24 @@ def fingerprint_of(text: str) -> str | None:
         return None
 
 
+_SPKI_PEM = re.compile(
+    r"-----BEGIN PUBLIC KEY-----\n([A-Za-z0-9+/\n]+={0,2}\n)-----END PUBLIC KEY-----\n"
+)
+
+
+def loaded_fingerprint(pem: str) -> str | None:
+    """The fingerprint of a key the loader already accepted (a Peering's public_key: the
+    SPKI PEM that cryptography wrote), from its DER without parsing the key again (a run
+    reports a thousand of them); any other text is parsed as fingerprint_of does."""
+    match = _SPKI_PEM.fullmatch(pem)
+    if match is None:
+        return fingerprint_of(pem)
+    try:
+        return fingerprint(base64.b64decode(match.group(1).replace("\n", ""), validate=True))
+    except binascii.Error:
+        return fingerprint_of(pem)
+
+
 # -- output ---------------------------------------------------------------------------------
 
 

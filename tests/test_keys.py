@@ -14,7 +14,14 @@ import jsonschema
 import pytest
 import yaml
 
-from agent.keys import FORMATS, PRIVATE, PublicKeyError, fingerprint_of, parse_public_key
+from agent.keys import (
+    FORMATS,
+    PRIVATE,
+    PublicKeyError,
+    fingerprint_of,
+    loaded_fingerprint,
+    parse_public_key,
+)
 from agent.lab.demo import build_demo_fleet
 from agent.repo.inventory import load_inventory
 from agent.run.converge import apply_router, plan_router
@@ -78,6 +85,18 @@ def test_fingerprint_is_the_openssl_spki_digest(m: Material) -> None:
     assert parse_public_key(m.ssh_rsa_pub).fingerprint == openssl_fingerprint(m.ssh_rsa_spki)
     assert fingerprint_of(m.rsa1024_spki) == openssl_fingerprint(m.rsa1024_spki)  # no policy
     assert fingerprint_of("garbage") is None
+
+
+def test_the_fingerprint_of_a_loaded_key_is_the_openssl_digest_without_a_parse(
+    m: Material,
+) -> None:
+    for text, spki in inputs(m).values():
+        loaded = parse_public_key(text).pem  # what a Peering holds
+        assert loaded_fingerprint(loaded) == openssl_fingerprint(spki)
+    assert loaded_fingerprint(m.pkcs1) == openssl_fingerprint(m.spki)  # not SPKI PEM: parsed
+    assert loaded_fingerprint("") is None
+    body = m.spki.replace("A", "*", 1)  # not base64: parsed, and refused
+    assert loaded_fingerprint(body) is None
 
 
 # -- formats out, read back by the real tools ---------------------------------------------------

@@ -8,6 +8,7 @@ command is an argv constant or built from a validated name; its output goes to a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -237,13 +238,25 @@ def _observe_sysctl(host: Host, obs: Observed) -> None:
     obs.sysctl[name] = value
 
 
+# A daemon cycle that gets the same output as the last one reuses its parse (the facts are
+# frozen): a thousand flows, SAs and interfaces are parsed only when something changed.
+@functools.lru_cache(maxsize=2)
+def _parsed_sa(text: str) -> IpsecFacts:
+    return parse_ipsecctl(text, "ipsecctl -sa")
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed_gre(text: str) -> tuple[Interface, ...]:
+    return tuple(parse_ifconfig(text, "ifconfig gre"))
+
+
 def _observe_ipsec(host: Host, obs: Observed) -> None:
     result = host.run(IPSECCTL_SA)
     if not result.ok:
         obs.errors.append(f"ipsecctl -sa failed: {result.stderr.strip()}")
         return
     try:
-        obs.ipsec = parse_ipsecctl(result.stdout, "ipsecctl -sa")
+        obs.ipsec = _parsed_sa(result.stdout)
     except ParseError as exc:
         obs.errors.append(str(exc))
 
@@ -273,7 +286,7 @@ def _observe_gre(host: Host, obs: Observed) -> None:
     if result.rc != 0:  # "gre: no such interface" when the group has no members
         return
     try:
-        interfaces = parse_ifconfig(result.stdout, "ifconfig gre")
+        interfaces = _parsed_gre(result.stdout)
     except ParseError as exc:
         obs.errors.append(str(exc))
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import jinja2
 
@@ -61,10 +61,13 @@ def description_for(p: Peering) -> str:
     return f"{text}: {p.description}" if p.description else text
 
 
+# Peerings are frozen values: a daemon cycle renders again only the peerings that changed.
+@lru_cache(maxsize=4096)
 def render_rule(p: Peering) -> str:
     return get_template("ipsec-rule.j2").render(p=p).rstrip("\n") + "\n"
 
 
+@lru_cache(maxsize=4096)
 def render_hostname(p: Peering, interface: str) -> str:
     text = get_template("hostname.gre.j2").render(
         p=p, interface=interface, description=description_for(p)

@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.config import AgentConfig
 from agent.errors import ConfigError, PeeropsError
-from agent.keys import fingerprint_of, local_key_report
+from agent.keys import loaded_fingerprint, local_key_report
 from agent.repo.source import GitSource, SyncResult
 from agent.router.record import load_record, save_record
 from agent.run.converge import RunOutcome, apply_router
@@ -172,7 +172,7 @@ class Agent:
         if outcome.inventory is None:
             return {}
         return {
-            p.peer: fingerprint_of(p.public_key)
+            p.peer: loaded_fingerprint(p.public_key)
             for p in outcome.inventory.for_router(self.cfg.router)
         }
 
