@@ -5,14 +5,15 @@ about a fifth of a run that changes nothing at a thousand peers, although nothin
 A real kernel keeps its SAs; the simulator computes them (agent.sim.ike), so it keeps the
 result instead, in ROOT/.peerops-sim/ike-view.json, with what it was computed from:
 
-- the store's generation (a new token at every commit that changed a row: isakmpd's
-  configuration and connections, daemons, owners, `ipsecctl -F`);
+- every row of the store it read (isakmpd's configuration and connections, its process
+  entry, `ipsecctl -F`'s count, the private key's owner), as stored JSON;
 - this router's host file and the fleet file (its external peers);
 - every file the evaluation looked at (contents, and the private key's mode).
 
 Any difference, or a view that looked at other routers of the fleet (their state and files
-would be inputs too), computes it again. The file is a derived artifact: missing, corrupt
-or foreign, it is ignored and rewritten.
+would be inputs too) or at a whole section of the store, computes it again. A change that
+does not touch these (a gre interface brought up, a hostname file written) keeps it. The file
+is a derived artifact: missing, corrupt or foreign, it is ignored and rewritten.
 """
 
 from __future__ import annotations
@@ -38,39 +39,47 @@ from agent.sim.ike import (
 )
 
 MEMO_FILE = "ike-view.json"
-FORMAT = 1
+FORMAT = 2
 
 Compute = Callable[[Path, dict[str, Any]], tuple[IkeView, "dict[str, str] | None"]]
 
 
 def observe(root: Path, state: dict[str, Any], compute: Compute) -> IkeView:
-    """compute(root, state)'s view, or the one kept from an earlier command when the store's
-    generation, the host and fleet files and every file that view saw are unchanged."""
-    token = simstate.generation(state)
-    if token is None:  # a state being provisioned: nothing to tell changes by
+    """compute(root, state)'s view, or the one kept from an earlier command when the rows,
+    the host and fleet files and every file that view read are unchanged."""
+    if simstate.rows_read(state) is None:  # a state being provisioned, or already scanned
         return compute(root, state)[0]
     path = simstate.sim_dir(root) / MEMO_FILE
     context = _context(root)  # before computing: a change meanwhile makes the kept one stale
     kept = _load(path)
-    if kept is not None and kept["generation"] == token and kept["context"] == context and all(
-        look(root, what) == was for what, was in kept["seen"].items()
+    if kept is not None and kept.get("context") == context and all(
+        look(root, state, what) == was for what, was in kept["seen"].items()
     ):
-        return _view(kept["view"])
-    view, seen = compute(root, state)
-    if seen is not None:
-        body = {"format": FORMAT, "generation": token, "context": context, "seen": seen,
-                "view": _to_json(view)}
+        with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return _view(kept["view"])
+    view, files = compute(root, state)
+    rows = simstate.rows_read(state)
+    if files is not None and rows is not None:
+        seen = {f"row {key}": content_print(_bytes(raw)) for key, raw in rows.items()} | files
+        body = {"format": FORMAT, "context": context, "seen": seen, "view": _to_json(view)}
         with contextlib.suppress(OSError):  # not kept: the next look computes it again
             write_atomic(path, json.dumps(body).encode(), 0o600, durable=False)
     return view
 
 
-def look(root: Path, what: str) -> str:
-    """What the evaluation saw, seen again: "data PATH" (contents) or "mode PATH"."""
-    kind, _, path = what.partition(" ")
+def look(root: Path, state: dict[str, Any], what: str) -> str:
+    """What the evaluation saw, seen again: "row SECTION/NAME" (its stored JSON), "data
+    PATH" (a file's contents) or "mode PATH"."""
+    kind, _, key = what.partition(" ")
+    if kind == "row":
+        return content_print(_bytes(simstate.stored_row(state, key)))
     if kind == "data":
-        return content_print(read_under(os.fspath(root), path))
-    return str(stat_mode(real_path(os.fspath(root), path)))
+        return content_print(read_under(os.fspath(root), key))
+    return str(stat_mode(real_path(os.fspath(root), key)))
+
+
+def _bytes(raw: str | None) -> bytes | None:
+    return None if raw is None else raw.encode()
 
 
 def _context(root: Path) -> list[str]:
@@ -93,11 +102,14 @@ def _read(path: Path) -> bytes | None:
 
 
 def _load(path: Path) -> dict[str, Any] | None:
+    """The kept view and its inputs, or None when there is none usable."""
     try:
         kept = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
     if not isinstance(kept, dict) or kept.get("format") != FORMAT:
+        return None
+    if not isinstance(kept.get("seen"), dict) or not isinstance(kept.get("view"), dict):
         return None
     return kept
 

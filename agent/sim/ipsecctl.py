@@ -222,8 +222,8 @@ def load_rules(ctx: Any, opts: Opts) -> int:
 
 # The agent checks a new ipsec.conf (`ipsecctl -n -f <temp>`), then loads it; a thousand rules
 # take this Python parser about a second (OpenBSD's yacc parser, milliseconds). A text that
-# parsed cleanly (nothing printed: no -v, no warning, no include) is parsed once per process:
-# the file's name appears only in messages, and such a parse printed none.
+# parsed cleanly (nothing printed: no -v, no warning, no include) is kept for the next command
+# of the process: the file's name appears only in messages, and such a parse printed none.
 _CLEAN: dict[tuple[str, tuple[tuple[str, str], ...], bool], list[IkeRule]] = {}
 
 
@@ -232,8 +232,8 @@ def _parse_once(
 ) -> ParseResult:
     """parse_rules(), or the rules of an earlier clean parse of the same text."""
     key = (text, tuple(popts.macros), popts.show)
-    if popts.verbose == 0 and key in _CLEAN:
-        return ParseResult(list(_CLEAN[key]), [], [], False)
+    if popts.verbose == 0 and key in _CLEAN:  # once: the load that follows the check
+        return ParseResult(_CLEAN.pop(key), [], [], False)
     included: list[str] = []
 
     def opening(path: str) -> str | None:
@@ -243,7 +243,7 @@ def _parse_once(
     result = parse_rules(name, text, popts, opening)
     clean = not (result.out or result.err or result.failed or included)
     if popts.verbose == 0 and clean and result.exit is None:
-        _CLEAN.clear()  # the last one is what the next command asks for
+        _CLEAN.clear()  # only the last one: what the next command asks for
         _CLEAN[key] = list(result.rules)
     return result
 

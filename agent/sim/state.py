@@ -46,10 +46,6 @@ DEFAULT_SYSCTL: dict[str, int] = {
 SCHEMA = """CREATE TABLE IF NOT EXISTS state (
     section TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (section, name))"""
-# The store's own bookkeeping, apart from the state a command sees: `generation` is a new
-# random token at every commit that changed a row, so a look computed from the state at one
-# token (agent.sim.ike_memo) is known stale at any other, even after a store was replaced.
-META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 def new_state() -> dict[str, Any]:
@@ -119,8 +115,6 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute("COMMIT")
     else:
         db.execute(SCHEMA)
-    db.execute(META)
-    db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', ?)", (os.urandom(8).hex(),))
 
 
 class Table(MutableMapping[str, Any]):
@@ -132,6 +126,7 @@ class Table(MutableMapping[str, Any]):
         self._rows: dict[str, Any] = {}  # rows touched in this transaction (absent: deleted)
         self._stored: dict[str, str | None] = {}  # their JSON in the store (None: no row)
         self._complete = False
+        self._probed = False  # bool() asked whether any row exists
 
     def _fetch(self, name: str) -> bool:
         if name not in self._stored:
@@ -179,6 +174,7 @@ class Table(MutableMapping[str, Any]):
         return len(self._rows)
 
     def __bool__(self) -> bool:  # without decoding every row, as len() would
+        self._probed = True
         if self._rows:
             return True
         names = self._db.execute("SELECT name FROM state WHERE section = ?", (self._section,))
@@ -187,6 +183,7 @@ class Table(MutableMapping[str, Any]):
     def numbers(self, key: str) -> dict[str, Any]:
         """{name: entry[key]} of a number (or string) field over every entry, read inside
         SQLite: the entries are not loaded, so they cost nothing at commit either."""
+        self._probed = True
         out = {name: value for name, value in self._db.execute(
             "SELECT name, json_extract(value, '$.' || ?) FROM state WHERE section = ?",
             (key, self._section),
@@ -196,6 +193,13 @@ class Table(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Table({self._section!r}, {dict(self)!r})"
+
+    def rows_read(self) -> dict[str, str | None] | None:
+        """The stored JSON of each row read in this transaction; None after a whole-section
+        read (iteration, len, numbers) or an emptiness test."""
+        if self._complete or self._probed:
+            return None
+        return {f"{self._section}/{name}": raw for name, raw in self._stored.items()}
 
     def flush(self) -> None:
         """Write the changed rows (inside the open transaction)."""
@@ -249,6 +253,15 @@ class State(MutableMapping[str, Any]):
         for table in (self._top, *self._tables.values()):
             table.flush()
 
+    def rows_read(self) -> dict[str, str | None] | None:
+        rows: dict[str, str | None] = {}
+        for table in (self._top, *self._tables.values()):
+            read = table.rows_read()
+            if read is None:
+                return None
+            rows.update(read)
+        return rows
+
 
 @contextmanager
 def transaction(root: Path) -> Iterator[State]:
@@ -264,25 +277,30 @@ def transaction(root: Path) -> Iterator[State]:
             state.update(new_state())
         yield state
         state.flush()
-        dirty = db.total_changes != before
-        if dirty:
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (os.urandom(8).hex(),)
-            )
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-    if dirty:
+    if db.total_changes != before:
         changed()
 
 
-def generation(state: MutableMapping[str, Any]) -> str | None:
-    """The token of the last commit that changed the store whose open transaction state
-    is (None for a plain mapping: a state being provisioned)."""
+def rows_read(state: MutableMapping[str, Any]) -> dict[str, str | None] | None:
+    """{"section/name": its JSON as stored (None: no row)} of every row the open transaction
+    `state` has read so far; None when it read a whole section (or is a plain mapping, a
+    state being provisioned): then what it depends on is not a list of rows."""
     if not isinstance(state, State):
         return None
-    row = state.db.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()
+    return state.rows_read()
+
+
+def stored_row(state: MutableMapping[str, Any], key: str) -> str | None:
+    """The JSON of row "section/name" (a key of rows_read) in the store of state now."""
+    assert isinstance(state, State)  # noqa: S101 - only called with keys rows_read gave
+    section, _, name = key.partition("/")
+    row = state.db.execute(
+        "SELECT value FROM state WHERE section = ? AND name = ?", (section, name)
+    ).fetchone()
     return str(row[0]) if row else None
 
 

@@ -65,6 +65,7 @@ CHANGES: dict[str, Callable[[FleetBuilder, Router], None]] = {
     ),
     "peer key removed": lambda fleet, a: a.host.remove_file(ALICE),
     "private key too open": lambda fleet, a: os.chmod(a.host.real_path(LOCAL_KEY), 0o644),
+    "private key owner": lambda fleet, a: a.host.chown(LOCAL_KEY, 1000, 0),
     "local.pub replaced": lambda fleet, a: a.write(LOCAL_PUB, fleet.keys[3].public, mode=0o644),
     "external peer down": lambda fleet, a: external_entry(fleet, a, state="down"),
     "isakmpd stopped": lambda fleet, a: a.stop_isakmpd(),
@@ -84,9 +85,20 @@ def test_any_change_of_an_input_is_seen(
     assert after != before
 
 
+def test_a_change_outside_ike_keeps_the_view(alone: Router) -> None:
+    """A gre interface brought up, or a file IKE never reads: not an input."""
+    first = show(alone)
+    made = memo_file(alone).stat()
+    assert alone.run("ifconfig", "gre0", "create").rc == 0
+    alone.write("/etc/hostname.gre0", "up\n", mode=0o640)
+    assert show(alone) == first
+    assert memo_file(alone).stat().st_mtime_ns == made.st_mtime_ns
+
+
 def test_a_corrupt_kept_view_is_ignored_and_rewritten(alone: Router) -> None:
     good = show(alone)
-    for junk in (b"", b"{not json", b'{"format": 1, "generation": 3}', b"[1, 2]"):
+    for junk in (b"", b"{not json", b'{"format": 1, "generation": 3}', b"[1, 2]",
+                 b'{"format": 2, "seen": {}, "view": {"flows": 1}}'):
         memo_file(alone).write_bytes(junk)
         assert show(alone) == good
     assert memo_file(alone).read_bytes() != b"[1, 2]"

@@ -183,3 +183,24 @@ def test_a_snapshot_reuses_a_look_until_anything_changes(tmp_path: Path) -> None
         simstate.changed()  # a file written
         assert simstate.snapshot_cached("k", look) == 5
     assert simstate.snapshot_cached("k", look) == 6
+
+
+def test_rows_read_lists_exactly_the_rows_a_command_read(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["owners"]["/etc/a"] = [0, 0]
+        st["isakmpd"] = {"conf": {}}
+    with simstate.transaction(tmp_path) as st:
+        assert st["owners"].get("/etc/a") == [0, 0]
+        assert st["owners"].get("/etc/missing") is None
+        read = simstate.rows_read(st)
+        assert read is not None
+        assert read["owners//etc/a"] == "[0, 0]"
+        assert read["owners//etc/missing"] is None
+        assert "/isakmpd" not in read  # not read: not an input
+        assert simstate.stored_row(st, "/isakmpd") == '{"conf": {}}'
+        assert simstate.stored_row(st, "owners//etc/missing") is None
+    for scan in (list, len, bool, lambda t: t.numbers("x")):
+        with simstate.transaction(tmp_path) as st:
+            scan(st["owners"])
+            assert simstate.rows_read(st) is None  # a whole section is no list of rows
+    assert simstate.rows_read({"owners": {}}) is None  # a state being provisioned
