@@ -497,3 +497,67 @@ def test_a_moved_remote_is_followed(remote: Path, tmp_path: Path) -> None:
     assert again.publish({report("rtr1"): b"two\n"}, "rtr1: two").pushed
     assert log(moved) == ["rtr1: two", "rtr1: one"]
     assert log(remote) == ["rtr1: one"]
+
+
+# ---- nothing to do, and what others put on the branch ----------------------------------------
+
+
+def test_flush_with_nothing_queued_reports_pushed_and_makes_no_attempt(
+    remote: Path, tmp_path: Path
+) -> None:
+    # A checkout that never committed (the agent's first cycle before any report): nothing
+    # to push, so the remote is not even asked (here it does not exist) ...
+    fresh = publisher(tmp_path / "nowhere.git", "rtr1", tmp_path)
+    assert fresh.flush() == PublishResult(False, True, 0, 0, None)
+    # ... and one whose reports are all on the remote: nothing pending, nothing pushed.
+    pub = publisher(remote, "rtr2", tmp_path)
+    pub.publish({report("rtr2"): b"x\n"}, "rtr2: x")
+    before = log(remote)
+    assert pub.flush() == PublishResult(False, True, 0, 0, None)
+    assert log(remote) == before
+
+
+def test_read_branch_of_an_unreachable_remote_says_which_fetch_failed(
+    remote: Path, tmp_path: Path
+) -> None:
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"x\n"}, "rtr1: x")
+    remote.rename(remote.with_name("away.git"))
+    with pytest.raises(PublishError, match=rf"\Afetch from {remote} failed: .+"):
+        pub.read_branch()
+
+
+def test_read_branch_returns_every_regular_file_byte_for_byte(
+    remote: Path, tmp_path: Path
+) -> None:
+    """Others (people, other tools) push to the status branch too: read_branch returns the
+    regular files of every kind of name and content exactly, and leaves out what is not a
+    file (a symlink)."""
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"result: converged\n"}, "rtr1: converged")
+    human = tmp_path / "human"
+    run_git("clone", "--quiet", "--branch", "status", str(remote), str(human))
+    odd = {
+        "reports/tab\there.yaml": b"a name with a tab\n",
+        "notes/caf\u00e9 \u2713.txt": "caf\u00e9 \u2713 \u00fcber\n".encode(),
+        "blobs/latin1.bin": b"\xff\xfe\x00 not UTF-8 \xe9\n",
+        "empty": b"",
+        "no-newline": b"x",
+    }
+    for name, data in odd.items():
+        (human / name).parent.mkdir(parents=True, exist_ok=True)
+        (human / name).write_bytes(data)
+    (human / "tools").mkdir()
+    (human / "tools" / "run.sh").write_bytes(b"#!/bin/sh\necho hi\n")
+    (human / "tools" / "run.sh").chmod(0o755)
+    (human / "link").symlink_to("reports/rtr1.yaml")
+    run_git("add", "-A", cwd=human)
+    run_git("commit", "--quiet", "-m", "hand-made files", cwd=human)
+    run_git("push", "--quiet", "origin", "status", cwd=human)
+    modes = run_git("ls-tree", "-r", "HEAD", cwd=human)
+    assert "100755 blob" in modes and "120000 blob" in modes  # the kinds the test means
+    assert pub.read_branch() == {
+        report("rtr1"): b"result: converged\n",
+        **odd,
+        "tools/run.sh": b"#!/bin/sh\necho hi\n",
+    }
