@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.repo.signatures import Verdict, _gpg_problem, _gpg_status, _run, verify_gpg, verify_ssh
+from agent.repo.signatures import (
+    ToolTimedOut,
+    Verdict,
+    _gpg_problem,
+    _gpg_status,
+    _run,
+    verify_gpg,
+    verify_ssh,
+)
 
 NOT_IN_KEYRING = "signed by key {}, which is not in the keyring (keys.gpg_home)"
 GOOD = {"GOODSIG": ["ABCD", "signer"], "VALIDSIG": ["F" * 40]}
@@ -60,8 +68,9 @@ def test_status_lines_are_read_by_keyword_the_last_one_winning() -> None:
 
 
 def test_a_tool_runs_in_the_c_locale_and_its_output_is_decoded() -> None:
-    rc, out, err = _run(["sh", "-c", 'echo "$LC_ALL $LANG"; printf "\\377" >&2; exit 3'], 10)
-    assert (rc, out, err) == (3, "C C\n", "\ufffd")
+    script = 'echo "$LC_ALL $LANG"; printf "\\376"; printf "\\377" >&2; exit 3'
+    rc, out, err = _run(["sh", "-c", script], 10)
+    assert (rc, out, err) == (3, "C C\n\ufffd", "\ufffd")
 
 
 def test_stdin_is_given_to_the_tool() -> None:
@@ -69,7 +78,9 @@ def test_stdin_is_given_to_the_tool() -> None:
 
 
 def test_a_tool_that_hangs_is_stopped_at_the_timeout() -> None:
-    assert _run(["sleep", "5"], 0.2) == (-1, "", "timed out after 0.2 s")
+    expected = r"\Asleep did not finish within command_timeout \(0.2 s\)\Z"
+    with pytest.raises(ToolTimedOut, match=expected):
+        _run(["sleep", "5"], 0.2)
 
 
 def test_a_missing_tool_raises() -> None:
@@ -81,7 +92,7 @@ def test_an_ssh_signature_without_an_allowed_signers_file_is_refused(tmp_path: P
     (tmp_path / "alice.pub").write_text("key\n")
     (tmp_path / "alice.pub.sig").write_text("sig\n")
     missing = tmp_path / "allowed_signers"
-    assert verify_ssh(tmp_path / "alice.pub", tmp_path / "alice.pub.sig", missing, "alice") == (
+    assert verify_ssh(tmp_path / "alice.pub", tmp_path / "alice.pub.sig", missing, "alice", 10) == (
         Verdict(False, f"keys.allowed_signers {missing} does not exist")
     )
 
@@ -93,10 +104,10 @@ def test_a_missing_tool_refuses_the_signature_and_says_which(
     (tmp_path / "sig").write_text("sig\n")
     (tmp_path / "allowed_signers").write_text("alice ssh-ed25519 AAAA\n")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # neither gpg nor ssh-keygen
-    assert verify_gpg(tmp_path / "alice.pub", tmp_path / "sig", tmp_path) == Verdict(
+    assert verify_gpg(tmp_path / "alice.pub", tmp_path / "sig", tmp_path, 10) == Verdict(
         False, "gpg is not installed on the agent's machine (package gnupg)"
     )
     assert verify_ssh(tmp_path / "alice.pub", tmp_path / "sig", tmp_path / "allowed_signers",
-                      "alice") == Verdict(
+                      "alice", 10) == Verdict(
         False, "ssh-keygen is not installed on the agent's machine (openssh)"
     )

@@ -13,6 +13,7 @@ from agent.lab.demo import build_demo_fleet
 from agent.model import Peering
 from agent.repo.inventory import load_inventory
 from agent.repo.signatures import (
+    Verdict,
     _gpg_problem,
     _gpg_status,
     key_signature_gate,
@@ -27,6 +28,7 @@ from tests.keytools import Material, gpg_sign, material, ssh_sign
 from tests.test_keys import add_peer, to_key_file
 
 IDENTITY = "alice@4242421234"  # alice's <peer>@<asn>
+T = 30.0  # the agent's default command_timeout
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +60,7 @@ def sig(path: Path, suffix: str, data: bytes) -> Path:
 
 def test_gpg_good_signature_names_the_signer(keyfile: Path, m: Material) -> None:
     asc = sig(keyfile, ".asc", gpg_sign(m.gpg_signer, keyfile.read_bytes()))
-    verdict = verify_gpg(keyfile, asc, m.gpg_trust)
+    verdict = verify_gpg(keyfile, asc, m.gpg_trust, T)
     assert verdict.ok and verdict.detail == m.gpg_signer_fpr
 
 
@@ -69,7 +71,7 @@ def test_gpg_good_signature_names_the_signer(keyfile: Path, m: Material) -> None
         (lambda k, m: (gpg_sign(m.gpg_mallory, k.read_bytes()), None), "not in the keyring"),
         (
             lambda k, m: (gpg_sign(m.gpg_signer, k.read_bytes(), detached=False), None),
-            "must be a detached signature",
+            "must be a detached signature of this exact file (gpg -sb -a <peer>.pub)",
         ),
         (lambda k, m: (b"-----BEGIN PGP SIGNATURE-----\n\nabc\n", None), "not an OpenPGP"),
         (lambda k, m: (k.read_bytes(), None), "not an OpenPGP signature"),
@@ -78,8 +80,8 @@ def test_gpg_good_signature_names_the_signer(keyfile: Path, m: Material) -> None
 )
 def test_gpg_refusals(keyfile: Path, m: Material, make, expected: str) -> None:
     data, _ = make(keyfile, m)
-    verdict = verify_gpg(keyfile, sig(keyfile, ".asc", data), m.gpg_trust)
-    assert not verdict.ok and expected in verdict.detail
+    verdict = verify_gpg(keyfile, sig(keyfile, ".asc", data), m.gpg_trust, T)
+    assert verdict.ok is False and expected in verdict.detail
 
 
 def test_gpg_status_is_read_not_the_exit_code() -> None:
@@ -94,7 +96,7 @@ def test_gpg_missing_is_a_clear_reason(
     keyfile: Path, m: Material, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(keyfile.parent))
-    verdict = verify_gpg(keyfile, keyfile, m.gpg_trust)
+    verdict = verify_gpg(keyfile, keyfile, m.gpg_trust, T)
     assert not verdict.ok and "gpg is not installed" in verdict.detail
 
 
@@ -104,18 +106,22 @@ def test_gpg_missing_is_a_clear_reason(
 @pytest.mark.parametrize("principals", [IDENTITY, "*@4242421234", "bob@1,alice@4242421234"])
 def test_ssh_good_signature(tmp_path: Path, keyfile: Path, m: Material, principals: str) -> None:
     signature = sig(keyfile, ".sig", ssh_sign(m.ssh_signer, keyfile.read_bytes()))
-    verdict = verify_ssh(keyfile, signature, allowed_signers(tmp_path, m, principals), IDENTITY)
+    verdict = verify_ssh(keyfile, signature, allowed_signers(tmp_path, m, principals), IDENTITY, T)
     assert verdict.ok and verdict.detail == IDENTITY
+
+
+BAD_SSH = "BAD signature: not a valid `ssh-keygen -Y sign -n peerops` signature of the key file"
+NOT_ALLOWED = f"signed by a key that keys.allowed_signers does not allow for {IDENTITY}"
 
 
 @pytest.mark.parametrize(
     ("make", "principals", "expected"),
     [
-        (lambda k, m: ssh_sign(m.ssh_signer, k.read_bytes() + b" "), IDENTITY, "BAD signature"),
-        (lambda k, m: ssh_sign(m.ssh_signer, k.read_bytes(), "file"), IDENTITY, "BAD signature"),
-        (lambda k, m: ssh_sign(m.ssh_mallory, k.read_bytes()), IDENTITY, "does not allow"),
-        (lambda k, m: ssh_sign(m.ssh_signer, k.read_bytes()), "bob@4242425678", "does not allow"),
-        (lambda k, m: b"not a signature\n", IDENTITY, "BAD signature"),
+        (lambda k, m: ssh_sign(m.ssh_signer, k.read_bytes() + b" "), IDENTITY, BAD_SSH),
+        (lambda k, m: ssh_sign(m.ssh_signer, k.read_bytes(), "file"), IDENTITY, BAD_SSH),
+        (lambda k, m: ssh_sign(m.ssh_mallory, k.read_bytes()), IDENTITY, NOT_ALLOWED),
+        (lambda k, m: ssh_sign(m.ssh_signer, k.read_bytes()), "bob@4242425678", NOT_ALLOWED),
+        (lambda k, m: b"not a signature\n", IDENTITY, BAD_SSH),
     ],
     ids=["changed-file", "other-namespace", "untrusted-key", "other-peer", "garbage"],
 )
@@ -123,8 +129,8 @@ def test_ssh_refusals(
     tmp_path: Path, keyfile: Path, m: Material, make, principals: str, expected: str
 ) -> None:
     signature = sig(keyfile, ".sig", make(keyfile, m))
-    verdict = verify_ssh(keyfile, signature, allowed_signers(tmp_path, m, principals), IDENTITY)
-    assert not verdict.ok and expected in verdict.detail
+    verdict = verify_ssh(keyfile, signature, allowed_signers(tmp_path, m, principals), IDENTITY, T)
+    assert verdict == Verdict(False, expected)
 
 
 # -- the gate on a repo -------------------------------------------------------------------------
@@ -193,7 +199,7 @@ def test_gate_checks_the_signed_file_is_the_key_in_use(
     sig(pub, ".sig", ssh_sign(m.ssh_signer, pub.read_bytes()))
     alice = next(p for p in peerings(state_copy) if p.peer == "alice")
     pub.write_text(m.ssh_rsa_pub)  # replaced after the repo was loaded
-    why = peer_signature_problem(state_copy, alice, policy(tmp_path, m, required=True))
+    why = peer_signature_problem(state_copy, alice, policy(tmp_path, m, required=True), T)
     assert why == "peers/rtr1/alice.pub is not the key this peering uses"
 
 

@@ -55,15 +55,23 @@ def ssh_identity(peering: Peering) -> str:
 # -- running the tools -----------------------------------------------------------------------
 
 
+class ToolTimedOut(Exception):
+    """A verification tool did not finish within the agent's command_timeout."""
+
+
 def _run(argv: Sequence[str], timeout: float, stdin: bytes | None = None) -> tuple[int, str, str]:
-    """Run argv (no shell) in the C locale; (rc, stdout, stderr). Raises OSError if absent."""
+    """Run argv (no shell) in the C locale; (rc, stdout, stderr). Raises OSError if absent,
+    ToolTimedOut when it runs longer than timeout (it is killed: a hung gpg must not hold
+    the agent)."""
     env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
     try:
         done = subprocess.run(
             list(argv), input=stdin, capture_output=True, timeout=timeout, env=env, check=False
         )
     except subprocess.TimeoutExpired:
-        return -1, "", f"timed out after {timeout:g} s"
+        raise ToolTimedOut(
+            f"{argv[0]} did not finish within command_timeout ({timeout:g} s)"
+        ) from None
     return (
         done.returncode,
         done.stdout.decode("utf-8", "replace"),
@@ -74,19 +82,25 @@ def _run(argv: Sequence[str], timeout: float, stdin: bytes | None = None) -> tup
 # -- gpg -------------------------------------------------------------------------------------
 
 
-def verify_gpg(data: Path, signature: Path, gpg_home: Path, timeout: float = 30.0) -> Verdict:
+def verify_gpg(data: Path, signature: Path, gpg_home: Path, timeout: float) -> Verdict:
     """Verify an ASCII-armoured detached signature of data against the keyring in gpg_home.
 
     Ensures ok only when gpg exits 0, its status output (--status-fd, doc/DETAILS) has a
     GOODSIG and a VALIDSIG, no BADSIG/EXPSIG/EXPKEYSIG/REVKEYSIG/ERRSIG, no PLAINTEXT (the
     .asc carried its own data: not a detached signature), and the signing primary key's
     fingerprint is one of the keyring's own primary keys."""
-    verify = ["--no-auto-key-retrieve", "--trust-model", "always", "--status-fd", "1", "--verify"]
-    argv = [*_gpg(gpg_home), *verify, "--", str(signature), str(data)]
     try:
-        rc, out, _err = _run(argv, timeout)
+        return _verify_gpg(data, signature, gpg_home, timeout)
     except OSError:
         return Verdict(False, "gpg is not installed on the agent's machine (package gnupg)")
+    except ToolTimedOut as exc:
+        return Verdict(False, str(exc))
+
+
+def _verify_gpg(data: Path, signature: Path, gpg_home: Path, timeout: float) -> Verdict:
+    verify = ["--no-auto-key-retrieve", "--trust-model", "always", "--status-fd", "1", "--verify"]
+    argv = [*_gpg(gpg_home), *verify, "--", str(signature), str(data)]
+    rc, out, _err = _run(argv, timeout)
     status = _gpg_status(out)
     problem = _gpg_problem(status)
     if problem:
@@ -140,19 +154,21 @@ def _gpg_problem(status: dict[str, list[str]]) -> str | None:
     return None
 
 
-def gpg_keyring_fingerprints(gpg_home: Path, timeout: float = 30.0) -> set[str]:
-    """Fingerprints of the primary keys in gpg_home's public keyring (--with-colons)."""
+def gpg_keyring_fingerprints(gpg_home: Path, timeout: float) -> set[str]:
+    """Fingerprints of the primary keys in gpg_home's public keyring; none when gpg fails.
+
+    In --with-colons output (doc/DETAILS) a key's fingerprint is the `fpr` record right
+    after its `pub` record; `sub` records (subkeys) may have one too (with-subkey-fingerprint
+    in the keyring's gpg.conf), which is not a primary key's."""
     argv = [*_gpg(gpg_home), "--with-colons", "--fixed-list-mode", "--list-keys"]
     rc, out, _err = _run(argv, timeout)
     found: set[str] = set()
-    primary = False
+    after_pub = False
     for line in out.splitlines() if rc == 0 else []:
         fields = line.split(":")
-        if fields[0] in ("pub", "sub"):
-            primary = fields[0] == "pub"
-        elif fields[0] == "fpr" and primary and len(fields) > 9:
+        if after_pub and fields[0] == "fpr" and len(fields) > 9:
             found.add(fields[9].upper())
-            primary = False
+        after_pub = fields[0] == "pub"
     return found
 
 
@@ -160,7 +176,7 @@ def gpg_keyring_fingerprints(gpg_home: Path, timeout: float = 30.0) -> set[str]:
 
 
 def verify_ssh(
-    data: Path, signature: Path, allowed_signers: Path, identity: str, timeout: float = 30.0
+    data: Path, signature: Path, allowed_signers: Path, identity: str, timeout: float
 ) -> Verdict:
     """Verify an SSH signature (namespace peerops) of data by a key allowed for identity.
 
@@ -169,13 +185,21 @@ def verify_ssh(
     itself is sound) from a bad signature."""
     if not allowed_signers.is_file():
         return Verdict(False, f"keys.allowed_signers {allowed_signers} does not exist")
+    try:
+        return _verify_ssh(data, signature, allowed_signers, identity, timeout)
+    except OSError:
+        return Verdict(False, "ssh-keygen is not installed on the agent's machine (openssh)")
+    except ToolTimedOut as exc:
+        return Verdict(False, str(exc))
+
+
+def _verify_ssh(
+    data: Path, signature: Path, allowed_signers: Path, identity: str, timeout: float
+) -> Verdict:
     body = data.read_bytes()
     who = ["-f", str(allowed_signers), "-I", identity]
     argv = ["ssh-keygen", "-Y", "verify", *who, "-n", NAMESPACE, "-s", str(signature)]
-    try:
-        rc, out, _err = _run(argv, timeout, stdin=body)
-    except OSError:
-        return Verdict(False, "ssh-keygen is not installed on the agent's machine (openssh)")
+    rc, out, _err = _run(argv, timeout, stdin=body)
     if rc == 0 and out.startswith(f'Good "{NAMESPACE}" signature for {identity} '):
         return Verdict(True, identity)
     check = ["ssh-keygen", "-Y", "check-novalidate", "-n", NAMESPACE, "-s", str(signature)]
@@ -219,7 +243,7 @@ def key_signature_gate(cfg: AgentConfig, peerings: Sequence[Peering]) -> dict[st
 
 
 def peer_signature_problem(
-    repo: Path, p: Peering, policy: KeyPolicy, timeout: float = 30.0
+    repo: Path, p: Peering, policy: KeyPolicy, timeout: float
 ) -> str | None:
     """Why this peer's key may not be used under policy, or None when it may."""
     if not _SOURCE_RE.fullmatch(p.source):
@@ -262,8 +286,8 @@ def _check_signatures(
     keyfile: Path, present: list[Path], p: Peering, policy: KeyPolicy, timeout: float
 ) -> str | None:
     """Every present signature must verify; unverifiable (no trust root) ones only pass
-    when signatures are not required."""
-    verified = 0
+    when signatures are not required. (Under keys.require_signatures each of them has
+    verified when this returns None, and present is never empty: at least one did.)"""
     for sig in present:
         if sig.suffix == ".asc":
             root, setting = policy.gpg_home, "keys.gpg_home"
@@ -279,7 +303,4 @@ def _check_signatures(
             verdict = verify_ssh(keyfile, sig, root, ssh_identity(p), timeout)
         if not verdict.ok:
             return f"{sig.name}: {verdict.detail}"
-        verified += 1
-    if policy.require_signatures and not verified:
-        return f"keys.require_signatures: no signature of {keyfile.name} could be verified"
     return None
