@@ -1,0 +1,135 @@
+"""Internal links (a routers' link written once, in the owner's peers/ directory): the two
+views the loader derives from the one file, field by field, and each refusal with the file,
+line and field it names. Files the loader is told to skip (README.md, dotfiles) are skipped."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.model import DEFAULT_CRYPTO, Crypto, Ipv4Pair, Ipv6Config, Peering, Phase
+from agent.repo.inventory import load_inventory
+
+LINK = "peers/rtr1/rtr2.yaml"
+
+
+def rewrite(repo: Path, rel: str, change: Any) -> None:
+    """Load a YAML file of the repo, let change edit the dict, write it back."""
+    path = repo / rel
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def sides(repo: Path) -> tuple[Peering, Peering]:
+    inventory, problems = load_inventory(repo)
+    assert inventory is not None, [str(p) for p in problems]
+    (one,) = [p for p in inventory.for_router("rtr1") if p.peer == "rtr2"]
+    (two,) = [p for p in inventory.for_router("rtr2") if p.peer == "rtr1"]
+    return one, two
+
+
+def errors(repo: Path) -> list[str]:
+    inventory, problems = load_inventory(repo)
+    assert inventory is None
+    return [str(p) for p in problems]
+
+
+def test_both_views_of_a_link_field_by_field(state_copy: Path) -> None:
+    """Interfaces per side, the owner's default MTU, the link's own crypto, the transfer
+    pairs mirrored for the other side, the description and the source on both."""
+
+    def link(doc: dict[str, Any]) -> None:
+        doc["gre"].update(interface="gre3", peer_interface="gre7", description="core link")
+        del doc["gre"]["mtu"]  # rtr1's gre.mtu applies
+        doc["gre"]["ipv6"] = {"router": "fd42:4242:9::", "peer": "fd42:4242:9::1"}
+        doc["crypto"] = {"main": {"group": "modp3072"}, "quick": {"lifetime": 1800}}
+
+    rewrite(state_copy, LINK, link)
+    rewrite(state_copy, "routers/rtr1.yaml", lambda d: d["gre"].update(mtu=1380))
+    one, two = sides(state_copy)
+    crypto = Crypto(
+        main=dataclasses.replace(DEFAULT_CRYPTO.main, group="modp3072"),
+        quick=dataclasses.replace(DEFAULT_CRYPTO.quick, lifetime=1800),
+    )
+    assert isinstance(crypto.main, Phase)
+    common = {"internal": True, "crypto": crypto, "mtu": 1380, "description": "core link",
+              "source": LINK}
+    assert (one.router, one.peer, one.asn, one.interface) == ("rtr1", "rtr2", 4242420002, "gre3")
+    assert (two.router, two.peer, two.asn, two.interface) == ("rtr2", "rtr1", 4242420001, "gre7")
+    for side in (one, two):
+        assert {k: getattr(side, k) for k in common} == common
+    assert (one.local_endpoint, one.remote_endpoint) == ("192.0.2.1", "192.0.2.2")
+    assert (two.local_endpoint, two.remote_endpoint) == ("192.0.2.2", "192.0.2.1")
+    assert one.ipv4 == Ipv4Pair("172.20.0.1", "172.20.0.2")
+    assert two.ipv4 == Ipv4Pair("172.20.0.2", "172.20.0.1")
+    assert one.ipv6 == Ipv6Config("ula", "fd42:4242:9::", "fd42:4242:9::1")
+    assert two.ipv6 == Ipv6Config("ula", "fd42:4242:9::1", "fd42:4242:9::")
+
+
+def test_a_link_between_ipv6_only_ends_runs_over_ipv6(state_copy: Path) -> None:
+    def v6(doc: dict[str, Any]) -> None:
+        doc["endpoints"] = {"ipv6": "2001:db8:2::2"}
+        doc.pop("identity", None)
+
+    rewrite(state_copy, "routers/rtr2.yaml", v6)
+    rewrite(state_copy, "peers/rtr2/carol.yaml", lambda d: d.update(endpoint="2001:db8:3::3"))
+    one, two = sides(state_copy)
+    assert (one.local_endpoint, one.remote_endpoint) == ("2001:db8:1::1", "2001:db8:2::2")
+    assert (two.local_endpoint, two.remote_endpoint) == ("2001:db8:2::2", "2001:db8:1::1")
+
+
+def test_a_link_between_ends_of_no_common_family(state_copy: Path) -> None:
+    # rtr1 IPv6 only, rtr2 IPv4 only (alice's IPv4 endpoint is refused too)
+    v6 = {"ipv6": "2001:db8:1::1"}
+    rewrite(state_copy, "routers/rtr1.yaml", lambda d: d.update(endpoints=v6))
+    assert [e for e in errors(state_copy) if e.startswith(LINK)] == [
+        f"{LINK}:8:1: router: rtr1 and rtr2 share no endpoint address family"
+    ]
+
+
+def test_a_link_to_a_router_without_a_key(state_copy: Path) -> None:
+    rewrite(state_copy, "routers/rtr2.yaml", lambda d: d.pop("public_key"))
+    assert f"{LINK}:8:1: router: routers/rtr2.yaml needs public_key for this internal link" in (
+        errors(state_copy)
+    )
+
+
+def test_a_link_crypto_error_names_the_link_file(state_copy: Path) -> None:
+    rewrite(state_copy, LINK, lambda d: d.update(crypto={"main": {"lifetime": 59}}))
+    (error,) = [e for e in errors(state_copy) if e.startswith(LINK)]
+    assert error.startswith(f"{LINK}:") and ": crypto.main.lifetime: " in error
+
+
+def test_a_link_mtu_that_does_not_fit_names_the_link_file(state_copy: Path) -> None:
+    rewrite(state_copy, LINK, lambda d: d["gre"].update(mtu=1500))
+    (error,) = set(errors(state_copy))
+    assert error.startswith(f"{LINK}:") and ": gre.mtu: mtu 1500 does not fit" in error
+
+
+@pytest.mark.parametrize("name", ["README.md", ".gitattributes", ".keep"])
+def test_readme_and_dotfiles_are_skipped(state_copy: Path, name: str) -> None:
+    for directory in ("routers", "peers/rtr1"):
+        (state_copy / directory / name).write_text("# notes, not YAML: [\n")
+    inventory, problems = load_inventory(state_copy)
+    assert problems == [] and inventory is not None
+
+
+@pytest.mark.parametrize("name", ["readme.md", "README.MD", "notes.md"])
+def test_other_files_are_refused(state_copy: Path, name: str) -> None:
+    (state_copy / "peers/rtr1" / name).write_text("# notes\n")
+    assert any(f"peers/rtr1/{name}" in e for e in errors(state_copy))
+
+
+def test_a_shared_identity_shows_the_key_path_below_pubkeys(state_copy: Path) -> None:
+    rewrite(state_copy, "peers/rtr1/bob.yaml",
+            lambda d: d.update(identity={"type": "fqdn", "value": "alice.example.org"}))
+    found = [e for e in errors(state_copy) if "identity (same key file)" in e]
+    assert found and all(
+        "identity: identity (same key file) fqdn/alice.example.org is also used by" in e
+        for e in found
+    )
