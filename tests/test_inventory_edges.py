@@ -1,6 +1,7 @@
-"""Internal links (a routers' link written once, in the owner's peers/ directory): the two
-views the loader derives from the one file, field by field, and each refusal with the file,
-line and field it names. Files the loader is told to skip (README.md, dotfiles) are skipped."""
+"""The inventory loader at its edges. Internal links (a routers' link written once, in the
+owner's peers/ directory): the two views derived from the one file, field by field, and each
+refusal with the file, line and field it names. The files of the repo: README.md and dotfiles
+skipped, anything else that is not a readable <name>.yaml refused, saying why."""
 
 from __future__ import annotations
 
@@ -119,10 +120,28 @@ def test_readme_and_dotfiles_are_skipped(state_copy: Path, name: str) -> None:
     assert problems == [] and inventory is not None
 
 
-@pytest.mark.parametrize("name", ["readme.md", "README.MD", "notes.md"])
-def test_other_files_are_refused(state_copy: Path, name: str) -> None:
-    (state_copy / "peers/rtr1" / name).write_text("# notes\n")
-    assert any(f"peers/rtr1/{name}" in e for e in errors(state_copy))
+NAMES = (
+    "file names are <name>.yaml with a lower-case name (a letter, then letters, digits or "
+    "hyphens)"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("readme.md", b"# notes\n", "expected a .yaml file here"),
+        ("README.MD", b"# notes\n", "expected a .yaml file here"),
+        ("notes.md", b"# notes\n", "expected a .yaml file here"),
+        ("Dave.yaml", b"name: dave\n", NAMES),
+        ("dave.yaml", b"name: d\xffve\n", "not UTF-8 text: invalid start byte"),
+    ],
+)
+def test_other_files_are_refused(state_copy: Path, name: str, content: bytes, why: str) -> None:
+    for directory in ("routers", "peers/rtr1"):
+        (state_copy / directory / name).write_bytes(content)
+    assert errors(state_copy) == [
+        f"{directory}/{name}:1:1: (file): {why}" for directory in ("peers/rtr1", "routers")
+    ]
 
 
 def test_a_shared_identity_shows_the_key_path_below_pubkeys(state_copy: Path) -> None:
