@@ -88,8 +88,10 @@ class WriteFile(Step):
         f = self.file
         assert f is not None  # noqa: S101
         ctx.host.write_file(f.path, f.content, mode=f.mode, uid=f.uid, gid=f.gid)
-        if f.path.startswith(PUBKEY_DIR + "/"):  # only keys peerops wrote are ever removed
-            ctx.record.pubkeys = sorted({*ctx.record.pubkeys, f.path})
+        owned = ctx.record.pubkeys
+        if f.path.startswith(PUBKEY_DIR + "/") and f.path not in owned:
+            owned.append(f.path)  # only keys peerops wrote are ever removed
+            owned.sort()  # one out of place: linear, not a set per key written
 
 
 @dataclass(frozen=True)

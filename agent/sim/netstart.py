@@ -371,7 +371,11 @@ def ifcreate(run: _Run, name: str) -> bool:
 def vifscreate(run: _Run, names: list[str] | None) -> None:
     """Create the pseudo-interfaces (those of `ifconfig -C`) that have a hostname file,
     limited to `names` when given; lo1..N are skipped (the kernel makes them)."""
+    # With names, only their drivers' turn can find anything (a name is its driver + unit).
+    drivers = None if names is None else {n.rstrip("0123456789") for n in names}
     for vif in sorted(ifconfig.CLONERS):
+        if drivers is not None and vif not in drivers:
+            continue
         for ifname in _hostname_files(run, re.escape(vif) + r"[0-9]+", names):
             if re.fullmatch(r"lo[1-9].*", ifname):
                 continue
