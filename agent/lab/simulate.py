@@ -62,10 +62,14 @@ class Simulation:
 
 def simulate(repo: Path, keep: Path | None = None) -> Simulation:
     """Validate repo, converge a simulated fleet built from it twice, and report each link."""
-    inventory, problems = load_inventory(repo)
-    if inventory is None:
-        return Simulation(problems=problems)
+    from agent.lab.demo import FLEET_PARSE_CACHE
+    from agent.repo.cache import load_inventory_cached
+
     with _workdir(keep) as base:
+        # Into the fleet's parse cache: building the fleet parses the same files again.
+        inventory, problems = load_inventory_cached(repo, base / FLEET_PARSE_CACHE)
+        if inventory is None:
+            return Simulation(problems=problems)
         return SimulatedFleet.build(base, repo, inventory).converge()
 
 

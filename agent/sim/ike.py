@@ -45,7 +45,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
-import json
 import os
 import stat
 from dataclasses import dataclass
@@ -685,11 +684,8 @@ def load_state(root: Path, needles: frozenset[bytes] = frozenset()) -> dict[str,
 def _load_state(root: Path, needles: frozenset[bytes]) -> dict[str, Any] | None:
     if not simstate.is_provisioned(root):
         return None
-    if needles:
-        ist = simstate.read_object(root, "", "isakmpd")
-        raw = json.dumps(ist).encode()
-        if not any(needle in raw for needle in needles):
-            return None
+    if needles and not simstate.mentions(root, "", "isakmpd", needles):
+        return None
     return simstate.load(root)
 
 

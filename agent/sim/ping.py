@@ -43,6 +43,7 @@ and stops as the real one would be killed (WouldBlock, a timed-out result).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -279,8 +280,15 @@ def _interfaces(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _addr(text: str | None) -> Address | None:
     if not text:
         return None
+    return _parse_addr(str(text).partition("%")[0])
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_addr(text: str) -> Address | None:
+    """Cached: every ping reads every address of its router and of its SAs, so pinging all N
+    peers of a router parsed N x N addresses (an address object is immutable)."""
     try:
-        return ipaddress.ip_address(str(text).partition("%")[0])
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 

@@ -102,6 +102,16 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     return db
 
 
+def close(root: Path) -> None:
+    """Close this thread's connection to root's store. The last connection to close
+    checkpoints the WAL into state.db and removes it: the store is then that one file, and
+    the router's directory can be copied (agent.sim.cli.copy_root)."""
+    path = os.path.join(os.fspath(root), SIM_DIR, STATE_FILE)
+    cached = _CONNECTIONS.pop((path, os.getpid(), threading.get_ident()), None)
+    if cached is not None:
+        cached[1].close()
+
+
 def _create_schema(db: sqlite3.Connection) -> None:
     """The table, made anew from a store an older version wrote WITHOUT ROWID."""
     row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'state'")
@@ -366,6 +376,19 @@ def read_object(root: Path, section: str, name: str) -> Any:
         "SELECT value FROM state WHERE section = ? AND name = ?", (section, name)
     ).fetchone()
     return json.loads(row[0]) if row else None
+
+
+def mentions(root: Path, section: str, name: str, needles: frozenset[bytes]) -> bool:
+    """Whether the stored JSON of one object contains any of needles (searched inside
+    SQLite: a router's whole fleet is looked at this way, nothing is decoded)."""
+    db = _connect(root, create=False)
+    if db is None or not needles:
+        return False
+    query = "SELECT 1 FROM state WHERE section = ? AND name = ? AND instr(value, ?) > 0"
+    return any(
+        db.execute(query, (section, name, needle.decode())).fetchone() is not None
+        for needle in sorted(needles)
+    )
 
 
 def save(root: Path, state: dict[str, Any]) -> None:

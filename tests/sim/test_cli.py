@@ -1,4 +1,4 @@
-"""agent.sim.cli: `peerops sim` and init_root()."""
+"""agent.sim.cli: `peerops sim`, init_root() and copy_root()."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from agent.sim import host as simhost
 from agent.sim import state as simstate
-from agent.sim.cli import init_root
+from agent.sim.cli import copy_root, init_root
 from agent.sim.cli import main as sim_main
 from agent.sim.host import SimHost, WouldBlock
 
@@ -84,3 +84,31 @@ def test_init_root_layout_is_minimal_and_idempotent(tmp_path: Path) -> None:
     host.run(["ifconfig", "gre0", "create"])
     init_root(root, "rtr", ["198.51.100.7/28"])  # an existing router is left alone
     assert "gre0" in simstate.load(root)["interfaces"]
+
+
+def _tree(root: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every path under root (but the store's files) with its mode and a file's bytes."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_mode, None if p.is_dir() else p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if not p.name.startswith(simstate.STATE_FILE)
+    }
+
+
+def test_copy_root_makes_what_init_root_makes(tmp_path: Path) -> None:
+    template = tmp_path / "template"
+    init_root(template, "template", [])
+    simstate.close(template)
+    before = _tree(template)
+    addresses = ["198.51.100.9/28", "2001:db8::9"]
+    booted, copied = tmp_path / "booted", tmp_path / "copied"
+    init_root(booted, "peer7", addresses)
+    copy_root(template, copied, "peer7", addresses)
+    assert simstate.load(copied) == simstate.load(booted)
+    assert _tree(copied) == _tree(booted)
+    assert simstate.read_host_info(copied)["name"] == "peer7"
+    show = ["ifconfig", "em0"]  # name (MAC, EUI-64 link-local) and addresses are the copy's
+    assert SimHost(copied).run(show) == SimHost(booted).run(show)
+    assert "inet 198.51.100.9 netmask 0xfffffff0" in SimHost(copied).run(show).stdout
+    assert _tree(template) == before and simstate.load(template)["interfaces"]["em0"].get(
+        "inet") == []  # the copy changed nothing of the template

@@ -89,6 +89,31 @@ def test_read_object_reads_one_row(tmp_path: Path) -> None:
     assert simstate.read_object(tmp_path, "owners", "/etc/x") == [0, 67]
 
 
+def test_mentions_finds_a_quoted_word_in_one_stored_object(tmp_path: Path) -> None:
+    needle = frozenset({b'"192.0.2.1"'})
+    assert not simstate.mentions(tmp_path, "", "isakmpd", needle)  # no store
+    assert not simstate.is_provisioned(tmp_path)
+    with simstate.transaction(tmp_path) as st:
+        st["isakmpd"] = {"conf": {"peer": "192.0.2.10"}}
+        st["owners"]["/etc/x"] = ["192.0.2.1"]  # another object: not looked at
+    assert not simstate.mentions(tmp_path, "", "isakmpd", needle)  # .10 is not .1
+    with simstate.transaction(tmp_path) as st:
+        st["isakmpd"]["conf"]["local"] = "192.0.2.1"
+    assert simstate.mentions(tmp_path, "", "isakmpd", needle)
+    assert simstate.mentions(tmp_path, "", "isakmpd", needle | {b'"198.51.100.1"'})
+    assert not simstate.mentions(tmp_path, "", "isakmpd", frozenset({b'"198.51.100.1"'}))
+    assert not simstate.mentions(tmp_path, "", "isakmpd", frozenset())
+
+
+def test_close_leaves_the_store_one_file_and_reopens_on_use(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["next_pid"] = 4242
+    simstate.close(tmp_path)
+    assert sorted(p.name for p in (tmp_path / simstate.SIM_DIR).iterdir()) == [
+        simstate.STATE_FILE]
+    assert simstate.load(tmp_path)["next_pid"] == 4242
+
+
 def _bump(root: str, times: int) -> None:
     for _ in range(times):
         with simstate.transaction(Path(root)) as st:
