@@ -332,6 +332,10 @@ SCENARIOS: dict[str, Callable[[_Case], list[Check | None]]] = {
         c.view(error="peers/alice.yaml: line 3: asn: not an integer"))],
     "alice left out, never applied": lambda c: (_without_alice(c), [check_accepted(
         c.view(error="quarantined: ipsecctl refused her rule"))])[1],
+    "alice left out, only her interface applied": lambda c: (c.record.rules.pop("alice"), [
+        check_accepted(c.view(error="peers/alice.yaml: line 9: public_key: not RSA"))])[1],
+    "alice left out, only her rule applied": lambda c: (c.record.interfaces.pop("alice"), [
+        check_accepted(c.view(error="peers/alice.yaml: line 9: public_key: not RSA"))])[1],
     "alice accepted": lambda c: [check_accepted(c.view())],
     "our endpoint held": lambda c: (
         setattr(c.obs, "local_addresses", frozenset({"192.0.2.1"})), [check_endpoint(c.view())])[1],
@@ -375,6 +379,23 @@ SCENARIOS: dict[str, Callable[[_Case], list[Check | None]]] = {
     "no flows or SAs, isakmpd stopped": lambda c: (
         _no_flows(c.obs), setattr(c.obs, "isakmpd_running", False), _alice(c))[2],
     "no flows or SAs, an AEAD quick mode": _aead_no_sas,
+    "no flows, no load time recorded, 30 s into the clock": lambda c: (
+        _no_flows(c.obs), setattr(c.record, "loaded_at", None),
+        [check_flows(c.view(after=30.0))])[2],
+    "no flows or SAs while gre.allow=0: IKE's own failure, not its consequence": lambda c: (
+        _no_flows(c.obs), c.obs.sysctl.__setitem__(GRE_ALLOW, "0"), _alice(c))[2],
+    "isakmpd disabled, the router file wants other flags": lambda c: (
+        setattr(c.obs, "isakmpd_flags", None),
+        setattr(c, "desired", dataclasses.replace(c.desired, isakmpd_flags="-K -L")),
+        router_checks(c.obs, c.desired))[2],
+    "rule, tunnel and addresses wrong, the apply command given": lambda c: (
+        c.record.rules.pop("alice"), c.obs.pubkey_files.pop(ALICE_KEY),
+        _gre(c.obs, inet=(), tunnel=dataclasses.replace(c.obs.gre["gre1"].tunnel,
+                                                        dst="198.51.100.8")),
+        peer_checks(c.view(), router_checks(c.obs, c.desired), "peerops apply -c /x.yaml"))[3],
+    "gre1 gone, no hostname.gre1, the apply command given": lambda c: (
+        c.obs.gre.pop("gre1"), c.obs.hostname_files.pop("gre1"),
+        peer_checks(c.view(), router_checks(c.obs, c.desired), "peerops apply -c /x.yaml"))[2],
     "SAs outbound only": lambda c: (_sas_one_way(c.obs), _alice(c))[1],
     "flows inbound only": lambda c: (
         setattr(c.obs, "ipsec", IpsecFacts(
