@@ -180,6 +180,81 @@ def test_refuses_bad_router_names(tmp_path: Path, router: str) -> None:
         StatusPublisher(str(tmp_path / "remote.git"), router, tmp_path / "co")
 
 
+BAD_SETTINGS = {
+    # (remote, branch, max_attempts, git_timeout) -> the whole error
+    ("r.git", "", 1, 1.0): "branch name '' is not a plain git branch name",
+    ("r.git", "a" * 65, 1, 1.0): f"branch name {'a' * 65!r} is not a plain git branch name",
+    ("r.git", ".status", 1, 1.0): "branch name '.status' is not a plain git branch name",
+    ("r.git", "status.lock", 1, 1.0): "branch name 'status.lock' is not a plain git branch name",
+    ("r.git", "status.", 1, 1.0): "branch name 'status.' is not a plain git branch name",
+    ("r.git", "sta..tus", 1, 1.0): "branch name 'sta..tus' is not a plain git branch name",
+    ("r.git", "a/b", 1, 1.0): "branch name 'a/b' is not a plain git branch name",
+    ("", "status", 1, 1.0): "remote '' is not a URL or path",
+    ("-uhack", "status", 1, 1.0): "remote '-uhack' is not a URL or path",
+    ("r.git\n", "status", 1, 1.0): "remote 'r.git\\n' is not a URL or path",
+    ("r\x1f.git", "status", 1, 1.0): "remote 'r\\x1f.git' is not a URL or path",
+    ("r.git", "status", 0, 1.0): "max_attempts must be >= 1 and git_timeout > 0",
+    ("r.git", "status", 1, 0.0): "max_attempts must be >= 1 and git_timeout > 0",
+}
+GOOD_SETTINGS = [
+    ("r.git", "a" * 64, 1, 0.001), ("r.git", "st.at_us-1", 1, 1.0), ("r\x20x.git", "s", 8, 60.0),
+    ("ssh://git@example.net/status.git", "9", 1, 1.0),
+]
+
+
+@pytest.mark.parametrize("settings", list(BAD_SETTINGS), ids=range(len(BAD_SETTINGS)))
+def test_refuses_unsafe_settings_and_says_which(
+    tmp_path: Path, settings: tuple[str, str, int, float]
+) -> None:
+    remote, branch, attempts, timeout = settings
+    with pytest.raises(ValueError) as info:
+        StatusPublisher(remote, "rtr1", tmp_path / "co", branch=branch, max_attempts=attempts,
+                        git_timeout=timeout)
+    assert str(info.value) == BAD_SETTINGS[settings]
+
+
+@pytest.mark.parametrize("settings", GOOD_SETTINGS, ids=range(len(GOOD_SETTINGS)))
+def test_accepts_the_settings_at_the_edges(
+    tmp_path: Path, settings: tuple[str, str, int, float]
+) -> None:
+    remote, branch, attempts, timeout = settings
+    pub = StatusPublisher(remote, "r" * 31, tmp_path / "co", branch=branch,
+                          max_attempts=attempts, git_timeout=timeout)
+    assert (pub.remote, pub.branch, pub.paths) == (
+        remote, branch, ("reports/" + "r" * 31 + ".yaml", "keys/" + "r" * 31 + ".pub"))
+    assert list(tmp_path.iterdir()) == []  # nothing touched before the first publish
+
+
+@pytest.mark.parametrize(
+    ("author", "part"),
+    [(("", "a@b"), ""), (("  ", "a@b"), "  "), (("x <y>", "a@b"), "x <y>"),
+     (("x", "a>b"), "a>b"), (("x", "a\tb"), "a\\tb")],
+)
+def test_refuses_an_author_that_cannot_go_into_a_commit_header(
+    tmp_path: Path, author: tuple[str, str], part: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        StatusPublisher("r.git", "rtr1", tmp_path / "co", author=author)
+    assert str(info.value) == (
+        f"author part '{part}' is empty or holds <, > or a control char"
+    )
+
+
+def test_refusals_of_files_name_the_path_and_the_rule(tmp_path: Path) -> None:
+    pub = publisher(tmp_path / "remote.git", "rtr1", tmp_path)
+    with pytest.raises(ValueError) as info:
+        pub.publish({"reports/rtr2.yaml": b"x"}, "rtr1: x")
+    assert str(info.value) == (
+        "'reports/rtr2.yaml': router rtr1 may write only reports/rtr1.yaml and keys/rtr1.pub"
+    )
+    with pytest.raises(TypeError) as type_info:
+        pub.publish({"keys/rtr1.pub": "text"}, "rtr1: x")  # type: ignore[dict-item]
+    assert str(type_info.value) == "keys/rtr1.pub: content must be bytes, not str"
+    with pytest.raises(ValueError) as message_info:
+        pub.publish({"keys/rtr1.pub": b"k"}, "rtr1:\tx")
+    assert str(message_info.value) == "commit message 'rtr1:\\tx' must be one non-empty line"
+
+
 @pytest.mark.parametrize("message", ["", "  ", "two\nlines", "nul\0"])
 def test_refuses_a_message_that_is_not_one_line(tmp_path: Path, message: str) -> None:
     pub = publisher(tmp_path / "remote.git", "rtr1", tmp_path)
@@ -201,6 +276,8 @@ def test_ignores_the_callers_git_environment_config_and_hooks(
     config.write_text(
         f"[user]\n\tname = wrong\n\temail = wrong@example.invalid\n"
         f"[commit]\n\tgpgSign = true\n[core]\n\thooksPath = {hooks}\n"
+        # would send every fetch and push somewhere else
+        f'[url "/nonexistent/"]\n\tinsteadOf = {tmp_path}/\n'
     )
     for name, value in {
         "GIT_CONFIG_GLOBAL": str(config),
@@ -208,6 +285,14 @@ def test_ignores_the_callers_git_environment_config_and_hooks(
         "GIT_WORK_TREE": str(tmp_path),
         "GIT_AUTHOR_NAME": "wrong",
         "GIT_COMMITTER_EMAIL": "wrong@example.invalid",
+        # a hook's environment: another index and object store, config given on the side
+        "GIT_INDEX_FILE": str(tmp_path / "elsewhere-index"),
+        "GIT_OBJECT_DIRECTORY": str(tmp_path / "elsewhere-objects"),
+        "GIT_CONFIG_SYSTEM": str(config),
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "url./nonexistent/.insteadOf",
+        "GIT_CONFIG_VALUE_0": f"{tmp_path}/",
+        "GIT_CONFIG_PARAMETERS": f"'url./nonexistent/.insteadOf'='{tmp_path}/'",
     }.items():
         monkeypatch.setenv(name, value)
     pub = publisher(remote, "rtr1", tmp_path)
@@ -223,7 +308,8 @@ def test_ignores_the_callers_git_environment_config_and_hooks(
         who.splitlines()
         == ["peerops rtr1 peerops@rtr1.invalid peerops rtr1 peerops@rtr1.invalid"] * 2
     )
-    assert not (tmp_path / "elsewhere").exists()
+    for name in ("elsewhere", "elsewhere-index", "elsewhere-objects"):
+        assert not (tmp_path / name).exists()
 
 
 def test_a_hanging_remote_is_cut_off_by_the_timeout(
