@@ -17,9 +17,10 @@ from pathlib import Path
 import yaml
 
 from agent.lab.peer_router import apply_export, join_fleet
-from agent.lab.provision import fresh_template, provision_router
+from agent.lab.provision import provision_router
 from agent.model import Inventory, Peering
 from agent.repo.keyblock import set_key_block
+from agent.sim.cli import FreshRoot
 from agent.sim.fleet import write_fleet
 
 
@@ -35,7 +36,7 @@ class PeerFleet:
     interfaces: dict[str, int] = field(default_factory=dict)  # endpoint -> greN handed out
     configured: set[tuple[str, str]] = field(default_factory=set)  # exports applied
     failures: dict[tuple[str, str], str] = field(default_factory=dict)  # export that failed
-    template: Path | None = None  # a fresh router the peer routers are copied from
+    template: FreshRoot | None = None  # the fresh router the peer routers are copies of
 
     def provision(self, peerings: list[Peering]) -> None:
         """Give every external peering a peer router (a new one per endpoint not seen yet);
@@ -49,7 +50,7 @@ class PeerFleet:
             endpoint = p.remote_endpoint
             if endpoint not in self.roots:
                 if self.template is None:  # a boot costs several copies: boot once
-                    self.template = fresh_template(self.base / "peer-template" / "root")
+                    self.template = FreshRoot.boot(self.base / "peer-template")
                 name = f"peer{len(self.roots)}-{p.peer}"
                 root = self.base / "peers" / name / "root"
                 self.keys[endpoint] = provision_router(

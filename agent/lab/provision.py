@@ -9,34 +9,28 @@ key pool (agent/lab/keypool.py): made once, kept for the next simulation.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.sim import state as simstate
 from agent.sim.host import SimHost
 
+if TYPE_CHECKING:
+    from agent.sim.cli import FreshRoot
+
 
 def provision_router(
     root: Path, name: str, addresses: list[str], fleet: Path | None = None,
-    template: Path | None = None,
+    template: FreshRoot | None = None,
 ) -> str:
     """Create the router's root with its public addresses and keys; return local.pub (PEM).
-    With a template (fresh_template), the fresh install is copied from it, not booted."""
+    With a template, the fresh install is written from it, not booted."""
     from agent.keys import install_key_pair
     from agent.lab.keypool import lab_key_pair
-    from agent.sim.cli import copy_root, init_root
+    from agent.sim.cli import init_root
 
     if template is None:
         init_root(root, name, addresses)
     else:
-        copy_root(template, root, name, addresses)
+        template.copy(root, name, addresses)
     simstate.write_host_info(root, name, str(fleet) if fleet else None)
     return install_key_pair(SimHost(root), pair=lab_key_pair()).pem
-
-
-def fresh_template(root: Path) -> Path:
-    """A freshly installed router at root to copy routers from (provision_router's
-    template); nothing may change it afterwards."""
-    from agent.sim.cli import init_root
-
-    init_root(root, "template", [])
-    simstate.close(root)  # its store one file, ready to copy
-    return root

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import shutil
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,20 +102,50 @@ def _attach_em0(state: dict[str, Any], name: str, addresses: list[str]) -> None:
     if_gre.add_physical(state, "em0", inet=inet, inet6=inet6, mac=_mac_for(name))
 
 
-def copy_root(template: Path, root: Path, name: str, addresses: list[str]) -> None:
-    """Make ROOT what init_root(ROOT, name, addresses) makes, as a copy of TEMPLATE: a router
-    init_root made that nothing changed since, with its store closed (simstate.close). Only
-    em0, /etc/myname and host.json depend on name and addresses; the rest (directories,
-    rc.conf, the daemons started at boot) is the same on every fresh router. For a lab that
-    provisions hundreds of routers: a copy costs a fraction of a boot."""
-    shutil.copytree(template, root, symlinks=True)
-    em0 = simstate.new_state()
-    _attach_em0(em0, name, addresses)
-    with simstate.transaction(root) as state:
-        state["interfaces"]["em0"] = em0["interfaces"]["em0"]
-        # Its owner (root:wheel) is the template's already.
-        SimHost(root).write_raw("/etc/myname", f"{name}\n".encode(), 0o644)
-    simstate.write_host_info(root, name, None)
+@dataclass(frozen=True)
+class FreshRoot:
+    """A router as init_root leaves it, held in memory to make many routers from (a lab that
+    provisions hundreds: writing a copy costs a fraction of a boot). Only em0, /etc/myname and
+    host.json depend on a router's name and addresses; the rest (directories, rc.conf, the
+    store with the daemons started at boot) is the same on every fresh router."""
+
+    entries: tuple[tuple[str, int, bytes | None], ...]  # path, mode, bytes (None: directory)
+
+    @classmethod
+    def boot(cls, scratch: Path) -> FreshRoot:
+        """Boot a router at scratch (a directory of its own) and hold what it left."""
+        init_root(scratch, "template", [])
+        simstate.close(scratch)  # the store is then state.db alone
+        entries: list[tuple[str, int, bytes | None]] = []
+        for directory, dirs, files in os.walk(scratch):
+            dirs.sort()
+            for entry in [*sorted(dirs), *sorted(files)]:
+                path = os.path.join(directory, entry)
+                st = os.lstat(path)
+                if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+                    raise ValueError(f"not a file or directory in a fresh router: {path}")
+                data = None if stat.S_ISDIR(st.st_mode) else Path(path).read_bytes()
+                entries.append((os.path.relpath(path, scratch), stat.S_IMODE(st.st_mode), data))
+        return cls(tuple(entries))
+
+    def copy(self, root: Path, name: str, addresses: list[str]) -> None:
+        """Make ROOT (not existing yet) what init_root(ROOT, name, addresses) makes."""
+        os.makedirs(root)
+        for rel, mode, data in self.entries:  # a directory comes before what it holds
+            path = os.path.join(root, rel)
+            if data is None:
+                os.mkdir(path)
+            else:
+                with open(path, "xb") as fh:
+                    fh.write(data)
+            os.chmod(path, mode)  # not the umask's
+        em0 = simstate.new_state()
+        _attach_em0(em0, name, addresses)
+        with simstate.transaction(root) as state:
+            state["interfaces"]["em0"] = em0["interfaces"]["em0"]
+            # Its owner (root:wheel) is the template's already.
+            SimHost(root).write_raw("/etc/myname", f"{name}\n".encode(), 0o644)
+        simstate.write_host_info(root, name, None)
 
 
 @dataclass

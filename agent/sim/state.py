@@ -105,7 +105,7 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
 def close(root: Path) -> None:
     """Close this thread's connection to root's store. The last connection to close
     checkpoints the WAL into state.db and removes it: the store is then that one file, and
-    the router's directory can be copied (agent.sim.cli.copy_root)."""
+    the router's directory can be copied (agent.sim.cli.FreshRoot)."""
     path = os.path.join(os.fspath(root), SIM_DIR, STATE_FILE)
     cached = _CONNECTIONS.pop((path, os.getpid(), threading.get_ident()), None)
     if cached is not None:

@@ -1,4 +1,4 @@
-"""agent.sim.cli: `peerops sim`, init_root() and copy_root()."""
+"""agent.sim.cli: `peerops sim`, init_root() and FreshRoot."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from agent.sim import host as simhost
 from agent.sim import state as simstate
-from agent.sim.cli import copy_root, init_root
+from agent.sim.cli import FreshRoot, init_root
 from agent.sim.cli import main as sim_main
 from agent.sim.host import SimHost, WouldBlock
 
@@ -95,20 +95,20 @@ def _tree(root: Path) -> dict[str, tuple[int, bytes | None]]:
     }
 
 
-def test_copy_root_makes_what_init_root_makes(tmp_path: Path) -> None:
-    template = tmp_path / "template"
-    init_root(template, "template", [])
-    simstate.close(template)
-    before = _tree(template)
+def test_a_fresh_root_copy_is_what_init_root_makes(tmp_path: Path) -> None:
+    template = FreshRoot.boot(tmp_path / "template")
     addresses = ["198.51.100.9/28", "2001:db8::9"]
-    booted, copied = tmp_path / "booted", tmp_path / "copied"
+    booted, copied, other = tmp_path / "booted", tmp_path / "copied", tmp_path / "other"
     init_root(booted, "peer7", addresses)
-    copy_root(template, copied, "peer7", addresses)
+    template.copy(copied, "peer7", addresses)
     assert simstate.load(copied) == simstate.load(booted)
-    assert _tree(copied) == _tree(booted)
+    assert _tree(copied) == _tree(booted)  # rc.conf, myname, host.json, modes (0700 private)
     assert simstate.read_host_info(copied)["name"] == "peer7"
     show = ["ifconfig", "em0"]  # name (MAC, EUI-64 link-local) and addresses are the copy's
     assert SimHost(copied).run(show) == SimHost(booted).run(show)
     assert "inet 198.51.100.9 netmask 0xfffffff0" in SimHost(copied).run(show).stdout
-    assert _tree(template) == before and simstate.load(template)["interfaces"]["em0"].get(
-        "inet") == []  # the copy changed nothing of the template
+    template.copy(other, "peer8", ["198.51.100.10"])  # copies share nothing
+    assert "198.51.100.9" not in SimHost(other).run(show).stdout
+    assert "198.51.100.10" not in SimHost(copied).run(show).stdout
+    with pytest.raises(FileExistsError):
+        template.copy(copied, "peer7", addresses)  # never over an existing router
