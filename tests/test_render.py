@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import jinja2
@@ -9,7 +11,9 @@ import pytest
 
 from agent.model import Peering
 from agent.repo.inventory import load_inventory
+from agent.router.desired import Desired
 from agent.router.render import _env, render, render_hostname, render_rule
+from agent.router.render_cache import CACHE_FILE, RenderCache
 from tests.conftest import edit
 
 
@@ -80,3 +84,52 @@ def test_description_too_long_for_the_kernel(state_copy: Path) -> None:
     alice.rename(alice.with_name("alice-the-second.yaml"))
     _, problems = load_inventory(state_copy)
     assert any(p.field == "gre.description" and "IFDESCRSIZE" in p.message for p in problems)
+
+
+# -- the render cache: texts of the last run, reused only for the same inputs -----------------
+
+IFACES = {"rtr2": "gre0", "alice": "gre1", "bob": "gre2"}
+
+
+def _render(repo: Path, state_dir: Path, ifaces: dict[str, str] = IFACES) -> Desired:
+    inventory, _ = load_inventory(repo)
+    assert inventory is not None
+    texts = RenderCache(state_dir)
+    desired = render("rtr1", inventory.for_router("rtr1"), ifaces, cache=texts)
+    texts.save()
+    return desired
+
+
+def test_a_cached_render_equals_a_fresh_one(state_copy: Path, tmp_path: Path) -> None:
+    inventory, _ = load_inventory(state_copy)
+    assert inventory is not None
+    fresh = render("rtr1", inventory.for_router("rtr1"), IFACES)
+    assert _render(state_copy, tmp_path) == fresh  # the first: rendered, then kept
+    assert (tmp_path / CACHE_FILE).exists()
+    assert _render(state_copy, tmp_path) == fresh  # the second: from the file
+
+
+def test_a_changed_peering_or_interface_renders_again(state_copy: Path, tmp_path: Path) -> None:
+    _render(state_copy, tmp_path)
+    edit(state_copy / "peers/rtr1/alice.yaml", "dn42 peer alice", "dn42 peer alice, moved")
+    desired = _render(state_copy, tmp_path, {**IFACES, "alice": "gre7"})
+    text = desired.hostname_files["gre7"].content.decode()
+    assert 'description "peerops alice: dn42 peer alice, moved"' in text
+    edit(state_copy / "peers/rtr1/alice.yaml", "endpoint: 198.51.100.7", "endpoint: 198.51.100.9")
+    assert "to 198.51.100.9 peer 198.51.100.9" in _render(state_copy, tmp_path).rules["alice"]
+
+
+def test_a_cache_file_from_other_templates_or_edited_is_ignored(
+    state_copy: Path, tmp_path: Path
+) -> None:
+    good = _render(state_copy, tmp_path)
+    path = tmp_path / CACHE_FILE
+    data = json.loads(path.read_bytes().partition(b"\n")[2])
+    data["texts"] = {key: "# forged\n" for key in data["texts"]}
+    for salt in (data["salt"], "other templates"):
+        body = json.dumps({**data, "salt": salt}).encode()
+        digest = hashlib.sha256(body).hexdigest().encode()
+        signed = digest + b"\n" + body
+        forged = signed if salt != data["salt"] else signed.replace(b"forged", b"edited")
+        path.write_bytes(forged)  # a foreign salt, or a body its digest does not match
+        assert _render(state_copy, tmp_path) == good

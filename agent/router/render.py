@@ -23,6 +23,7 @@ from agent.router.desired import (
     ManagedFile,
     hostname_path,
 )
+from agent.router.render_cache import RenderCache
 
 IPSEC_CONF_MODE = 0o600  # ipsecctl refuses group-writable/world bits; 0600 passes every release
 HOSTNAME_MODE = 0o640  # netstart "fixes" files with other bits or a non-root owner
@@ -80,19 +81,30 @@ def render(
     peerings: Sequence[Peering],
     interfaces: Mapping[str, str],
     held: Held | None = None,
+    cache: RenderCache | None = None,
 ) -> Desired:
     """Return the desired state for the peerings that have an interface assigned; held peers
-    keep the rule, interface and key file applied for them before."""
+    keep the rule, interface and key file applied for them before. With a cache, a text
+    rendered by an earlier run from the same peering and interface is reused."""
     held = held or Held()
     active = [p for p in peerings if p.peer in interfaces]
-    rules = {p.peer: render_rule(p) for p in active} | dict(held.rules)
+
+    def rule(p: Peering) -> str:
+        return cache.text("rule", p, "", lambda: render_rule(p)) if cache else render_rule(p)
+
+    def hostname(p: Peering, iface: str) -> str:
+        if cache is None:
+            return render_hostname(p, iface)
+        return cache.text("hostname", p, iface, lambda: render_hostname(p, iface))
+
+    rules = {p.peer: rule(p) for p in active} | dict(held.rules)
     rules = dict(sorted(rules.items()))
     conf = get_template("ipsec.conf.j2").render(router=router, rules=list(rules.values()))
     hostname_files, gre = {}, {}
     for p in active:
         iface = interfaces[p.peer]
         hostname_files[iface] = ManagedFile(
-            hostname_path(iface), render_hostname(p, iface).encode(), HOSTNAME_MODE
+            hostname_path(iface), hostname(p, iface).encode(), HOSTNAME_MODE
         )
         gre[iface] = gre_spec(p, iface)
     pubkeys = {

@@ -28,6 +28,7 @@ from agent.router.desired import Desired
 from agent.router.plan import Step, make_plan
 from agent.router.record import Applied, load_record
 from agent.router.render import Held, render
+from agent.router.render_cache import RenderCache
 from agent.run.contain import blame, rollback_steps
 from agent.run.deadline import Deadline
 from agent.run.quarantine import Failure, update
@@ -146,7 +147,9 @@ def prepare(
     held_ifaces = {record.interfaces[p] for p in gated if p in record.interfaces}
     interfaces, errors = allocate(active, record.interfaces, owners, taken=held_ifaces)
     outcome.peer_errors = gated | errors
-    desired = render(cfg.router, active, interfaces, held_from(record, gated))
+    texts = RenderCache(cfg.state_dir)
+    desired = render(cfg.router, active, interfaces, held_from(record, gated), texts)
+    texts.save()
     return Prepared(host, peerings, desired, obs, record)
 
 
