@@ -194,7 +194,7 @@ def _target(ctx: Any, target: str, v6: bool) -> tuple[Address, str | None]:
         raise _refuse(ctx, v6, f"an IPv{dst.version} destination for {_prog(v6)}")
     if isinstance(dst, ipaddress.IPv6Address) and dst.is_link_local and not scope:
         raise _refuse(ctx, v6, "a link-local destination without %interface")
-    if scope and scope not in _interfaces(ctx.state):
+    if scope and scope not in _interfaces(_here(ctx)):
         raise _refuse(ctx, v6, f"scope %{scope} (no such interface)")
     return dst, scope or None
 
@@ -208,7 +208,7 @@ def _source(ctx: Any, opts: _Opts, v6: bool) -> Address | None:
         src = ipaddress.ip_address(text)
     except ValueError:
         raise _refuse(ctx, v6, f"resolving source {opts.source!r}") from None
-    if src not in _own_addresses(ctx.state):
+    if src not in _own_addresses(_here(ctx)):
         raise _errx(ctx, v6, f"bind: {EADDRNOTAVAIL}")
     return src
 
@@ -277,6 +277,15 @@ def _interfaces(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return dict(state.get("interfaces", {}))
 
 
+def _here(ctx: Any) -> dict[str, Any]:
+    """This router's interfaces, as {"interfaces": ...}: inside simstate.snapshot() read once
+    while nothing changes (`peerops simulate` pings every peer of a router, and each ping
+    decoded and re-encoded every interface of it). Treat it as read-only."""
+    return simstate.snapshot_cached(
+        ("ping: interfaces", str(ctx.host.root)), lambda: {"interfaces": _interfaces(ctx.state)}
+    )
+
+
 def _addr(text: str | None) -> Address | None:
     if not text:
         return None
@@ -335,9 +344,9 @@ def _answering_path(
     ctx: Any, dst: Address, scope: str | None, src: Address | None
 ) -> str | None:
     """A name for the path that answers the echo, or None when nothing answers."""
-    if dst in _own_addresses(ctx.state):
+    if dst in _own_addresses(_here(ctx)):
         return f"local|{dst}"
-    link = _link_towards(ctx.state, dst, scope)
+    link = _link_towards(_here(ctx), dst, scope)
     if link is None or (src is not None and src != link.local):
         return None
     if int(ctx.state.get("sysctl", {}).get(GRE_ALLOW, 0)) != 1:

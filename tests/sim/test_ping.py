@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import AgentConfig
+from agent.sim import state as simstate
 from agent.sim.cli import init_root
 from agent.sim.host import SimHost
 from agent.sim.ping import USAGE_V4, USAGE_V6
@@ -201,6 +202,28 @@ def test_managed_peer_stops_answering_when_any_part_breaks(
     breakage(own_fleet)
     result = host(own_fleet, "rtr1").run(argv)
     assert result.rc == 1 and "2 packets transmitted, 0 packets received" in result.stdout
+
+
+def _near_interface_down(fleet: dict[str, AgentConfig]) -> None:
+    assert host(fleet, "rtr1").run(["ifconfig", "gre0", "down"]).ok
+
+
+def _near_address_moved(fleet: dict[str, AgentConfig]) -> None:
+    argv = ["ifconfig", "gre0", "inet", "172.20.0.1", "172.20.0.9", "netmask", "255.255.255.255"]
+    assert host(fleet, "rtr1").run(argv).ok
+
+
+@pytest.mark.parametrize("breakage", [_near_interface_down, _near_address_moved])
+def test_inside_a_snapshot_a_change_of_our_own_interfaces_is_seen(
+    own_fleet: dict[str, AgentConfig], breakage: Callable[[dict[str, AgentConfig]], None]
+) -> None:
+    argv = ["ping", "-c", "1", "-w", "1", "172.20.0.2"]
+    rtr1 = host(own_fleet, "rtr1")
+    with simstate.snapshot():  # as `peerops simulate` pings: interfaces read once, until...
+        assert rtr1.run(argv).rc == 0
+        assert rtr1.run(argv).rc == 0
+        breakage(own_fleet)  # ... a command changes them
+        assert rtr1.run(argv).rc == 1
 
 
 def test_external_peer_answers_only_while_its_state_is_up(
