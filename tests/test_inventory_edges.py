@@ -152,3 +152,40 @@ def test_a_shared_identity_shows_the_key_path_below_pubkeys(state_copy: Path) ->
         "identity: identity (same key file) fqdn/alice.example.org is also used by" in e
         for e in found
     )
+
+
+# -- a router file's own refusals: file, line, field and words ----------------------------------
+
+ROUTER_REFUSALS = [
+    ("identity", {"identity": {"value": "-bad-.example.net", "type": "fqdn"}},
+     "routers/rtr2.yaml:{line}:3: identity.value: '-bad-.example.net' must be a host name: "
+     "labels of letters, digits and hyphens separated by dots, the last label starting with a "
+     "letter, e.g. alice.example.org"),
+    ("public-key", {"public_key": "not a key"},
+     "routers/rtr2.yaml:{line}:1: public_key: not a public key peerops can read: expected a PEM "
+     "public key (-----BEGIN PUBLIC KEY----- or -----BEGIN RSA PUBLIC KEY-----), an RFC 3110 key "
+     "(0s...), hex DER (Cisco key-string) or one OpenSSH ssh-rsa line"),
+    ("crypto-floor", {"crypto": {"main": {"group": "modp1024"}}},
+     "routers/rtr2.yaml:{line}:5: crypto.main.group: modp1024 is below this router's crypto "
+     "floor (policy.min_crypto: default); use one of modp2048, modp3072, modp4096, modp6144, "
+     "modp8192, ecp256, ecp384, ecp521, bp256, bp384, bp512, or the router's operator sets "
+     "policy.min_crypto: legacy in the agent's configuration"),
+    ("ipv4-endpoint-in-ipv6-form", {"endpoints": {"ipv4": "2001:db8::2"}},
+     "routers/rtr2.yaml:{line}:3: endpoints.ipv4: '2001:db8::2' must be an IPv4 address in "
+     "dotted-quad form (four numbers 0-255, no leading zeros, no prefix length), e.g. 192.0.2.1"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [r[1:] for r in ROUTER_REFUSALS],
+                         ids=[r[0] for r in ROUTER_REFUSALS])
+def test_a_router_file_refusal(state_copy: Path, change: dict[str, Any], expected: str) -> None:
+    rewrite(state_copy, "routers/rtr2.yaml", lambda d: d.update(change))
+    text = (state_copy / "routers/rtr2.yaml").read_text().splitlines()
+    field = next(iter(change))
+    line = next(n for n, ln in enumerate(text, 1) if ln.startswith(f"{field}:"))
+    value = change[field]
+    while isinstance(value, dict):  # the line of the innermost key
+        leaf = next(iter(value))
+        line = next(n for n, ln in enumerate(text, 1) if n > line and f"{leaf}:" in ln)
+        value = value[leaf]
+    assert expected.format(line=line) in errors(state_copy)
