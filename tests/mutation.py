@@ -109,27 +109,44 @@ def _copy(source: Path, dest: Path) -> None:
 
 def _run(work: Path, entry: dict[str, Any], limit: float) -> None:
     """mutmut run with one worker; on the time limit it is interrupted like ^C (it keeps
-    every result it has)."""
+    every result it has). A second pass runs what the first could not name: mutmut makes
+    the mutants of a changed function only when it runs, so they were not in the meta yet."""
     temp = work / "pytest-tmp"  # pytest's numbered dirs, apart from other pytest runs
     temp.mkdir(exist_ok=True)
     env = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(temp)}
-    names = entry.get("mutants", [])
     meta = work / "mutants" / (entry["module"] + ".meta")
-    if meta.exists():
-        # mutmut keeps a result until the function changes (not when tests are added) and
-        # re-runs every mutant named on its command line: name the untried and the survivors
-        codes, killed = _results(work, meta)
-        wanted = names or ["*"]
-        names = [k for k, v in codes.items()
-                 if (v is None or v in STATUS) and k not in killed
-                 and any(fnmatch.fnmatch(k, n) for n in wanted)]
-        if not names:
+    deadline = time.monotonic() + limit if limit else None
+    tried: set[str] = set()
+    for _ in range(2):
+        names = entry.get("mutants", [])
+        if meta.exists():
+            # mutmut keeps a result until the function changes (not when tests are added)
+            # and re-runs every mutant named on its command line: name the untried and the
+            # survivors (of this call's earlier pass: not again)
+            codes, killed = _results(work, meta)
+            wanted = names or ["*"]
+            names = [k for k, v in codes.items()
+                     if (v is None or v in STATUS) and k not in killed and k not in tried
+                     and any(fnmatch.fnmatch(k, n) for n in wanted)]
+            if not names:
+                return
+        left = deadline - time.monotonic() if deadline else None
+        if left is not None and left <= 0:
             return
+        first_run = not meta.exists()  # every mutant (of entry's patterns) is tried
+        if not _mutmut(work, entry, names, env, left) or first_run:
+            return
+        tried.update(names)
+
+
+def _mutmut(work: Path, entry: dict[str, Any], names: list[str], env: dict[str, str],
+            limit: float | None) -> bool:
+    """One `mutmut run`; False when the time limit stopped it."""
     argv = [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *names]
     print(f"== {entry['module']}: mutmut run ({len(names) or 'all'} names) in {work}", flush=True)
     with subprocess.Popen(argv, cwd=work, env=env, start_new_session=True) as proc:
         try:
-            proc.wait(timeout=limit or None)
+            proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             print(f"== {entry['module']}: time limit, stopping", flush=True)
             os.killpg(proc.pid, signal.SIGINT)
@@ -138,7 +155,9 @@ def _run(work: Path, entry: dict[str, Any], limit: float) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+            return False
     time.sleep(0.1)
+    return True
 
 
 def _results(work: Path, meta: Path) -> tuple[dict[str, int | None], set[str]]:
