@@ -101,9 +101,16 @@ def test_a_link_to_a_router_without_a_key(state_copy: Path) -> None:
 
 
 def test_a_link_crypto_error_names_the_link_file(state_copy: Path) -> None:
-    rewrite(state_copy, LINK, lambda d: d.update(crypto={"main": {"lifetime": 59}}))
-    (error,) = [e for e in errors(state_copy) if e.startswith(LINK)]
-    assert error.startswith(f"{LINK}:") and ": crypto.main.lifetime: " in error
+    rewrite(state_copy, LINK, lambda d: d.update(crypto={"main": {"group": "modp1024"}}))
+    (error,) = errors(state_copy)
+    assert error.startswith(f"{LINK}:16:5: crypto.main.group: modp1024 is below this router's")
+
+
+def test_a_link_transfer_pair_error_stops_the_link(state_copy: Path) -> None:
+    rewrite(state_copy, LINK, lambda d: d["gre"]["ipv4"].update(peer="172.20.0.1"))
+    assert errors(state_copy) == [
+        f"{LINK}:9:5: gre.ipv4.peer: the router and the peer have the same address"
+    ]
 
 
 def test_a_link_mtu_that_does_not_fit_names_the_link_file(state_copy: Path) -> None:
