@@ -102,3 +102,18 @@ def test_a_crash_between_writing_the_record_and_dropping_the_journal_is_harmless
     journal.compact()
     (tmp_path / JOURNAL).write_bytes(kept)  # as if the unlink never happened
     assert load_record(tmp_path) == live
+
+
+def test_the_record_file_is_json_with_one_field_per_line(tmp_path: Path) -> None:
+    import json
+    from dataclasses import asdict
+
+    record = _record()
+    record.loaded_at = 1700000000.25
+    record.rules["quote\"d\nline"] = "ike ... \\ \t"
+    save_record(tmp_path, record)
+    text = (tmp_path / RECORD).read_text()
+    assert json.loads(text) == asdict(record)
+    assert text.splitlines()[1].startswith('"commit": ') and text.endswith("\n}\n")
+    assert len(text.splitlines()) == len(asdict(record)) + 2
+    assert load_record(tmp_path) == record

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,11 @@ def load_record(state_dir: Path) -> Applied:
 
 def save_record(state_dir: Path, record: Applied) -> None:
     """Write the whole record, then drop the journal it now contains."""
-    write_atomic(
-        Path(state_dir) / RECORD, json.dumps(asdict(record), indent=1, sort_keys=True).encode()
-    )
+    # One field per line, each value compact: json's C encoder (indent= takes the pure-Python
+    # one, a tenth of a run that changed one of a thousand peers).
+    fields = sorted(vars(record).items())
+    body = ",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in fields)
+    write_atomic(Path(state_dir) / RECORD, ("{\n" + body + "\n}\n").encode())
     (Path(state_dir) / JOURNAL).unlink(missing_ok=True)
 
 
