@@ -670,6 +670,13 @@ def _negotiate(a: Side, b: Side) -> _Deal | str:
 # -- the fleet --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def fleet_root(root: str) -> Path:
+    """A root named in the fleet file, resolved once per process (a look at the fleet
+    resolved every router's path: a thousand realpath walks per look)."""
+    return Path(root).resolve()
+
+
 def load_state(root: Path, needles: frozenset[bytes] = frozenset()) -> dict[str, Any] | None:
     """Another router's state, read without its lock (a reader sees the last commit).
 
@@ -713,7 +720,7 @@ class _Fleet:
         needles = frozenset(f'"{addr}"'.encode() for addr in ours)
         index: dict[str, list[tuple[RouterView, str]]] = {}
         for name, root in sorted(self.fleet.get("routers", {}).items()):
-            path = Path(root).resolve()
+            path = fleet_root(root)
             if name == self.me.name or path == self.me.root:
                 continue
             state = load_state(path, needles)

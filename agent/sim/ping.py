@@ -310,7 +310,7 @@ def _holders(fleet: dict[str, Any]) -> dict[Address, list[tuple[str, Path, dict[
     def look() -> dict[Address, list[tuple[str, Path, dict[str, Any]]]]:
         out: dict[Address, list[tuple[str, Path, dict[str, Any]]]] = {}
         for name, root in routers:
-            path = Path(root).resolve()
+            path = ike.fleet_root(root)
             state = ike.load_state(path)
             for address in _own_addresses(state) if state is not None else ():
                 out.setdefault(address, []).append((name, path, state))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from agent.sim import ike
 from sim.fleetkit import LOCAL_KEY, LOCAL_PUB, FleetBuilder, Router, gre_rule
@@ -335,3 +336,11 @@ def test_reference_rule_with_ids_and_tag_between_routers(fleet: FleetBuilder) ->
     )
     # -vv numbers the flows read back from the kernel
     assert show(a, "-vv", "-sf").splitlines()[1].startswith("@1 flow esp out ")
+
+
+def test_a_fleet_root_is_the_router_the_path_leads_to(tmp_path: Path) -> None:
+    (tmp_path / "routers" / "r1").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "routers")
+    assert ike.fleet_root(str(tmp_path / "link" / "r1")) == (tmp_path / "routers" / "r1").resolve()
+    assert ike.fleet_root(str(tmp_path / "routers" / ".." / "routers" / "r1")) == ike.fleet_root(
+        str(tmp_path / "link" / "r1"))
