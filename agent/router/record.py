@@ -65,11 +65,12 @@ class RecordJournal:
         self.changed = False
 
     def note(self) -> None:
-        now = _snapshot(self.record)
+        now = vars(self.record)
         change = _diff(self.last, now)
-        self.last = now
         if not change:
             return
+        for name in {name for part in change.values() for name in part}:
+            self.last[name] = _copy(now[name])  # only what changed: a step changes one entry
         self.changed = True
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.state_dir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -87,8 +88,13 @@ class RecordJournal:
 
 def _snapshot(record: Applied) -> dict[str, Any]:
     """A copy of the record deep enough to compare with later (values are immutable)."""
-    return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-            for k, v in vars(record).items()}
+    return {k: _copy(v) for k, v in vars(record).items()}
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return dict(value)
+    return list(value) if isinstance(value, list) else value
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
