@@ -302,6 +302,8 @@ SCENARIOS: dict[str, Callable[[_Case], list[Check | None]]] = {
     "isakmpd disabled": lambda c: _isakmpd(c, None, False),
     "isakmpd enabled with empty flags": lambda c: _isakmpd(c, "", True, 4242),
     "isakmpd flags without -K": lambda c: _isakmpd(c, "-v -d", False),
+    "isakmpd disabled, the flags to set by default": lambda c: (
+        setattr(c.obs, "isakmpd_flags", None), [check_isakmpd(c.obs)])[1],
     "isakmpd with -K stopped": lambda c: _isakmpd(c, "-K", False),
     "isakmpd with -K running, pid known": lambda c: _isakmpd(c, "-K -v", True, 4242),
     "isakmpd with -K running, pid unknown": lambda c: _isakmpd(c, "-K", True, None),
@@ -363,6 +365,12 @@ SCENARIOS: dict[str, Callable[[_Case], list[Check | None]]] = {
         c.obs.pubkey_files.__setitem__(ALICE_KEY, dataclasses.replace(
             c.obs.pubkey_files[ALICE_KEY], content=_rsa(1)[1])),
         [check_peer_key(c.view(), apply="peerops apply -c x")])[1],
+    "alice's key file holds another key, hers is under ipv4/": lambda c: (
+        c.obs.pubkey_files.__setitem__("/etc/isakmpd/pubkeys/ipv4/198.51.100.7",
+                                       c.obs.pubkey_files[ALICE_KEY]),
+        c.obs.pubkey_files.__setitem__(ALICE_KEY, dataclasses.replace(
+            c.obs.pubkey_files[ALICE_KEY], content=_rsa(1)[1])),
+        [check_peer_key(c.view())])[2],
     "alice's key file holds her key as PKCS#1": lambda c: [check_peer_key(c.view())],
     "rule: isakmpd stopped": lambda c: (setattr(c.obs, "isakmpd_running", False),
                                         [check_rule(c.view(), apply="peerops apply -c x")])[1],
@@ -418,6 +426,18 @@ SCENARIOS: dict[str, Callable[[_Case], list[Check | None]]] = {
     "transfer address missing": lambda c: (
         _gre(c.obs, inet=()), [check_addresses(c.view(), apply="peerops apply -c x")])[1],
     "bob's addresses": lambda c: [check_addresses(c.view("bob"))],
+    "bob's transfer address gone, his link-local kept": lambda c: (
+        c.obs.gre.__setitem__("gre2", dataclasses.replace(c.obs.gre["gre2"], inet6=tuple(
+            a for a in c.obs.gre["gre2"].inet6 if a.address.startswith("fe80:")))),
+        [check_addresses(c.view("bob"))])[1],
+    "alice's link-local gone": lambda c: (_gre(c.obs, inet6=()),
+                                          [check_addresses(c.view())])[1],
+    "no transfer address wanted, none there": lambda c: (
+        _gre(c.obs, inet=(), inet6=()),
+        setattr(c, "desired", dataclasses.replace(c.desired, gre={
+            **c.desired.gre, "gre1": dataclasses.replace(
+                c.desired.gre["gre1"], inet=None, inet6=(), link_local=False)})),
+        [check_addresses(c.view())])[2],
     "ping: nothing to ping": lambda c: [check_ping(c.view(), None)],
     "ping: not installed": lambda c: [check_ping(c.view(), PingResult(
         ("ping6", "-c", "3", "fd00::2"), 127, 0, 0, "ping6: not found"))],
