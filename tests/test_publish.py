@@ -647,3 +647,31 @@ def test_read_branch_returns_every_regular_file_byte_for_byte(
         **odd,
         "tools/run.sh": b"#!/bin/sh\necho hi\n",
     }
+
+
+def test_a_queue_is_replayed_as_committed_and_only_our_files_leave(
+    remote: Path, tmp_path: Path
+) -> None:
+    """While the remote is away, an operator withdraws the key in the status checkout by
+    hand and notes something beside it; the agent queues a report whose message ends in a
+    space. Another router lands first. The replay keeps each of our commits as it was (the
+    deletion, the message byte for byte, the author); the foreign file stays local."""
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n", "keys/rtr1.pub": b"K\n"}, "rtr1: v1")
+    remote.rename(remote.with_name("away.git"))
+    co = pub.checkout
+    run_git("rm", "--quiet", "keys/rtr1.pub", cwd=co)
+    run_git("commit", "--quiet", "-m", "withdraw rtr1's key", cwd=co)
+    (co / "notes.txt").write_text("not for the remote\n")
+    run_git("add", "notes.txt", cwd=co)
+    run_git("commit", "--quiet", "-m", "a note", cwd=co)
+    assert pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2 ").pending == 3
+    remote.with_name("away.git").rename(remote)
+    publisher(remote, "rtr2", tmp_path).publish({report("rtr2"): b"two\n"}, "rtr2: two")
+    assert pub.flush() == PublishResult(False, True, 1, 0, None)
+    assert branch_files(remote) == {report("rtr1"): b"v2\n", report("rtr2"): b"two\n"}
+    bodies = run_git("--git-dir", str(remote), "log", "--format=%an|%ae|%B%x00", "status")
+    assert bodies.split("\0")[:2] == [
+        "peerops rtr1|peerops@rtr1.invalid|rtr1: v2 \n",
+        "\nhuman|human@example.invalid|withdraw rtr1's key\n",
+    ]
