@@ -35,7 +35,8 @@ FORMAT = 2
 # Modules whose code decides what a cached entry holds: an edit to one (a development tree
 # without a version bump) must not reuse entries made by the old code.
 RESOLVING_MODULES = (
-    "repo/inventory.py", "repo/fields.py", "repo/yamlpos.py", "model.py", "keys.py", "esp.py"
+    "repo/inventory.py", "repo/fields.py", "repo/yamlpos.py", "repo/schema.py", "model.py",
+    "keys.py", "esp.py",
 )
 
 
