@@ -428,7 +428,7 @@ def test_rejected_past_the_bound_stays_queued(remote: Path, tmp_path: Path) -> N
     pub = publisher(remote, "rtr1", tmp_path, max_attempts=4, sleep=delays.append)
     res = pub.publish({report("rtr1"): b"x\n"}, "rtr1: x")
     assert (res.committed, res.pushed, res.attempts, res.pending) == (True, False, 4, 1)
-    assert res.error and "rejected" in res.error
+    assert res.error == "push rejected: [remote rejected] (pre-receive hook declined)"
     # Jittered exponential backoff: base * 2**n times a factor in [0.5, 1.5).
     assert len(delays) == 3
     for n, delay in enumerate(delays):
@@ -675,3 +675,21 @@ def test_a_queue_is_replayed_as_committed_and_only_our_files_leave(
         "peerops rtr1|peerops@rtr1.invalid|rtr1: v2 \n",
         "\nhuman|human@example.invalid|withdraw rtr1's key\n",
     ]
+
+
+def test_a_push_that_fails_without_a_rejection_is_not_retried(
+    remote: Path, tmp_path: Path
+) -> None:
+    """The remote can be read but not written (here a push URL an operator set by hand in the
+    checkout points nowhere): one attempt, the report stays queued, the error says why."""
+    pub = publisher(remote, "rtr1", tmp_path, max_attempts=4)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    nowhere = tmp_path / "nowhere.git"
+    run_git("config", "remote.origin.pushurl", str(nowhere), cwd=pub.checkout)
+    res = pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert (res.committed, res.pushed, res.attempts, res.pending) == (True, False, 1, 1)
+    assert res.error == (
+        f"push to {remote} failed: fatal: '{nowhere}' does not appear to be a git repository"
+    )
+    run_git("config", "--unset", "remote.origin.pushurl", cwd=pub.checkout)
+    assert pub.flush() == PublishResult(False, True, 1, 0, None)
