@@ -14,6 +14,7 @@ import yaml
 
 from agent.model import DEFAULT_CRYPTO, Crypto, Ipv4Pair, Ipv6Config, Peering, Phase
 from agent.repo.inventory import load_inventory
+from tests.keytools import material
 
 LINK = "peers/rtr1/rtr2.yaml"
 
@@ -172,6 +173,11 @@ ROUTER_REFUSALS = [
      "routers/rtr2.yaml:{line}:1: public_key: not a public key peerops can read: expected a PEM "
      "public key (-----BEGIN PUBLIC KEY----- or -----BEGIN RSA PUBLIC KEY-----), an RFC 3110 key "
      "(0s...), hex DER (Cisco key-string) or one OpenSSH ssh-rsa line"),
+    ("weak-public-key", {"public_key": "{rsa1024}"},
+     "routers/rtr2.yaml:{line}:1: public_key: RSA key has 1024 bits; at least 2048 are "
+     "required: generate a new key pair (`openssl genrsa 2048`) and send its public half"),
+    ("public-key-not-ascii", {"public_key": "{spki}\u2028"},
+     "routers/rtr2.yaml:{line}:1: public_key: a public key is ASCII text"),
     ("crypto-floor", {"crypto": {"main": {"group": "modp1024"}}},
      "routers/rtr2.yaml:{line}:5: crypto.main.group: modp1024 is below this router's crypto "
      "floor (policy.min_crypto: default); use one of modp2048, modp3072, modp4096, modp6144, "
@@ -186,6 +192,10 @@ ROUTER_REFUSALS = [
 @pytest.mark.parametrize(("change", "expected"), [r[1:] for r in ROUTER_REFUSALS],
                          ids=[r[0] for r in ROUTER_REFUSALS])
 def test_a_router_file_refusal(state_copy: Path, change: dict[str, Any], expected: str) -> None:
+    if change.get("public_key", "").startswith("{"):  # keys made by openssl (tests/keytools)
+        m = material()
+        key = change["public_key"].format(rsa1024=m.rsa1024_spki, spki=m.spki)
+        change = {"public_key": key}
     rewrite(state_copy, "routers/rtr2.yaml", lambda d: d.update(change))
     text = (state_copy / "routers/rtr2.yaml").read_text().splitlines()
     field = next(iter(change))
