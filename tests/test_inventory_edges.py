@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from agent.model import DEFAULT_CRYPTO, Crypto, Ipv4Pair, Ipv6Config, Peering, Phase
+from agent.repo.cache import load_inventory_cached
 from agent.repo.inventory import load_inventory
 from tests.keytools import material
 
@@ -206,3 +207,15 @@ def test_a_router_file_refusal(state_copy: Path, change: dict[str, Any], expecte
         line = next(n for n, ln in enumerate(text, 1) if n > line and f"{leaf}:" in ln)
         value = value[leaf]
     assert expected.format(line=line) in errors(state_copy)
+
+
+def test_a_peering_with_a_problem_is_not_cached(state_copy: Path, tmp_path: Path) -> None:
+    """alice's MTU does not fit: the loader still builds her peering (and reports it); the
+    parse cache must not keep it, or the next load would take it without the report."""
+    rewrite(state_copy, "peers/rtr1/alice.yaml", lambda d: d["gre"].update(mtu=1500))
+    first = load_inventory_cached(state_copy, tmp_path / "cache")
+    second = load_inventory_cached(state_copy, tmp_path / "cache")
+    assert first[0] is None and second[0] is None
+    (problem,) = first[1]
+    assert "gre.mtu: mtu 1500 does not fit a 1500-byte path" in str(problem)
+    assert [str(p) for p in second[1]] == [str(problem)]
