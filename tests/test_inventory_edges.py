@@ -219,3 +219,12 @@ def test_a_peering_with_a_problem_is_not_cached(state_copy: Path, tmp_path: Path
     (problem,) = first[1]
     assert "gre.mtu: mtu 1500 does not fit a 1500-byte path" in str(problem)
     assert [str(p) for p in second[1]] == [str(problem)]
+
+
+def test_peer_files_of_a_missing_router_are_refused_at_their_document(state_copy: Path) -> None:
+    (state_copy / "routers/rtr2.yaml").unlink()
+    carol = (state_copy / "peers/rtr2/carol.yaml").read_text().splitlines()
+    line = next(n for n, ln in enumerate(carol, 1) if not ln.startswith("#"))  # after comments
+    assert line > 1
+    assert (f"peers/rtr2/carol.yaml:{line}:1: (document): peers/rtr2/ names no router: "
+            "routers/rtr2.yaml is missing or invalid") in errors(state_copy)
