@@ -6,6 +6,7 @@ skipped, anything else that is not a readable <name>.yaml refused, saying why.""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,35 @@ def test_peer_files_of_a_missing_router_are_refused_at_their_document(state_copy
     assert line > 1
     assert (f"peers/rtr2/carol.yaml:{line}:1: (document): peers/rtr2/ names no router: "
             "routers/rtr2.yaml is missing or invalid") in errors(state_copy)
+
+
+ESP = "(sys/netinet/ip_esp.c esp_output)"
+MTU_REFUSALS = [
+    ("written-in-the-peer-file", "peers/rtr1/alice.yaml", {"gre": {"mtu": 1500}},
+     [f"peers/rtr1/alice.yaml: gre.mtu: mtu 1500 does not fit a 1500-byte path once ESP "
+      f"(aes-256/hmac-sha2-256) over IPv4 wraps it: use 1418 or less {ESP}"]),
+    ("aead-has-no-auth", "peers/rtr1/alice.yaml",
+     {"gre": {"mtu": 1500}, "crypto": {"quick": {"enc": "aes-256-gcm"}}},
+     [f"peers/rtr1/alice.yaml: gre.mtu: mtu 1500 does not fit a 1500-byte path once ESP "
+      f"(aes-256-gcm) over IPv4 wraps it: use 1434 or less {ESP}"]),
+    ("the-routers-default", "routers/rtr1.yaml", {"gre": {"mtu": 1500}},
+     [f"peers/rtr1/alice.yaml: gre: mtu 1500 (gre.mtu of routers/rtr1.yaml) does not fit a "
+      f"1500-byte path once ESP (aes-256/hmac-sha2-256) over IPv4 wraps it: use 1418 or less "
+      f"here {ESP}",
+      f"peers/rtr1/bob.yaml: gre: mtu 1500 (gre.mtu of routers/rtr1.yaml) does not fit a "
+      f"1500-byte path once ESP (aes-128/hmac-sha2-256) over IPv6 wraps it: use 1402 or less "
+      f"here {ESP}"]),
+]
+
+
+@pytest.mark.parametrize(("rel", "change", "expected"), [r[1:] for r in MTU_REFUSALS],
+                         ids=[r[0] for r in MTU_REFUSALS])
+def test_an_mtu_that_does_not_fit_says_where_it_comes_from(
+    state_copy: Path, rel: str, change: dict[str, Any], expected: list[str]
+) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        for key, value in change.items():
+            doc.setdefault(key, {}).update(value)
+
+    rewrite(state_copy, rel, edit)
+    assert [re.sub(r":\d+:\d+:", ":", e, count=1) for e in errors(state_copy)] == expected
