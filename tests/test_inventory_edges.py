@@ -261,3 +261,26 @@ def test_an_mtu_that_does_not_fit_says_where_it_comes_from(
 
     rewrite(state_copy, rel, edit)
     assert [re.sub(r":\d+:\d+:", ":", e, count=1) for e in errors(state_copy)] == expected
+
+
+GRE_RECURSION = "is a public tunnel endpoint of rtr1 or alice: a transfer address inside the tunnel must differ (GRE recursion)"  # noqa: E501
+
+
+@pytest.mark.parametrize(("router6", "peer6", "field"), [
+    ("fd42:4242:7::", "fd42:4242:7::1", "peer"),
+    ("fd42:4242:7::1", "fd42:4242:7::", "router"),
+], ids=["peer-address-is-the-endpoint", "router-address-is-the-endpoint"])
+def test_an_ipv6_transfer_address_that_is_a_tunnel_endpoint_is_refused(
+    state_copy: Path, router6: str, peer6: str, field: str
+) -> None:
+    """alice's endpoint is a ULA address; an end of the ULA /127 inside the tunnel equal to it
+    would route the tunnel's own packets into the tunnel."""
+
+    def ula(doc: dict[str, Any]) -> None:
+        doc["endpoint"] = "fd42:4242:7::1"
+        doc["gre"]["ipv6"] = {"router": router6, "peer": peer6}
+
+    rewrite(state_copy, "peers/rtr1/alice.yaml", ula)
+    assert [re.sub(r":\d+:\d+:", ":", e, count=1) for e in errors(state_copy)] == [
+        f"peers/rtr1/alice.yaml: gre.ipv6.{field}: fd42:4242:7::1 {GRE_RECURSION}"
+    ]
