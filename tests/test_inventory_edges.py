@@ -284,3 +284,41 @@ def test_an_ipv6_transfer_address_that_is_a_tunnel_endpoint_is_refused(
     assert [re.sub(r":\d+:\d+:", ":", e, count=1) for e in errors(state_copy)] == [
         f"peers/rtr1/alice.yaml: gre.ipv6.{field}: fd42:4242:7::1 {GRE_RECURSION}"
     ]
+
+
+@pytest.mark.parametrize(("kind", "written", "path"), [
+    ("ipv6", "2001:db8:0:0::5", "/etc/isakmpd/pubkeys/ipv6/2001:db8::5"),
+    ("ipv4", "192.0.2.5", "/etc/isakmpd/pubkeys/ipv4/192.0.2.5"),
+])
+def test_an_address_identity_names_its_key_file_as_isakmpd_does(
+    state_copy: Path, kind: str, written: str, path: str
+) -> None:
+    """isakmpd looks for an IPv6 peer's key under its compressed address."""
+    rewrite(state_copy, "peers/rtr1/bob.yaml",
+            lambda d: d.update(identity={"type": kind, "value": written}))
+    inventory, problems = load_inventory(state_copy)
+    assert inventory is not None, [str(p) for p in problems]
+    (bob,) = [p for p in inventory.for_router("rtr1") if p.peer == "bob"]
+    assert bob.remote_id.pubkey_path == path
+
+
+def test_the_parse_cache_sees_a_changed_key_file_and_a_raised_min_bits(
+    state_copy: Path, tmp_path: Path
+) -> None:
+    m = material()
+    rewrite(state_copy, "peers/rtr1/alice.yaml",
+            lambda d: (d.pop("public_key"), d.update(public_key_file="alice.pub")))
+    pub = state_copy / "peers/rtr1/alice.pub"
+    pub.write_text(m.rsa1024_spki)
+    cache = tmp_path / "cache"
+    first, problems = load_inventory_cached(state_copy, cache, min_bits=1024)
+    assert first is not None, problems
+    assert {p.peer: p.public_key for p in first.for_router("rtr1")}["alice"] == m.rsa1024_spki
+    raised, problems = load_inventory_cached(state_copy, cache)  # keys.min_bits 2048 again
+    assert raised is None and any("RSA key has 1024 bits" in str(p) for p in problems)
+    first, problems = load_inventory_cached(state_copy, cache, min_bits=1024)  # cached again
+    assert first is not None, problems
+    pub.write_text(m.spki)  # a new key in the same file
+    second, problems = load_inventory_cached(state_copy, cache, min_bits=1024)
+    assert second is not None, problems
+    assert {p.peer: p.public_key for p in second.for_router("rtr1")}["alice"] == m.spki
