@@ -2,7 +2,8 @@
 
 Computed at observation time (inside `ipsecctl -s`) as a pure function of this router's state
 and files and, for each connection, the state and files of the other end, so both ends of a
-pair always agree (same SAs, same SPIs). Nothing is written.
+pair always agree (same SAs, same SPIs). Nothing is written here; agent.sim.ike_memo keeps a
+view between commands while nothing it was computed from changes.
 
 A connection (a name in isakmpd's [Phase 2]:Connections / Passive-Connections, decoded from
 the section database ipsecctl wrote through the FIFO, see agent.sim.isakmpd) is up when:
