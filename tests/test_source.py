@@ -157,3 +157,45 @@ def test_merged_change_converges_on_next_run(fleet: dict[str, AgentConfig], tmp_
     assert outcome.exit_code == 2
     assert {h.peer for h in outcome.health} == {"bob", "rtr2"}
     assert plan_router(cfg).plan == []
+
+
+def test_a_hung_signature_check_is_bounded_and_applies_nothing(
+    fleet: dict[str, AgentConfig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git verifies SSH signatures with ssh-keygen: one that never answers must not hang the
+    agent. The check is killed after git.fetch_timeout and the commit is not taken."""
+    import sys
+    import time
+
+    from tests.test_signature_tools import slow_tool
+
+    alice = ssh_key(tmp_path, "alice")
+    signers = allowed_signers(tmp_path / "allowed_signers", "alice@example.net", alice)
+    base = fleet["rtr1"]
+    cfg = dataclasses.replace(
+        base,
+        trust=TrustConfig(require_signed=True, allowed_signers=signers),
+        git=dataclasses.replace(base.git, fetch_timeout=3.0),
+    )
+    before = head(cfg)
+    work = maintainer_clone(remote_of(cfg), tmp_path / "work")
+    (work / "peers/rtr1/bob.yaml").unlink()
+    sha = commit_all(work, "signed by alice", alice)
+    push(work)
+    bin_dir = tmp_path / "slow-bin"
+    slow_tool(bin_dir, "ssh-keygen", "-Y")  # git's `ssh-keygen -Y verify` / find-principals
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin")
+
+    started = time.monotonic()
+    result = GitSource(cfg).sync()
+    assert time.monotonic() - started < 9.0  # the wrapper sleeps 10 s before answering
+    assert result.status == "refused" and result.commit != sha
+    assert result.message == (
+        f"commit {sha[:12]}: the signature check did not finish within git.fetch_timeout "
+        "(3 s): nothing applied"
+    )
+    assert head(cfg) == before and (cfg.repo / "peers/rtr1/bob.yaml").exists()
+
+    monkeypatch.undo()  # ssh-keygen answers again: the same commit is taken
+    result = GitSource(cfg).sync()
+    assert (result.status, result.commit, result.signer) == ("ok", sha, "alice@example.net")

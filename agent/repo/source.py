@@ -413,7 +413,10 @@ class GitSource:
                 f"--format={_SIG_FORMAT}",
                 *commits,
             ]
-            out = repo.git.execute(["git", *args], env=env, kill_after_timeout=self.timeout)
+            try:
+                out = repo.git.execute(["git", *args], env=env, kill_after_timeout=self.timeout)
+            except Exception as exc:  # fail closed: a signature not checked is not trusted
+                return f"commit {commits[0][:12]}: {self._unchecked(exc)}: nothing applied", None
         tip_signer = None
         for line in out.splitlines():
             sha, letter, key, signer = [*line.split("\x1f"), "", "", ""][:4]
@@ -423,6 +426,14 @@ class GitSource:
             if sha == commits[0]:
                 tip_signer = signer or key
         return None, tip_signer
+
+    def _unchecked(self, exc: Exception) -> str:
+        """Why the signatures could not be checked: a verifier (gpg, ssh-keygen) that hung
+        is killed with git after git.fetch_timeout (GitPython says "Timeout:")."""
+        if "Timeout:" in str(getattr(exc, "stderr", "")):
+            return (f"the signature check did not finish within git.fetch_timeout "
+                    f"({self.timeout:g} s)")
+        return f"the signature check failed: {_git_error(exc)}"
 
     # -- outcomes ---------------------------------------------------------------------------------
     def _unreachable(
