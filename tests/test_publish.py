@@ -31,9 +31,14 @@ GIT_ENV = {
 
 
 def run_git(*args: str, cwd: Path | None = None) -> str:
-    """Run git in a test fixture repo and return stdout; fail the test on error."""
+    """Run git in a test fixture repo and return stdout; fail the test on error.
+
+    git never looks above cwd for a repository: when a broken publisher (a mutant) left no
+    checkout there, the repository around the test's temporary directory (a mutation run's
+    work tree sits inside the project's clone) must not be the one changed."""
+    env = {**GIT_ENV, "GIT_CEILING_DIRECTORIES": str(Path(cwd).parent)} if cwd else GIT_ENV
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=False
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, f"git {args}: {proc.stderr}"
     return proc.stdout
@@ -297,9 +302,13 @@ def test_ignores_the_callers_git_environment_config_and_hooks(
         monkeypatch.setenv(name, value)
     pub = publisher(remote, "rtr1", tmp_path)
     assert pub.publish({report("rtr1"): b"x\n"}, "rtr1: x").pushed
-    # The checkout's own hooks directory is not consulted either.
-    (pub.checkout / ".git" / "hooks" / "pre-push").write_text(f"#!/bin/sh\ntouch {marker}\n")
-    (pub.checkout / ".git" / "hooks" / "pre-push").chmod(0o755)
+    # The checkout's own hooks directory is not consulted either, nor a file system monitor
+    # set in its configuration (git would run it).
+    for name in ("pre-push", "reference-transaction", "fsmonitor"):
+        (pub.checkout / ".git" / "hooks" / name).write_text(f"#!/bin/sh\ntouch {marker}\n")
+        (pub.checkout / ".git" / "hooks" / name).chmod(0o755)
+    with (pub.checkout / ".git" / "config").open("a") as conf:
+        conf.write(f"[core]\n\tfsmonitor = {pub.checkout / '.git' / 'hooks' / 'fsmonitor'}\n")
     assert pub.publish({report("rtr1"): b"y\n"}, "rtr1: y").pushed
     assert not marker.exists()
     monkeypatch.undo()
@@ -308,8 +317,8 @@ def test_ignores_the_callers_git_environment_config_and_hooks(
         who.splitlines()
         == ["peerops rtr1 peerops@rtr1.invalid peerops rtr1 peerops@rtr1.invalid"] * 2
     )
-    for name in ("elsewhere", "elsewhere-index", "elsewhere-objects"):
-        assert not (tmp_path / name).exists()
+    for name in ("elsewhere", "elsewhere-index", "elsewhere-objects", "reports"):
+        assert not (tmp_path / name).exists()  # "reports": GIT_WORK_TREE was tmp_path
 
 
 def test_a_hanging_remote_is_cut_off_by_the_timeout(
@@ -387,6 +396,9 @@ def test_remote_recreated_empty(remote: Path, tmp_path: Path) -> None:
         report("rtr2"): b"two v2\n",
         report("rtr3"): b"three\n",
     }
+    # Only what was queued is replayed on the new history, not rtr1's old commits: rtr1's
+    # report and key come back in one new commit.
+    assert log(remote) == ["rtr2: v2", "rtr1: one (again)", "rtr3: three"]
 
 
 def test_remote_recreated_empty_gets_the_whole_history_back(remote: Path, tmp_path: Path) -> None:

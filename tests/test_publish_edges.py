@@ -1,0 +1,318 @@
+"""StatusPublisher at its edges, against real git repos (never mocks): the transport of fetch
+and push (an ssh that lets in only the deploy key, and that can hang after the fetch
+answered), a push rejected because another router landed first, a remote that moves or goes
+away at the awkward moment, and checkouts changed or damaged by hand."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.git import GitTransport
+from agent.status.publish import PublishError, PublishResult, StatusPublisher
+from tests.test_publish import branch_files, log, make_remote, publisher, report, run_git
+
+DEPLOY_KEY = Path("/etc/peerops/deploy_key")  # the config's git.ssh_key; the fake only checks it
+
+# ssh as git runs it, without any network: only the deploy key gets in, then the remote command
+# (git-upload-pack or git-receive-pack '<path>') runs here. A file named after the command in
+# the control directory makes that service hang once asked: a remote that accepts the
+# connection and never answers. The hang ends when git is gone (no process outlives a test).
+FAKE_SSH = """#!{python}
+import os, shlex, sys, time
+args, given = sys.argv[1:], []
+while args[0].startswith("-"):
+    flag = args.pop(0)
+    if flag in ("-o", "-i", "-p", "-l"):
+        given.append((flag, args.pop(0)))
+host, command = args[0], shlex.split(" ".join(args[1:]))
+with open({record!r}, "a") as record:
+    record.write(command[0] + " " + repr(given) + "\\n")
+if ("-i", {key!r}) not in given and not os.path.exists(os.path.join({control!r}, "open")):
+    sys.stderr.write(host + ": Permission denied (publickey).\\n")
+    sys.exit(255)
+if os.path.exists(os.path.join({control!r}, command[0])):
+    parent, until = os.getppid(), time.monotonic() + 30
+    while os.getppid() == parent and time.monotonic() < until:
+        time.sleep(0.05)
+    sys.exit(255)
+os.execvp(command[0], command)
+"""
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    return make_remote(tmp_path / "remote.git", tmp_path / "seed")
+
+
+@pytest.fixture
+def ssh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The fake `ssh` first on PATH; yields its control directory (see FAKE_SSH)."""
+    bin_dir, control = tmp_path / "bin", tmp_path / "ssh-control"
+    bin_dir.mkdir()
+    control.mkdir()
+    fake = bin_dir / "ssh"
+    fake.write_text(FAKE_SSH.format(python=sys.executable, key=str(DEPLOY_KEY),
+                                    control=str(control), record=str(control / "calls")))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.delenv("GIT_SSH_COMMAND", raising=False)
+    monkeypatch.delenv("GIT_SSH", raising=False)
+    yield control
+
+
+def over_ssh(remote: Path) -> str:
+    return f"ssh://status.invalid{remote}"
+
+
+# ---- the transport -------------------------------------------------------------------------
+
+
+def test_fetch_and_push_go_out_with_the_deploy_key(
+    remote: Path, tmp_path: Path, ssh: Path
+) -> None:
+    transport = GitTransport(ssh_key=DEPLOY_KEY, fetch_timeout=20, push_timeout=20)
+    pub = publisher(over_ssh(remote), "rtr1", tmp_path, transport=transport)
+    assert pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1") == PublishResult(
+        True, True, 1, 0, None
+    )
+    assert pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2").pushed
+    assert branch_files(remote) == {report("rtr1"): b"v2\n"}
+    calls = (ssh / "calls").read_text().splitlines()
+    assert [c.split()[0] for c in calls] == ["git-upload-pack", "git-receive-pack"] * 2
+    assert all("('-o', 'BatchMode=yes')" in c and "('-o', 'IdentitiesOnly=yes')" in c
+               for c in calls)
+    # Without the key the remote refuses: the report stays queued, the error says so.
+    keyless = publisher(over_ssh(remote), "rtr2", tmp_path, transport=GitTransport())
+    res = keyless.publish({report("rtr2"): b"x\n"}, "rtr2: x")
+    assert (res.committed, res.pushed, res.attempts, res.pending) == (True, False, 0, 1)
+    assert res.error == (
+        f"fetch from {over_ssh(remote)} failed: fatal: Could not read from remote repository."
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "settings"),
+    [
+        # the configured fetch timeout, not the (long) one of local git commands
+        ("git-upload-pack", {"git_timeout": 20.0,
+                             "transport": GitTransport(ssh_key=DEPLOY_KEY, fetch_timeout=1.0)}),
+        # the push hangs after the fetch answered: the push timeout cuts it off
+        ("git-receive-pack", {"git_timeout": 20.0,
+                              "transport": GitTransport(ssh_key=DEPLOY_KEY, push_timeout=1.0)}),
+    ],
+    ids=["fetch", "push"],
+)
+def test_a_remote_that_hangs_is_cut_off_by_its_own_timeout(
+    remote: Path, tmp_path: Path, ssh: Path, service: str, settings: dict[str, object]
+) -> None:
+    pub = publisher(over_ssh(remote), "rtr1", tmp_path, **settings)
+    assert pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1").pushed
+    (ssh / service).touch()
+    started = time.monotonic()
+    res = pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert time.monotonic() - started < 8
+    what = "fetch from" if service == "git-upload-pack" else "push to"
+    attempts = 0 if service == "git-upload-pack" else 1
+    assert (res.committed, res.pushed, res.attempts, res.pending) == (True, False, attempts, 1)
+    assert res.error and res.error.startswith(f"{what} {over_ssh(remote)} failed: ")
+    assert "Timeout" in res.error
+    (ssh / service).unlink()
+    assert pub.flush() == PublishResult(False, True, 1, 0, None)
+    assert branch_files(remote) == {report("rtr1"): b"v2\n"}
+
+
+def test_without_a_transport_the_push_is_bounded_by_git_timeout(
+    remote: Path, tmp_path: Path, ssh: Path
+) -> None:
+    """`peerops` always passes the config's transport; without one, fetch and push take
+    git_timeout (here an ssh that lets anyone in)."""
+    (ssh / "open").touch()
+    pub = publisher(over_ssh(remote), "rtr1", tmp_path, git_timeout=1.0)
+    assert pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1").pushed
+    (ssh / "git-receive-pack").touch()
+    started = time.monotonic()
+    res = pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert time.monotonic() - started < 8
+    assert (res.pushed, res.attempts, res.pending) == (False, 1, 1)
+
+
+def test_a_transport_that_cannot_be_used_queues_the_report_and_says_why(
+    remote: Path, tmp_path: Path
+) -> None:
+    creds = tmp_path / "git-credentials"
+    creds.write_text("https://bot:tok3n@git.example.net\n")
+    creds.chmod(0o644)
+    pub = publisher(remote, "rtr1", tmp_path, transport=GitTransport(http_credentials=creds))
+    res = pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    assert res == PublishResult(
+        True, False, 0, 1,
+        f"fetch from {remote} failed: error: git.http_credentials: {creds}: mode 0644 lets "
+        f"others read it: chmod 600 {creds}",
+    )
+    creds.chmod(0o600)
+    assert pub.flush() == PublishResult(False, True, 1, 0, None)
+    assert branch_files(remote) == {report("rtr1"): b"v1\n"}
+
+
+# ---- the remote moves or goes away at the awkward moment -------------------------------------
+
+
+def test_a_rejected_push_is_answered_by_a_replay_on_the_new_tip(
+    remote: Path, tmp_path: Path
+) -> None:
+    """rtr2 landed since rtr1's last call, and rtr3 lands between rtr1's fetch and its push
+    (the remote refuses that push once, as when two pushes race for the ref): rtr1 backs
+    off, fetches, replays its report on rtr3's and pushes again."""
+    delays: list[float] = []
+    rtr3 = publisher(remote, "rtr3", tmp_path)
+
+    def meanwhile(delay: float) -> None:
+        delays.append(delay)
+        assert rtr3.publish({report("rtr3"): b"three\n"}, "rtr3: three").pushed
+
+    # rng=None: the publisher's own jitter
+    rtr1 = publisher(remote, "rtr1", tmp_path, sleep=meanwhile, rng=None)
+    rtr1.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    publisher(remote, "rtr2", tmp_path).publish({report("rtr2"): b"two\n"}, "rtr2: two")
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\n[ -e {tmp_path}/once ] && exit 0\ntouch {tmp_path}/once\n"
+                    "echo 'lost the race' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    res = rtr1.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert res == PublishResult(True, True, 2, 0, None)
+    assert len(delays) == 1 and 0.01 * 0.5 <= delays[0] < 0.01 * 1.5
+    assert log(remote) == ["rtr1: v2", "rtr3: three", "rtr2: two", "rtr1: v1"]
+    assert branch_files(remote) == {
+        report("rtr1"): b"v2\n", report("rtr2"): b"two\n", report("rtr3"): b"three\n"
+    }
+
+
+def test_a_remote_gone_during_the_backoff_leaves_the_report_queued(
+    remote: Path, tmp_path: Path
+) -> None:
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho closed >&2\nexit 1\n")
+    hook.chmod(0o755)
+    away = remote.with_name("away.git")
+    pub = publisher(remote, "rtr1", tmp_path, max_attempts=4,
+                    sleep=lambda _delay: remote.rename(away))
+    res = pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    assert (res.committed, res.pushed, res.attempts, res.pending) == (True, False, 1, 1)
+    assert res.error and res.error.startswith(f"fetch from {remote} failed: ")
+    away.rename(remote)
+    hook.unlink()
+    assert pub.flush() == PublishResult(False, True, 1, 0, None)
+
+
+def test_a_queue_on_a_tip_read_by_read_branch_is_replayed_on_it(
+    remote: Path, tmp_path: Path
+) -> None:
+    """read_branch fetches a newer tip; the report queued while the remote is then away sits
+    on the older one, so the next call must replay it (not take the fetched tip as its base
+    and push a non-fast-forward until the bound)."""
+    rtr1 = publisher(remote, "rtr1", tmp_path)
+    rtr1.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    publisher(remote, "rtr2", tmp_path).publish({report("rtr2"): b"two\n"}, "rtr2: two")
+    assert rtr1.read_branch() == {report("rtr1"): b"v1\n", report("rtr2"): b"two\n"}
+    remote.rename(remote.with_name("away.git"))
+    assert rtr1.publish({report("rtr1"): b"v2\n"}, "rtr1: v2").pending == 1
+    remote.with_name("away.git").rename(remote)
+    assert rtr1.flush() == PublishResult(False, True, 1, 0, None)
+    assert log(remote) == ["rtr1: v2", "rtr2: two", "rtr1: v1"]
+
+
+def test_nothing_to_push_while_the_remote_is_down_is_no_error(
+    remote: Path, tmp_path: Path
+) -> None:
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    remote.rename(remote.with_name("away.git"))
+    assert pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1") == PublishResult(
+        False, True, 0, 0, None
+    )
+
+
+# ---- the checkout, for people and after hands touched it ----------------------------------------
+
+
+def test_the_checkout_shows_what_other_routers_published(remote: Path, tmp_path: Path) -> None:
+    """The status checkout is for people too: after a call that only adopted the remote's
+    tip (nothing of ours changed), its files are the branch's."""
+    rtr1 = publisher(remote, "rtr1", tmp_path)
+    rtr1.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    publisher(remote, "rtr2", tmp_path).publish({report("rtr2"): b"two\n"}, "rtr2: two")
+    assert rtr1.publish({report("rtr1"): b"v1\n"}, "rtr1: v1").committed is False
+    assert (rtr1.checkout / "reports" / "rtr2.yaml").read_bytes() == b"two\n"
+    assert run_git("status", "--porcelain", cwd=rtr1.checkout) == ""
+
+
+def test_a_checkout_switched_to_another_branch_by_hand_comes_back(
+    remote: Path, tmp_path: Path
+) -> None:
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    co = pub.checkout
+    run_git("checkout", "--quiet", "-b", "scratch", cwd=co)
+    (co / "reports" / "rtr1.yaml").write_text("tried by hand\n")
+    run_git("commit", "--quiet", "-am", "an experiment", cwd=co)
+    again = publisher(remote, "rtr1", tmp_path)  # the next run
+    assert again.publish({report("rtr1"): b"v1\n"}, "rtr1: v1").committed is False
+    assert run_git("symbolic-ref", "HEAD", cwd=co).strip() == "refs/heads/status"
+    assert (co / "reports" / "rtr1.yaml").read_bytes() == b"v1\n"
+    assert run_git("status", "--porcelain", cwd=co) == ""
+    assert log(remote) == ["rtr1: v1"]
+
+
+def test_remote_settings_changed_by_hand_are_put_back(tmp_path: Path) -> None:
+    """An operator widened the fetch refspec (it would download the desired-state history
+    too); the remote's path holds a space. The next run fetches the status branch only."""
+    remote = make_remote(tmp_path / "status remote.git", tmp_path / "seed")
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    co = pub.checkout
+    run_git("config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*", cwd=co)
+    again = publisher(remote, "rtr1", tmp_path)
+    assert again.publish({report("rtr1"): b"v2\n"}, "rtr1: v2").pushed
+    assert run_git("config", "--get-all", "remote.origin.fetch", cwd=co).splitlines() == [
+        "+refs/heads/status:refs/remotes/origin/status"
+    ]
+    assert run_git("config", "remote.origin.url", cwd=co).strip() == str(remote)
+    refs = run_git("for-each-ref", "--format=%(refname)", cwd=co).split()
+    assert sorted(refs) == ["refs/heads/status", "refs/peerops/base",
+                            "refs/remotes/origin/status"]
+    assert not (co / ".git" / "FETCH_HEAD").exists()  # fetched with --no-write-fetch-head
+    assert log(remote) == ["rtr1: v2", "rtr1: v1"]
+
+
+def test_stale_ref_locks_of_a_killed_git_are_removed(remote: Path, tmp_path: Path) -> None:
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    refs = pub.checkout / ".git" / "refs"
+    for lock in (refs / "heads" / "status.lock", refs / "remotes" / "origin" / "status.lock"):
+        lock.write_text("")
+    res = publisher(remote, "rtr1", tmp_path).publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert res == PublishResult(True, True, 1, 0, None)
+    assert list(refs.rglob("*.lock")) == []
+
+
+def test_a_damaged_checkout_is_a_local_failure(remote: Path, tmp_path: Path) -> None:
+    """Nothing can be queued in a checkout git no longer recognises: PublishError, with git's
+    own words, rather than a result that pretends the report is pending."""
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    objects = pub.checkout / ".git" / "objects"
+    objects.rename(objects.with_name("objects.lost"))
+    with pytest.raises(PublishError, match=r"\Agit [a-z-]+ failed \(128\): fatal: "):
+        pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert log(remote) == ["rtr1: v1"]
+
+
+def test_an_author_may_hold_any_printable_text_but_angle_brackets(tmp_path: Path) -> None:
+    author = ("Xavier X. (NOC), ops", "noc+X@example.net")
+    assert StatusPublisher("r.git", "rtr1", tmp_path / "co", author=author).author == author
