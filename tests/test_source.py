@@ -199,3 +199,19 @@ def test_a_hung_signature_check_is_bounded_and_applies_nothing(
     monkeypatch.undo()  # ssh-keygen answers again: the same commit is taken
     result = GitSource(cfg).sync()
     assert (result.status, result.commit, result.signer) == ("ok", sha, "alice@example.net")
+
+
+def test_a_signature_check_git_cannot_run_refuses_the_commit(
+    fleet: dict[str, AgentConfig]
+) -> None:
+    """Fail closed: when `git log` cannot report the signatures at all, nothing is trusted."""
+    import git as gitpython
+
+    cfg = dataclasses.replace(fleet["rtr1"], trust=TrustConfig(require_signed=True))
+    missing = "0" * 40
+    refusal, signer = GitSource(cfg)._check_signatures(gitpython.Repo(cfg.repo), [missing])
+    assert signer is None and refusal is not None
+    assert refusal == (  # git's own words, without GitPython's wrapping quotes
+        f"commit 000000000000: the signature check failed: fatal: bad object {missing}: "
+        "nothing applied"
+    )

@@ -430,7 +430,7 @@ class GitSource:
     def _unchecked(self, exc: Exception) -> str:
         """Why the signatures could not be checked: a verifier (gpg, ssh-keygen) that hung
         is killed with git after git.fetch_timeout (GitPython says "Timeout:")."""
-        if "Timeout:" in str(getattr(exc, "stderr", "")):
+        if "Timeout:" in str(exc):  # GitCommandError's text holds git's stderr
             return (f"the signature check did not finish within git.fetch_timeout "
                     f"({self.timeout:g} s)")
         return f"the signature check failed: {_git_error(exc)}"
@@ -549,4 +549,6 @@ _git_env = gitrun.environment  # one environment for every git the agent runs (a
 def _git_error(exc: Exception) -> str:
     """git's first meaningful error line of a failed command (redacted), or the exception."""
     text = str(getattr(exc, "stderr", "") or exc)
-    return first_error(text) or type(exc).__name__
+    # GitPython wraps git's stderr as "\n  stderr: '<text>'": git's own words are inside.
+    wrapped = re.fullmatch(r"\s*stderr: '(.*)'\s*", text, re.DOTALL)
+    return first_error(wrapped[1] if wrapped else text) or type(exc).__name__
