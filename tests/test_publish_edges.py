@@ -5,8 +5,11 @@ away at the awkward moment, and checkouts changed or damaged by hand."""
 
 from __future__ import annotations
 
+import http.server
 import os
+import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,8 +77,11 @@ def over_ssh(remote: Path) -> str:
 
 
 def test_fetch_and_push_go_out_with_the_deploy_key(
-    remote: Path, tmp_path: Path, ssh: Path
+    remote: Path, tmp_path: Path, ssh: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A caller's GIT_SSH_COMMAND (git prefers it to core.sshCommand) must not bypass the key.
+    marker = tmp_path / "callers-ssh-ran"
+    monkeypatch.setenv("GIT_SSH_COMMAND", f"touch {marker}; exit 255 #")
     transport = GitTransport(ssh_key=DEPLOY_KEY, fetch_timeout=20, push_timeout=20)
     pub = publisher(over_ssh(remote), "rtr1", tmp_path, transport=transport)
     assert pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1") == PublishResult(
@@ -94,6 +100,7 @@ def test_fetch_and_push_go_out_with_the_deploy_key(
     assert res.error == (
         f"fetch from {over_ssh(remote)} failed: fatal: Could not read from remote repository."
     )
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize(
@@ -127,19 +134,22 @@ def test_a_remote_that_hangs_is_cut_off_by_its_own_timeout(
     assert branch_files(remote) == {report("rtr1"): b"v2\n"}
 
 
-def test_without_a_transport_the_push_is_bounded_by_git_timeout(
-    remote: Path, tmp_path: Path, ssh: Path
+@pytest.mark.parametrize("service", ["git-upload-pack", "git-receive-pack"])
+def test_without_a_transport_fetch_and_push_are_bounded_by_git_timeout(
+    remote: Path, tmp_path: Path, ssh: Path, service: str
 ) -> None:
     """`peerops` always passes the config's transport; without one, fetch and push take
     git_timeout (here an ssh that lets anyone in)."""
     (ssh / "open").touch()
     pub = publisher(over_ssh(remote), "rtr1", tmp_path, git_timeout=1.0)
     assert pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1").pushed
-    (ssh / "git-receive-pack").touch()
+    (ssh / service).touch()
     started = time.monotonic()
     res = pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
     assert time.monotonic() - started < 8
-    assert (res.pushed, res.attempts, res.pending) == (False, 1, 1)
+    attempts = 0 if service == "git-upload-pack" else 1
+    assert (res.committed, res.pushed, res.attempts, res.pending) == (True, False, attempts, 1)
+    assert res.error and "Timeout" in res.error
 
 
 def test_a_transport_that_cannot_be_used_queues_the_report_and_says_why(
@@ -150,11 +160,9 @@ def test_a_transport_that_cannot_be_used_queues_the_report_and_says_why(
     creds.chmod(0o644)
     pub = publisher(remote, "rtr1", tmp_path, transport=GitTransport(http_credentials=creds))
     res = pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
-    assert res == PublishResult(
-        True, False, 0, 1,
-        f"fetch from {remote} failed: error: git.http_credentials: {creds}: mode 0644 lets "
-        f"others read it: chmod 600 {creds}",
-    )
+    why = f"error: git.http_credentials: {creds}: mode 0644 lets others read it: chmod 600 {creds}"
+    # git's line, cut at 300 characters like every error of git (agent.git.first_error)
+    assert res == PublishResult(True, False, 0, 1, f"fetch from {remote} failed: {why[:300]}")
     creds.chmod(0o600)
     assert pub.flush() == PublishResult(False, True, 1, 0, None)
     assert branch_files(remote) == {report("rtr1"): b"v1\n"}
@@ -316,3 +324,99 @@ def test_a_damaged_checkout_is_a_local_failure(remote: Path, tmp_path: Path) -> 
 def test_an_author_may_hold_any_printable_text_but_angle_brackets(tmp_path: Path) -> None:
     author = ("Xavier X. (NOC), ops", "noc+X@example.net")
     assert StatusPublisher("r.git", "rtr1", tmp_path / "co", author=author).author == author
+
+
+class _AsksForCredentials(http.server.BaseHTTPRequestHandler):
+    """An https-style remote on loopback that wants a user and password for everything."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="status"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_no_credential_helper_of_the_checkout_is_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Credentials come only from git.http_credentials: a helper written into the checkout's
+    own configuration (git would run it and hand it the remote's challenge) is ignored, and so
+    is a caller's askpass program (git runs it even where no terminal prompt is allowed)."""
+    askpass = tmp_path / "askpass"
+    askpass.write_text(f"#!/bin/sh\ntouch {tmp_path}/askpass-ran\necho guessed\n")
+    askpass.chmod(0o755)
+    monkeypatch.setenv("GIT_ASKPASS", str(askpass))
+    monkeypatch.setenv("SSH_ASKPASS", str(askpass))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AsksForCredentials)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/status.git"
+        pub = publisher(url, "rtr1", tmp_path)
+        assert pub.read_branch(fetch=False) == {}  # creates the checkout
+        marker = tmp_path / "helper-ran"
+        run_git("config", "credential.helper", f"!touch {marker}; false", cwd=pub.checkout)
+        res = pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (res.committed, res.pushed, res.pending) == (True, False, 1)
+    assert res.error and res.error.startswith(f"fetch from {url} failed: ")
+    assert not marker.exists() and not (tmp_path / "askpass-ran").exists()
+
+
+def test_local_git_commands_are_bounded_by_git_timeout(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local git that hangs (a stuck disk, a lock held elsewhere) ends the call with
+    PublishError after git_timeout instead of blocking the agent."""
+    real_git = shutil.which("git")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(
+        '#!/bin/sh\nfor a; do [ "$a" = hash-object ] && exec sleep 30; done\n'
+        f'exec {real_git} "$@"\n'
+    )
+    (bin_dir / "git").chmod(0o755)
+    pub = publisher(remote, "rtr1", tmp_path, git_timeout=1.0)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    started = time.monotonic()
+    with pytest.raises(PublishError, match=r"\Agit hash-object failed "):
+        pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert time.monotonic() - started < 8
+
+
+def pack_count(checkout: Path) -> int:
+    return len(list((checkout / ".git" / "objects" / "pack").glob("*.pack")))
+
+
+def test_git_s_auto_gc_keeps_the_checkout_tidy_without_repacking_every_call(
+    remote: Path, tmp_path: Path
+) -> None:
+    """Fetch and fast-import run without auto-gc, so the publisher runs `gc --auto` itself:
+    packs do not pile up past git's limit, and the checkout is not repacked whole on every
+    call (here every fast-import keeps a pack of its own and the limit is 3)."""
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    run_git("config", "fastimport.unpackLimit", "1", cwd=pub.checkout)
+    run_git("config", "gc.autoPackLimit", "3", cwd=pub.checkout)
+    before = pack_count(pub.checkout)
+    pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
+    assert pack_count(pub.checkout) == before + 1  # no repack below the limit
+    for n in range(3, 8):
+        assert pub.publish({report("rtr1"): f"v{n}\n".encode()}, f"rtr1: v{n}").pushed
+        assert pack_count(pub.checkout) <= 3
+
+
+def test_a_failing_gc_does_not_turn_a_landed_report_into_an_error(
+    remote: Path, tmp_path: Path
+) -> None:
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    run_git("config", "gc.auto", "not-a-number", cwd=pub.checkout)  # `git gc` dies on it
+    assert pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2") == PublishResult(
+        True, True, 1, 0, None
+    )

@@ -270,6 +270,8 @@ class StatusPublisher:
             GIT_WORK_TREE=str(self.checkout),
             GIT_INDEX_FILE=os.path.join(git_dir, "index"),
             GIT_OBJECT_DIRECTORY=os.path.join(git_dir, "objects"),
+            GIT_COMMON_DIR=git_dir,
+            GIT_ASKPASS="",  # no prompt program either (git asks it even without a terminal)
             GIT_CONFIG_PARAMETERS="",
             GIT_CONFIG_COUNT="0",
             GIT_AUTHOR_NAME=name,
@@ -290,12 +292,16 @@ class StatusPublisher:
     ) -> _Out:
         """Run one git subcommand as an argv list under git_timeout (or timeout); remote: with
         the transport's -c options; with check, ensure it succeeded or raise PublishError."""
-        runner = self._g
+        runner, env = self._g, None
         if remote:
             try:
-                runner = self._g(c=transport_options(self.transport)[1::2])
+                options = transport_options(self.transport)[1::2]
             except GitSetupError as exc:
                 return _Out(1, "", f"error: {exc}")
+            runner = self._g(c=options)
+            # git prefers GIT_SSH_COMMAND to core.sshCommand: an inherited one would bypass the
+            # deploy key and known_hosts (gitpython can only add variables, not remove them).
+            env = {"GIT_SSH_COMMAND": dict(o.split("=", 1) for o in options)["core.sshCommand"]}
         command = getattr(runner, argv[0].replace("-", "_"))
         with contextlib.ExitStack() as stack:
             istream = None
@@ -312,6 +318,7 @@ class StatusPublisher:
                     kill_after_timeout=timeout or self.git_timeout,
                     stdout_as_string=not binary,
                     shell=False,
+                    env=env,
                 )
             except GitCommandNotFound as exc:
                 raise PublishError(f"git not found: {exc}") from exc
