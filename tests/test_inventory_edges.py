@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 from agent.model import DEFAULT_CRYPTO, Crypto, Ipv4Pair, Ipv6Config, Peering, Phase
 from agent.repo.cache import load_inventory_cached
 from agent.repo.inventory import load_inventory
+from tests.conftest import edit as edit_text
 from tests.keytools import material
 
 LINK = "peers/rtr1/rtr2.yaml"
@@ -322,3 +324,176 @@ def test_the_parse_cache_sees_a_changed_key_file_and_a_raised_min_bits(
     second, problems = load_inventory_cached(state_copy, cache, min_bits=1024)
     assert second is not None, problems
     assert {p.peer: p.public_key for p in second.for_router("rtr1")}["alice"] == m.spki
+
+
+# -- what a peer file resolves to, and what one refusal leaves out -------------------------------
+
+
+def peering(repo: Path, router: str, peer: str) -> Peering:
+    inventory, problems = load_inventory(repo)
+    assert inventory is not None, [str(p) for p in problems]
+    (found,) = [p for p in inventory.for_router(router) if p.peer == peer]
+    return found
+
+
+def line_of(repo: Path, rel: str, needle: str) -> int:
+    (line,) = [n for n, ln in enumerate((repo / rel).read_text().splitlines(), 1) if needle in ln]
+    return line
+
+
+@pytest.mark.parametrize(("pair", "expected"), [
+    (None, Ipv6Config("ula", "fd42:4242:b0b::", "fd42:4242:b0b::1")),
+    ({"router": "FE80:0:0::B:1", "peer": "fe80::b:0002"}, Ipv6Config("link-local", "fe80::b:1",
+                                                                     "fe80::b:2")),
+    ({"router": "fd42:4242:b0b:0::1", "peer": "FD42:4242:B0B::"},
+     Ipv6Config("ula", "fd42:4242:b0b::1", "fd42:4242:b0b::")),
+], ids=["ula-as-written", "link-local-compressed", "ula-compressed"])
+def test_an_ipv6_transfer_pair_resolves_to_its_mode_in_compressed_form(
+    state_copy: Path, pair: dict[str, str] | None, expected: Ipv6Config
+) -> None:
+    """ifconfig and the observed state print compressed lower-case addresses: the loader
+    must hand the plan the same form, with the mode the template renders."""
+    if pair:
+        rewrite(state_copy, "peers/rtr1/bob.yaml", lambda d: d["gre"].update(ipv6=pair))
+    assert peering(state_copy, "rtr1", "bob").ipv6 == expected
+
+
+def test_eui64_resolves_to_the_kernel_link_local_mode(state_copy: Path) -> None:
+    alice = peering(state_copy, "rtr1", "alice")
+    assert alice.ipv6 == Ipv6Config("eui64") and alice.ipv4 == Ipv4Pair("172.20.1.1", "172.20.1.2")
+
+
+def test_an_aead_cipher_drops_the_inherited_auth(state_copy: Path) -> None:
+    """ipsecctl refuses `auth` next to an AEAD cipher: the built-in hmac-sha2-256 must not
+    reach the rendered rule (auth None, not an empty string the template would print)."""
+    rewrite(state_copy, "peers/rtr1/bob.yaml",
+            lambda d: d.update(crypto={"quick": {"enc": "aes-256-gcm"}}))
+    quick = peering(state_copy, "rtr1", "bob").crypto.quick
+    assert quick == Phase(None, "aes-256-gcm", DEFAULT_CRYPTO.quick.group,
+                          DEFAULT_CRYPTO.quick.lifetime)
+    assert quick.auth is None
+
+
+def test_every_value_below_the_floor_in_one_phase_is_reported(state_copy: Path) -> None:
+    rewrite(state_copy, "peers/rtr1/bob.yaml", lambda d: d.update(crypto={"quick": {
+        "enc": "3des-cbc", "auth": "hmac-md5", "group": "modp1024"}}))
+    found = [re.sub(r":\d+:\d+:", ":", e, count=1).split(" is below")[0]
+             for e in errors(state_copy)]
+    assert found == [f"peers/rtr1/bob.yaml: crypto.quick.{key}: {value}" for key, value in (
+        ("enc", "3des-cbc"), ("auth", "hmac-md5"), ("group", "modp1024"))]
+
+
+@pytest.mark.parametrize(("rel", "change", "field", "says"), [
+    # bob has no IPv4: a refused IPv6 pair is not also "no transfer addresses", and the
+    # MTU of a peering that is not built is not checked
+    ("peers/rtr1/bob.yaml",
+     {"ipv6": {"router": "fd42:4242:b0b::1", "peer": "fd42:4242:b0b::1"}, "mtu": 1500},
+     "gre.ipv6.peer", "the router and the peer have the same address"),
+    # one refusal per pair: the first that applies
+    ("peers/rtr1/alice.yaml", {"ipv4": {"router": "224.0.0.1", "peer": "224.0.0.1"}, "mtu": 1500},
+     "gre.ipv4.peer", "the router and the peer have the same address"),
+    ("peers/rtr1/alice.yaml", {"ipv4": {"router": "224.0.0.1", "peer": "172.20.1.2"}},
+     "gre.ipv4.router", "224.0.0.1 cannot be a transfer address"),
+    ("peers/rtr1/alice.yaml", {"ipv4": {"router": "172.20.1.1", "peer": "255.255.255.255"}},
+     "gre.ipv4.peer", "255.255.255.255 is reserved (240.0.0.0/4, including the broadcast "
+     "255.255.255.255)"),
+], ids=["ipv6-same-address", "ipv4-same-multicast", "ipv4-multicast", "ipv4-broadcast"])
+def test_a_refused_transfer_pair_is_the_one_problem_of_its_peering(
+    state_copy: Path, rel: str, change: dict[str, Any], field: str, says: str
+) -> None:
+    rewrite(state_copy, rel, lambda d: d["gre"].update(change))
+    assert [re.sub(r":\d+:\d+:", ":", e, count=1) for e in errors(state_copy)] == [
+        f"{rel}: {field}: {says}"
+    ]
+
+
+def test_one_interface_on_two_peerings_is_refused_on_both_files(state_copy: Path) -> None:
+    for peer in ("alice", "bob"):
+        edit_text(state_copy / f"peers/rtr1/{peer}.yaml", "gre:\n", "gre:\n  interface: gre5\n")
+    at = {p: line_of(state_copy, f"peers/rtr1/{p}.yaml", "interface: gre5")
+          for p in ("alice", "bob")}
+    assert errors(state_copy) == [
+        f"peers/rtr1/alice.yaml:{at['alice']}:3: gre.interface: interface gre5 is also used by "
+        "bob on rtr1 (peers/rtr1/bob.yaml)",
+        f"peers/rtr1/bob.yaml:{at['bob']}:3: gre.interface: interface gre5 is also used by "
+        "alice on rtr1 (peers/rtr1/alice.yaml)",
+    ]
+
+
+def test_one_peer_transfer_address_on_two_peerings_is_refused_on_both_files(
+    state_copy: Path,
+) -> None:
+    """bob's new IPv4 pair reuses alice's peer address: refused at the peer field of each."""
+    bob = "peers/rtr1/bob.yaml"
+    edit_text(state_copy / bob, "gre:\n", "gre:\n  ipv4:\n    router: 172.20.9.1\n"
+              "    peer: 172.20.1.2\n")
+    alice_at = line_of(state_copy, "peers/rtr1/alice.yaml", "peer: 172.20.1.2")
+    bob_at = line_of(state_copy, bob, "peer: 172.20.1.2")
+    assert errors(state_copy) == [
+        f"peers/rtr1/alice.yaml:{alice_at}:5: gre.ipv4.peer: transfer address 172.20.1.2 is "
+        "also used by bob on rtr1 (peers/rtr1/bob.yaml)",
+        f"{bob}:{bob_at}:5: gre.ipv4.peer: transfer address 172.20.1.2 is also used by alice on "
+        "rtr1 (peers/rtr1/alice.yaml)",
+    ]
+
+
+# -- the top of the repo: routers/ and peers/ --------------------------------------------------
+
+
+def test_a_directory_without_routers_is_not_a_state_repo(tmp_path: Path) -> None:
+    (tmp_path / "peers").mkdir()
+    assert errors(tmp_path) == [
+        f"routers/:1:1: (repo): no routers/ directory in {tmp_path}: not a state repo"
+    ]
+
+
+def test_a_repo_without_peers_has_routers_and_no_peerings(state_copy: Path) -> None:
+    shutil.rmtree(state_copy / "peers")
+    inventory, problems = load_inventory(state_copy)
+    assert problems == [] and inventory is not None
+    assert sorted(inventory.routers) == ["rtr1", "rtr2"]
+    assert [inventory.for_router(r) for r in ("rtr1", "rtr2")] == [(), ()]
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink"])
+def test_peers_must_be_a_directory(state_copy: Path, kind: str) -> None:
+    shutil.move(state_copy / "peers", state_copy / "elsewhere")
+    if kind == "file":
+        (state_copy / "peers").write_text("peers/rtr1/alice.yaml\n")
+    else:
+        (state_copy / "peers").symlink_to("elsewhere")
+    assert errors(state_copy) == [
+        "peers:1:1: (file): must be a directory (a symbolic link is not followed)"
+    ]
+
+
+def test_a_stray_file_in_peers_is_refused_and_the_rest_still_read(state_copy: Path) -> None:
+    """README.md and dotfiles beside the router directories are skipped; any other file is
+    refused, and the peer files after it are still checked (carol's wrong name)."""
+    for name in ("a-note.txt", ".gitkeep", "README.md"):
+        (state_copy / "peers" / name).write_text("notes\n")
+    carol = "peers/rtr2/carol.yaml"
+    edit_text(state_copy / carol, "name: carol", "name: carol2")
+    at = line_of(state_copy, carol, "name: carol2")
+    assert errors(state_copy) == [
+        "peers/a-note.txt:1:1: (file): peer files live in peers/<router>/<peer>.yaml",
+        f"{carol}:{at}:1: name: must equal the file name 'carol'",
+    ]
+
+
+def test_an_internal_link_written_in_both_directories_is_refused_at_the_second(
+    state_copy: Path,
+) -> None:
+    """A link is written once, in its owner's directory: the copy in rtr2's directory would
+    give each router a second peering of the same name."""
+    text = (state_copy / LINK).read_text()
+    for old, new in (("router: rtr2", "router: rtr1"), ("name: rtr2", "name: rtr1"),
+                     ("172.20.0.", "172.20.5."), ("fe80::42:", "fe80::43:")):
+        text = text.replace(old, new)
+    second = "peers/rtr2/rtr1.yaml"
+    (state_copy / second).write_text(text)
+    at = line_of(state_copy, second, "name: rtr1")
+    assert sorted(errors(state_copy)) == [  # one line, field and file: in no fixed order
+        f"{second}:{at}:1: name: {router} already has a peering named {peer} ({LINK})"
+        for router, peer in (("rtr1", "rtr2"), ("rtr2", "rtr1"))
+    ]
