@@ -5,9 +5,13 @@ away at the awkward moment, and checkouts changed or damaged by hand."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
+import pty
+import select
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -316,7 +320,7 @@ def test_a_damaged_checkout_is_a_local_failure(remote: Path, tmp_path: Path) -> 
     pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
     objects = pub.checkout / ".git" / "objects"
     objects.rename(objects.with_name("objects.lost"))
-    with pytest.raises(PublishError, match=r"\Agit [a-z-]+ failed \(128\): fatal: "):
+    with pytest.raises(PublishError, match=r"\Agit for-each-ref failed \(128\): fatal: not a git"):
         pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2")
     assert log(remote) == ["rtr1: v1"]
 
@@ -420,3 +424,87 @@ def test_a_failing_gc_does_not_turn_a_landed_report_into_an_error(
     assert pub.publish({report("rtr1"): b"v2\n"}, "rtr1: v2") == PublishResult(
         True, True, 1, 0, None
     )
+
+
+def test_a_run_from_a_terminal_never_waits_for_a_prompt(tmp_path: Path) -> None:
+    """Run by hand from a shell, a remote that asks for credentials must not stop the run at
+    a `Username for ...` prompt: the fetch fails at once and the report is queued."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AsksForCredentials)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/status.git"
+    pid, terminal = pty.fork()  # the child's controlling terminal is the pty
+    if pid == 0:
+        try:
+            res = publisher(url, "rtr1", tmp_path).publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+            os._exit(0 if res.pending == 1 else 1)
+        except BaseException:
+            os._exit(2)
+    seen, deadline = b"", time.monotonic() + 20
+    poller = select.poll()  # not select(): the descriptor may be above FD_SETSIZE here
+    poller.register(terminal, select.POLLIN)
+    try:
+        while b"Username" not in seen and time.monotonic() < deadline:
+            if poller.poll(200):
+                try:
+                    chunk = os.read(terminal, 1024)
+                except OSError:  # EIO: the child is gone
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            elif os.waitpid(pid, os.WNOHANG)[0]:
+                pid = 0
+                break
+    finally:
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        status = os.waitpid(pid, 0)[1] if pid else 0
+        os.close(terminal)
+        server.shutdown()
+        server.server_close()
+    assert b"Username" not in seen
+    assert status == 0
+
+
+def test_a_file_name_that_is_not_utf8_does_not_stop_read_branch(
+    remote: Path, tmp_path: Path
+) -> None:
+    """A name git stores as raw bytes comes back surrogate-escaped (os.fsencode gives the bytes
+    back), next to the other files."""
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    human = tmp_path / "human"
+    run_git("clone", "--quiet", "--branch", "status", str(remote), str(human))
+    name = b"notes/latin1-\xe9.txt".decode("utf-8", "surrogateescape")
+    (human / "notes").mkdir()
+    (human / name).write_bytes(b"caf\xe9\n")
+    run_git("add", "-A", cwd=human)
+    run_git("commit", "--quiet", "-m", "a latin-1 name", cwd=human)
+    run_git("push", "--quiet", "origin", "status", cwd=human)
+    files = pub.read_branch()
+    assert files == {report("rtr1"): b"v1\n", name: b"caf\xe9\n"}
+    assert os.fsencode(name) == b"notes/latin1-\xe9.txt"
+
+
+def test_the_checkouts_reflog_names_the_router_not_the_caller(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who moved the branch (`git reflog` in the checkout, what an admin reads) is the router,
+    whatever identity the caller's environment holds."""
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "wrong")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "wrong@example.invalid")
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    monkeypatch.undo()
+    who = run_git("reflog", "--format=%gn <%ge>", "refs/heads/status", cwd=pub.checkout)
+    assert set(who.splitlines()) == {"peerops rtr1 <peerops@rtr1.invalid>"}
+
+
+def test_without_git_the_call_fails_and_says_so(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    pub = publisher(remote, "rtr1", tmp_path)
+    with pytest.raises(PublishError, match=r"\Agit not found: "):
+        pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")

@@ -361,12 +361,13 @@ class StatusPublisher:
             (self._git_dir / name).unlink(missing_ok=True)
         for lock in (self._git_dir / "refs").rglob("*.lock"):
             lock.unlink(missing_ok=True)
+        # A rebase moves the branch only when it completes, so dropping the state of one left
+        # half-way loses nothing (no `rebase --abort`: HEAD is put back on our branch below
+        # and the work tree, which may be half-way too, reset at the end of the call).
         if any((self._git_dir / name).exists() for name in _REBASE_DIRS):
-            # A rebase moves the branch only when it completes: aborting it loses nothing.
-            self._git("rebase", "--abort", check=False)
             self._moved = True
         for name in (*_REBASE_DIRS, "sequencer"):
-            shutil.rmtree(self._git_dir / name, ignore_errors=True)  # if the abort failed
+            shutil.rmtree(self._git_dir / name, ignore_errors=True)
         for name in _STATE_FILES:
             (self._git_dir / name).unlink(missing_ok=True)
         if (self._git_dir / "HEAD").read_text().strip() != f"ref: {self._local}":
