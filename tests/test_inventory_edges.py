@@ -288,6 +288,26 @@ def test_an_ipv6_transfer_address_that_is_a_tunnel_endpoint_is_refused(
     ]
 
 
+@pytest.mark.parametrize(("endpoint", "gre", "field"), [
+    ("198.51.100.7", {"ipv4": {"router": "172.20.1.1", "peer": "198.51.100.7"}}, "ipv4.peer"),
+    ("fd42:4242:7::1", {"ipv6": {"router": "fd42:4242:7::", "peer": "fd42:4242:7::1"}},
+     "ipv6.peer"),
+], ids=["ipv4", "ipv6-ula"])
+def test_gre_recursion_is_the_one_problem_of_its_peering(
+    state_copy: Path, endpoint: str, gre: dict[str, Any], field: str
+) -> None:
+    """A recursive peering is not built further: its MTU (too large here) is not checked."""
+
+    def recursive(doc: dict[str, Any]) -> None:
+        doc["endpoint"] = endpoint
+        doc["gre"].update(gre, mtu=1500)
+
+    rewrite(state_copy, "peers/rtr1/alice.yaml", recursive)
+    assert [re.sub(r":\d+:\d+:", ":", e, count=1) for e in errors(state_copy)] == [
+        f"peers/rtr1/alice.yaml: gre.{field}: {endpoint} {GRE_RECURSION}"
+    ]
+
+
 @pytest.mark.parametrize(("kind", "written", "path"), [
     ("ipv6", "2001:db8:0:0::5", "/etc/isakmpd/pubkeys/ipv6/2001:db8::5"),
     ("ipv4", "192.0.2.5", "/etc/isakmpd/pubkeys/ipv4/192.0.2.5"),
@@ -496,4 +516,107 @@ def test_an_internal_link_written_in_both_directories_is_refused_at_the_second(
     assert sorted(errors(state_copy)) == [  # one line, field and file: in no fixed order
         f"{second}:{at}:1: name: {router} already has a peering named {peer} ({LINK})"
         for router, peer in (("rtr1", "rtr2"), ("rtr2", "rtr1"))
+    ]
+
+
+# -- one key, one owner; key and signature files ------------------------------------------------
+
+OWN_KEY = ("each router and each peer proves itself with a key of its own (a peer puts its "
+           "router's /etc/isakmpd/local.pub here)")
+
+
+def test_a_router_key_pasted_into_peer_files_is_refused_on_every_file(state_copy: Path) -> None:
+    """rtr1's own key in four peer files: alice and dave (one AS, which may share a key) in
+    key files, bob and carol inline. Each file is refused at its key field, naming up to three
+    other owners and how many more."""
+    key = yaml.safe_load((state_copy / "routers/rtr1.yaml").read_text())["public_key"]
+    rewrite(state_copy, "peers/rtr1/alice.yaml",
+            lambda d: (d.pop("public_key"), d.update(public_key_file="alice.pub")))
+    (state_copy / "peers/rtr1/alice.pub").write_text(key)
+    for rel in ("peers/rtr1/bob.yaml", "peers/rtr2/carol.yaml"):
+        rewrite(state_copy, rel, lambda d: d.update(public_key=key))
+    dave = (state_copy / "peers/rtr1/alice.yaml").read_text()
+    for old, new in (("alice", "dave"), ("198.51.100.7", "198.51.100.8"),
+                     ("172.20.1.1", "172.20.1.5"), ("172.20.1.2", "172.20.1.6")):
+        dave = dave.replace(old, new)
+    (state_copy / "peers/rtr1/dave.yaml").write_text(dave)
+    (state_copy / "peers/rtr1/dave.pub").write_text(key)
+    router = "router rtr1 in routers/rtr1.yaml"
+    alice, dave_ = (f"rtr1/{p} (AS4242421234) in peers/rtr1/{p}.yaml" for p in ("alice", "dave"))
+    bob = "rtr1/bob (AS4242425678) in peers/rtr1/bob.yaml"
+    carol = "rtr2/carol (AS4242429876) in peers/rtr2/carol.yaml"
+    expected = {
+        "peers/rtr1/alice.yaml": ("public_key_file", f"{router}, {bob}, {carol}"),
+        "peers/rtr1/bob.yaml": ("public_key", f"{router}, {alice}, {dave_} and 1 more"),
+        "peers/rtr1/dave.yaml": ("public_key_file", f"{router}, {bob}, {carol}"),
+        "peers/rtr2/carol.yaml": ("public_key", f"{router}, {alice}, {bob} and 1 more"),
+        "routers/rtr1.yaml": ("public_key", f"{alice}, {bob}, {dave_} and 1 more"),
+    }
+    assert errors(state_copy) == [
+        f"{rel}:{line_of(state_copy, rel, field + ':')}:1: {field}: this public key is also "
+        f"the key of {others}: {OWN_KEY}"
+        for rel, (field, others) in expected.items()
+    ]
+
+
+def test_routers_without_a_key_share_none(state_copy: Path) -> None:
+    """A router needs public_key only for internal links: two without one own no key."""
+    (state_copy / LINK).unlink()
+    for rel in ("routers/rtr1.yaml", "routers/rtr2.yaml"):
+        rewrite(state_copy, rel, lambda d: d.pop("public_key"))
+    inventory, problems = load_inventory(state_copy)
+    assert problems == [] and inventory is not None
+    assert inventory.routers["rtr1"].public_key is None
+
+
+def test_a_key_file_of_a_broken_peer_file_does_not_stop_the_key_file_check(
+    state_copy: Path,
+) -> None:
+    """alice.yaml is refused (and reported once, not again for its alice.pub); zed.pub after
+    it, with no zed.yaml, is still reported."""
+    rewrite(state_copy, "peers/rtr1/alice.yaml",
+            lambda d: (d.pop("public_key"), d.update(public_key_file="alice.pub", asn=0)))
+    (state_copy / "peers/rtr1/alice.pub").write_text(material().spki)
+    (state_copy / "peers/rtr1/zed.pub").write_text(material().spki)
+    found = errors(state_copy)
+    assert [e.split(":")[0] for e in found] == ["peers/rtr1/alice.yaml", "peers/rtr1/zed.pub"]
+    assert found[1] == "peers/rtr1/zed.pub:1:1: (file): not used: there is no " \
+                       "peers/rtr1/zed.yaml for it"
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("alice.sig", "signatures cover a key file: put the key in <name>.pub"),
+    ("alice.asc", "signatures cover a key file: put the key in <name>.pub"),
+    ("alice.yaml.sig", "signatures cover a key file: put the key in <name>.pub"),
+])
+def test_a_signature_of_anything_but_a_key_file_is_refused(
+    state_copy: Path, name: str, why: str
+) -> None:
+    (state_copy / "peers/rtr1" / name).write_text("-----BEGIN PGP SIGNATURE-----\n")
+    (error,) = errors(state_copy)
+    assert error.startswith(f"peers/rtr1/{name}:1:1: (file): {why}")
+
+
+def test_a_key_file_name_that_is_a_directory_is_refused(state_copy: Path) -> None:
+    (state_copy / "peers/rtr1/alice.pub").mkdir()
+    assert errors(state_copy) == ["peers/rtr1/alice.pub:1:1: (file): not a file"]
+
+
+def test_a_nul_in_an_inline_key_is_refused(state_copy: Path) -> None:
+    """The schema's ssh-rsa form takes any comment up to the end of the line, a NUL too."""
+    key = material().ssh_rsa_pub.strip() + " alice\0laptop"
+    rewrite(state_copy, "peers/rtr1/alice.yaml", lambda d: d.update(public_key=key))
+    at = line_of(state_copy, "peers/rtr1/alice.yaml", "public_key:")
+    assert errors(state_copy) == [
+        f"peers/rtr1/alice.yaml:{at}:1: public_key: a public key is ASCII text"
+    ]
+
+
+def test_a_link_to_a_router_without_a_key_is_not_built_further(state_copy: Path) -> None:
+    """Only the missing key is reported: the link's MTU (too large here) is not checked."""
+    rewrite(state_copy, "routers/rtr2.yaml", lambda d: d.pop("public_key"))
+    rewrite(state_copy, LINK, lambda d: d["gre"].update(mtu=1500))
+    at = line_of(state_copy, LINK, "router: rtr2")
+    assert errors(state_copy) == [
+        f"{LINK}:{at}:1: router: routers/rtr2.yaml needs public_key for this internal link"
     ]
