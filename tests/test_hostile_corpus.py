@@ -213,6 +213,8 @@ def snapshot(fleet: Path) -> dict[str, str]:
             rel = full.relative_to(fleet).as_posix()
             root_rel = rel.removeprefix("rtr1/root/")
             if rel.startswith(INTENDED_FLEET) or "/root/.peerops-sim" in rel or (
+                rel.startswith("fleet.json.index.db")  # the simulated network's (sim/fleet_index)
+            ) or (
                 rel.startswith("rtr1/root/") and root_rel.startswith(INTENDED_ROOT)
             ):
                 continue  # .peerops-sim is the simulated kernels and network, not files

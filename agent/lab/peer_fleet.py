@@ -23,6 +23,9 @@ from agent.repo.keyblock import set_key_block
 from agent.sim.cli import FreshRoot
 from agent.sim.fleet import write_fleet
 
+# libyaml when present (a simulation reads a thousand peer files here); the file was validated.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass
 class PeerFleet:
@@ -72,7 +75,7 @@ class PeerFleet:
             pem = self.keys[self.owners[(p.router, p.peer)]]
             path = tree / p.source
             text = path.read_text(encoding="utf-8")
-            if "public_key_file" in (yaml.safe_load(text) or {}):
+            if "public_key_file" in (yaml.load(text, Loader=_LOADER) or {}):  # noqa: S506 - safe
                 (path.parent / f"{p.peer}.pub").write_text(pem)
             else:
                 path.write_text(set_key_block(text, pem))

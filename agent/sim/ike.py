@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.sim import fleet_index
 from agent.sim import state as simstate
 from agent.sim.fleet import load_fleet
 from agent.sim.ike_conf import P1_AUTH, P1_ENC, P2_AUTH, P2_ENC
@@ -720,9 +721,10 @@ class _Fleet:
         }
         needles = frozenset(f'"{addr}"'.encode() for addr in ours)
         index: dict[str, list[tuple[RouterView, str]]] = {}
+        indexed = fleet_index.lookup(self.me.root, needles)  # one query, not one per router
         for name, root in sorted(self.fleet.get("routers", {}).items()):
             path = fleet_root(root)
-            if name == self.me.name or path == self.me.root:
+            if name == self.me.name or path == self.me.root or fleet_index.skip(indexed, path):
                 continue
             state = load_state(path, needles)
             view = RouterView(name, path, state) if state is not None else None

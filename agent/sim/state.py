@@ -137,6 +137,7 @@ class Table(MutableMapping[str, Any]):
         self._stored: dict[str, str | None] = {}  # their JSON in the store (None: no row)
         self._complete = False
         self._probed = False  # bool() asked whether any row exists
+        self.written: dict[str, str] = {}  # rows flush() wrote: their new JSON
 
     def _fetch(self, name: str) -> bool:
         if name not in self._stored:
@@ -222,6 +223,7 @@ class Table(MutableMapping[str, Any]):
                 continue
             new = json.dumps(self._rows[name], sort_keys=True)
             if new != old:
+                self.written[name] = new
                 self._db.execute(
                     "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (self._section, name, new)
                 )
@@ -263,6 +265,10 @@ class State(MutableMapping[str, Any]):
         for table in (self._top, *self._tables.values()):
             table.flush()
 
+    def written(self, key: str) -> str | None:
+        """The new JSON of top-level key if flush() wrote it."""
+        return self._top.written.get(key)
+
     def rows_read(self) -> dict[str, str | None] | None:
         rows: dict[str, str | None] = {}
         for table in (self._top, *self._tables.values()):
@@ -287,6 +293,11 @@ def transaction(root: Path) -> Iterator[State]:
             state.update(new_state())
         yield state
         state.flush()
+        isakmpd = state.written("isakmpd")
+        if isakmpd:  # the fleet's index of who mentions which address (agent/sim/fleet_index)
+            from agent.sim import fleet_index
+
+            fleet_index.note(root, isakmpd)
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -1,0 +1,124 @@
+"""Which routers of a fleet may hold a connection towards an address: a derived index.
+
+A router that looks for the mirror of its connections asks every other router of the fleet
+whether its isakmpd state mentions one of its addresses (`state.mentions`: `"ADDR"` inside
+the stored JSON), a thousand store lookups per look in a simulation of a thousand peers.
+This index answers that for the whole fleet in one query. It lives beside the fleet file
+(FLEET.index.db, SQLite) and is derived: safe to delete, never trusted beyond what it
+covers.
+
+- `note(root, value)`: before a router's store commits a new isakmpd row (JSON `value`),
+  every address quoted in it (`"ADDR"`, ADDR of hex digits, dots and colons) is added for
+  that router, and the router is marked as covered with the inode of its store. Nothing is
+  ever removed while the store is the same file, so for a covered router the index holds a
+  superset of what its row mentions (a rolled-back or later-replaced row leaves only
+  addresses too many, which cost one look).
+- `lookup(root, needles)`: the covered routers (root -> inode) and those among them whose
+  rows may mention one of needles; None when there is no index or a needle is not an
+  address. A router not covered, or whose store is another file now, is looked at as
+  before.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+from agent.sim import state as simstate
+
+SUFFIX = ".index.db"
+_ADDRESS = r"[0-9A-Fa-f:.]+"
+# Overlapping: in `"a":"b"` the quote that opens "b" also closes the text ":" before it.
+_QUOTED = re.compile(f'(?="({_ADDRESS})")')
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS covered (root TEXT PRIMARY KEY, inode INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS mention (address TEXT NOT NULL, root TEXT NOT NULL,"
+    " PRIMARY KEY (address, root))",
+)
+_CONNECTIONS: dict[tuple[str, int], sqlite3.Connection] = {}
+
+
+def quoted_addresses(value: str) -> set[str]:
+    """Every ADDR such that `"ADDR"` occurs in value (ADDR: hex digits, dots and colons)."""
+    return set(_QUOTED.findall(value))
+
+
+def index_path(root: Path) -> str | None:
+    """FLEET.index.db of the fleet root belongs to; None for a router without a fleet."""
+    fleet = simstate.read_host_info(root).get("fleet")
+    return f"{fleet}{SUFFIX}" if fleet else None
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    key = (path, os.getpid())
+    db = _CONNECTIONS.get(key)
+    if db is None:
+        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        for statement in _SCHEMA:
+            db.execute(statement)
+        _CONNECTIONS[key] = db
+    return db
+
+
+def _store_inode(root: Path) -> int | None:
+    try:
+        return os.stat(os.path.join(root, simstate.SIM_DIR, simstate.STATE_FILE)).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def note(root: Path, value: str) -> None:
+    """Record the addresses of root's isakmpd row `value`, which its store is about to
+    commit (called inside the store's write transaction)."""
+    path = index_path(root)
+    inode = _store_inode(root)
+    if path is None or inode is None:
+        return
+    name = os.path.realpath(root)  # as the fleet's readers resolve it (ike.fleet_root)
+    db = _connect(path)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        row = db.execute("SELECT inode FROM covered WHERE root = ?", (name,)).fetchone()
+        if row is not None and row[0] != inode:  # another store: its old rows say nothing
+            db.execute("DELETE FROM mention WHERE root = ?", (name,))
+        db.executemany(
+            "INSERT OR IGNORE INTO mention VALUES (?, ?)",
+            [(address, name) for address in sorted(quoted_addresses(value))],
+        )
+        db.execute("INSERT OR REPLACE INTO covered VALUES (?, ?)", (name, inode))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def lookup(
+    root: Path, needles: frozenset[bytes]
+) -> tuple[dict[str, int], set[str]] | None:
+    """(covered roots -> store inode, the covered roots that may mention a needle) for the
+    fleet of root; needles are `"ADDR"` as state.mentions takes them."""
+    path = index_path(root)
+    addresses = [n.decode()[1:-1] for n in needles]
+    if path is None or not needles or not os.path.exists(path):
+        return None  # no needles: every router is looked at (ike._load_state)
+    if not all(re.fullmatch(f'"{_ADDRESS}"', n.decode()) for n in needles):
+        return None
+    db = _connect(path)
+    covered = dict(db.execute("SELECT root, inode FROM covered").fetchall())
+    marks = ",".join("?" * len(addresses))
+    hits = {root for (root,) in db.execute(
+        f"SELECT DISTINCT root FROM mention WHERE address IN ({marks})", addresses  # noqa: S608
+    )}  # fmt: skip
+    return covered, hits
+
+
+def skip(found: tuple[dict[str, int], set[str]] | None, root: Path) -> bool:
+    """True when the index says root's current store mentions none of the needles."""
+    if found is None:
+        return False
+    covered, hits = found
+    name = str(root)
+    return name in covered and name not in hits and _store_inode(root) == covered[name]
