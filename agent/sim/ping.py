@@ -286,6 +286,14 @@ def _here(ctx: Any) -> dict[str, Any]:
     )
 
 
+def _here_addresses(ctx: Any) -> set[Address]:
+    """_own_addresses of this router, inside simstate.snapshot() once while nothing changes
+    (each of a hundred pings parsed every address of every interface again)."""
+    return simstate.snapshot_cached(
+        ("ping: own addresses", str(ctx.host.root)), lambda: _own_addresses(_here(ctx))
+    )
+
+
 def _addr(text: str | None) -> Address | None:
     if not text:
         return None
@@ -344,7 +352,7 @@ def _answering_path(
     ctx: Any, dst: Address, scope: str | None, src: Address | None
 ) -> str | None:
     """A name for the path that answers the echo, or None when nothing answers."""
-    if dst in _own_addresses(_here(ctx)):
+    if dst in _here_addresses(ctx):
         return f"local|{dst}"
     link = _link_towards(_here(ctx), dst, scope)
     if link is None or (src is not None and src != link.local):
@@ -409,11 +417,23 @@ def _local_for(iface: dict[str, Any], dst: Address, scoped: bool) -> Address | N
 
 def _ipsec_up(ctx: Any, link: _Link) -> bool:
     """Flows for proto gre with the tunnel peer and SAs both ways, as `ipsecctl -sa` shows."""
-    view = ike.observe(ctx.host.root, ctx.state)
-    flows = {f.direction for f in view.flows if f.proto == 47 and _addr(f.peer) == link.tunnel_dst}
-    pairs = {(_addr(s.src), _addr(s.dst)) for s in view.sas}
+    flows, pairs = simstate.snapshot_cached(
+        ("ping: flows and SAs", str(ctx.host.root)), lambda: _flows_and_sas(ctx)
+    )  # inside simstate.snapshot() once, not every flow and SA parsed again per ping
     both_ways = {(link.tunnel_src, link.tunnel_dst), (link.tunnel_dst, link.tunnel_src)}
-    return flows == {"in", "out"} and both_ways <= pairs
+    return flows.get(link.tunnel_dst, set()) == {"in", "out"} and both_ways <= pairs
+
+
+def _flows_and_sas(
+    ctx: Any,
+) -> tuple[dict[Address | None, set[str]], set[tuple[Address | None, Address | None]]]:
+    """The directions of the gre flows by peer, and the (src, dst) of every SA."""
+    view = ike.observe(ctx.host.root, ctx.state)
+    flows: dict[Address | None, set[str]] = {}
+    for f in view.flows:
+        if f.proto == 47:
+            flows.setdefault(_addr(f.peer), set()).add(f.direction)
+    return flows, {(_addr(s.src), _addr(s.dst)) for s in view.sas}
 
 
 def _external_answers(ctx: Any, link: _Link, dst: Address) -> bool:
