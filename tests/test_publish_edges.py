@@ -9,6 +9,7 @@ import contextlib
 import http.server
 import os
 import pty
+import random
 import select
 import shutil
 import signal
@@ -508,3 +509,63 @@ def test_without_git_the_call_fails_and_says_so(
     pub = publisher(remote, "rtr1", tmp_path)
     with pytest.raises(PublishError, match=r"\Agit not found: "):
         pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+
+
+def test_the_default_retry_policy(remote: Path, tmp_path: Path) -> None:
+    """Without settings (what `peerops` uses): 8 pushes at most, backing off 0.2 s doubled
+    each time, capped at 10 s, each times a jitter in [0.5, 1.5); fetch, push and local git
+    commands bounded by 60 s."""
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    delays: list[float] = []
+    pub = StatusPublisher(str(remote), "rtr1", tmp_path / "co", sleep=delays.append,
+                          rng=random.Random(7))
+    assert (pub.git_timeout, pub.transport.fetch_timeout, pub.transport.push_timeout) == (
+        60.0, 60.0, 60.0
+    )
+    res = pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    assert (res.pushed, res.attempts, res.pending) == (False, 8, 1)
+    jitter = random.Random(7)  # the same draws as the publisher's
+    assert delays == [min(10.0, 0.2 * 2**n) * jitter.uniform(0.5, 1.5) for n in range(7)]
+
+
+def git_commands(log_file: Path) -> list[str]:
+    """The git subcommands run, in order (the word after git's own -c options)."""
+    commands = []
+    for line in log_file.read_text().splitlines():
+        words = line.split("\0")
+        while words and words[0] == "-c":
+            words = words[2:]
+        commands.append(" ".join(words[:2]) if words[0] == "remote" else words[0])
+    return commands
+
+
+def test_a_call_that_changes_nothing_does_no_more_than_it_must(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Work proportional to what changed: once the checkout is set up, a publish of the same
+    report fetches and compares, and runs no replay, no push, no reset, no gc, no count of
+    pending commits, and reads the remote's settings once per publisher (never rewriting
+    them when they are right). Every git command is logged by a wrapper on PATH."""
+    real_git, log_file = shutil.which("git"), tmp_path / "git-commands"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(
+        f"#!/bin/sh\nprintf '%s\\0' \"$@\" | sed 's/\\x00$//' >> {log_file}\n"
+        f"echo >> {log_file}\nexec {real_git} \"$@\"\n"
+    )
+    (bin_dir / "git").chmod(0o755)
+    pub = publisher(remote, "rtr1", tmp_path)
+    pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1")
+    assert run_git("config", "remote.origin.tagOpt", cwd=pub.checkout).strip() == "--no-tags"
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    log_file.write_text("")
+    assert pub.publish({report("rtr1"): b"v1\n"}, "rtr1: v1") == PublishResult(
+        False, True, 0, 0, None
+    )
+    again = publisher(remote, "rtr1", tmp_path)  # the next run: a new publisher
+    assert again.publish({report("rtr1"): b"v1\n"}, "rtr1: v1").committed is False
+    steady = ["for-each-ref", "ls-tree", "hash-object", "fetch", "for-each-ref", "for-each-ref",
+              "ls-tree", "for-each-ref"]
+    assert git_commands(log_file) == [*steady, "config", *steady]
