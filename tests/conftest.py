@@ -95,3 +95,13 @@ def reobserve_checked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr(converge, "reobserve", checking)
     return checked
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _git_stays_in_the_temp_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A git that a test runs in a temporary directory which is not (or no longer) a
+    repository must fail, never climb up to a checkout above the temporary root (mutation
+    runs keep theirs inside a clone): one broken test could rewrite that clone's config."""
+    import os
+
+    os.environ["GIT_CEILING_DIRECTORIES"] = str(tmp_path_factory.getbasetemp().parent)
