@@ -118,15 +118,20 @@ def _safe(path: Path, what: str) -> str:
     return text
 
 
-def options(transport: GitTransport) -> list[str]:
-    """The `-c` options that make git use the configured transport and never prompt."""
+def ssh_command(transport: GitTransport) -> str:
+    """The ssh command line git runs for the configured transport (never prompting)."""
     ssh = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(transport.connect_timeout)}"]
     if transport.ssh_key:
         ssh += ["-i", _safe(transport.ssh_key, "ssh_key"), "-o", "IdentitiesOnly=yes"]
     if transport.known_hosts:
         known = _safe(transport.known_hosts, "known_hosts")
         ssh += ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes"]
-    opts = ["-c", f"core.sshCommand={' '.join(ssh)}", "-c", "credential.helper="]
+    return " ".join(ssh)
+
+
+def options(transport: GitTransport) -> list[str]:
+    """The `-c` options that make git use the configured transport and never prompt."""
+    opts = ["-c", f"core.sshCommand={ssh_command(transport)}", "-c", "credential.helper="]
     if transport.http_credentials:
         path = _safe(transport.http_credentials, "http_credentials")
         problem = credential_problem(transport.http_credentials)

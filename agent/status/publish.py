@@ -42,7 +42,7 @@ import git
 from git.exc import GitCommandNotFound
 
 from agent.errors import PeeropsError
-from agent.git import GitSetupError, GitTransport, first_error, redact
+from agent.git import GitSetupError, GitTransport, first_error, redact, ssh_command
 from agent.git import options as transport_options
 
 ROUTER_RE = re.compile(r"[a-z][a-z0-9-]{0,30}")
@@ -295,13 +295,12 @@ class StatusPublisher:
         runner, env = self._g, None
         if remote:
             try:
-                options = transport_options(self.transport)[1::2]
+                runner = self._g(c=transport_options(self.transport)[1::2])
             except GitSetupError as exc:
                 return _Out(1, "", f"error: {exc}")
-            runner = self._g(c=options)
             # git prefers GIT_SSH_COMMAND to core.sshCommand: an inherited one would bypass the
             # deploy key and known_hosts (gitpython can only add variables, not remove them).
-            env = {"GIT_SSH_COMMAND": dict(o.split("=", 1) for o in options)["core.sshCommand"]}
+            env = {"GIT_SSH_COMMAND": ssh_command(self.transport)}
         command = getattr(runner, argv[0].replace("-", "_"))
         with contextlib.ExitStack() as stack:
             istream = None
