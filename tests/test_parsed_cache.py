@@ -170,3 +170,23 @@ def test_a_stricter_crypto_floor_resolves_again(state_copy: Path, tmp_path: Path
         assert (cached, [str(p) for p in cached_problems]) == (
             fresh, [str(p) for p in fresh_problems])
         assert (cached is None) == (floor == "default")
+
+
+def test_a_problem_in_a_cached_file_names_its_line(state_copy: Path, tmp_path: Path,
+                                                    parses: list[str]) -> None:
+    """A cached document keeps no positions; a problem found in it later (a duplicate that a
+    new file brings) still names the line and column an uncached load names."""
+    load(state_copy, tmp_path)
+    carol = (state_copy / "peers/rtr2/carol.yaml").read_text()
+    bob = (state_copy / "peers/rtr1/bob.yaml").read_text()
+    endpoint = next(line for line in bob.splitlines() if line.startswith("endpoint:"))
+    (state_copy / "peers/rtr1/dave.yaml").write_text(
+        carol.replace("name: carol", "name: dave").replace(
+            next(line for line in carol.splitlines() if line.startswith("endpoint:")), endpoint))
+    parses.clear()
+    cached = load(state_copy, tmp_path)
+    assert "peers/rtr1/bob.yaml" not in parses  # bob's document came from the cache
+    fresh = [str(p) for p in load_inventory(state_copy)[1]]
+    assert cached == fresh
+    line = 1 + bob.splitlines().index(endpoint)
+    assert any(e.startswith(f"peers/rtr1/bob.yaml:{line}:1: endpoint:") for e in fresh), fresh

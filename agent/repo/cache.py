@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from agent.model import Crypto, Identity, Ipv4Pair, Ipv6Config, Peering, Phase
 from agent.repo.yamlpos import Located, Problem
 
 CACHE_FILE = "parsed-cache.json"
-FORMAT = 2
+FORMAT = 3  # 3: documents without positions, peerings as rows in field order
 # Modules whose code decides what a cached entry holds: an edit to one (a development tree
 # without a version bump) must not reuse entries made by the old code.
 RESOLVING_MODULES = (
@@ -83,15 +83,11 @@ class ParsedCache:
         self.used.add(key)
         entry = self.documents.get(key)
         if entry is not None:
-            positions = {tuple(p[0]): (p[1], p[2]) for p in entry["positions"]}
-            return Located(entry["file"], entry["value"], positions), []
+            # Positions only serve a problem's line and column: read again from text if asked.
+            return Located.reloaded(entry["file"], entry["value"], text), []
         doc, problems = parse()
         if doc is not None and not problems and _round_trips(doc.value):
-            self.documents[key] = {
-                "file": doc.file,
-                "value": doc.value,
-                "positions": [[list(p), line, col] for p, (line, col) in doc.positions.items()],
-            }
+            self.documents[key] = {"file": doc.file, "value": doc.value}
             self.changed = True
         return doc, problems
 
@@ -116,10 +112,10 @@ class ParsedCache:
         self.used.add(key)
         entry = self.peerings.get(key)
         if entry is not None:
-            return peering_from_json(entry)
+            return peering_from_row(entry)
         peering = resolve()
         if peering is not None:
-            self.peerings[key] = asdict(peering)
+            self.peerings[key] = peering_row(peering)
             self.changed = True
         return peering
 
@@ -140,16 +136,33 @@ class ParsedCache:
         write_atomic(self.path, hashlib.sha256(body).hexdigest().encode() + b"\n" + body, 0o600)
 
 
-def peering_from_json(v: dict[str, Any]) -> Peering:
-    """The Peering that asdict() turned into v."""
-    crypto = v["crypto"]
+_PEERING_FIELDS = tuple(f.name for f in fields(Peering))
+
+
+def peering_row(p: Peering) -> list[Any]:
+    """p as JSON: its values in field order, a nested record as the list of its values (a
+    thousand peerings: half the text of field names repeated in every entry)."""
+    return [_values(getattr(p, name)) for name in _PEERING_FIELDS]
+
+
+def _values(value: Any) -> Any:
+    if is_dataclass(value):
+        return [_values(getattr(value, f.name)) for f in fields(value)]
+    return value
+
+
+def peering_from_row(row: list[Any]) -> Peering:
+    """The Peering that peering_row() turned into row (model.py is in the salt: a changed
+    Peering never meets a row of the old one)."""
+    v = dict(zip(_PEERING_FIELDS, row, strict=True))
+    main, quick = v["crypto"]
     return Peering(**{
         **v,
-        "local_id": Identity(**v["local_id"]),
-        "remote_id": Identity(**v["remote_id"]),
-        "crypto": Crypto(Phase(**crypto["main"]), Phase(**crypto["quick"])),
-        "ipv4": Ipv4Pair(**v["ipv4"]) if v["ipv4"] else None,
-        "ipv6": Ipv6Config(**v["ipv6"]) if v["ipv6"] else None,
+        "local_id": Identity(*v["local_id"]),
+        "remote_id": Identity(*v["remote_id"]),
+        "crypto": Crypto(Phase(*main), Phase(*quick)),
+        "ipv4": Ipv4Pair(*v["ipv4"]) if v["ipv4"] else None,
+        "ipv6": Ipv6Config(*v["ipv6"]) if v["ipv6"] else None,
     })
 
 

@@ -7,6 +7,7 @@ record the 1-based (line, column) of every value under its path, e.g. ("gre", "i
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,13 @@ class Located:
 
     file: str
     value: Any
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    positions: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def reloaded(cls, file: str, value: Any, text: str) -> Located:
+        """The document of text whose value is known already (agent/repo/cache.py): its
+        positions are read from text again only when first asked, to report a problem."""
+        return cls(file, value, _PositionsOf(text, file))
 
     def where(self, path: Path) -> tuple[int, int]:
         """Return the position of path, or of its nearest ancestor that has one."""
@@ -57,6 +64,31 @@ class Located:
     def problem(self, path: Path, message: str) -> Problem:
         line, col = self.where(path)
         return Problem(self.file, line, col, field_name(path), message)
+
+
+class _PositionsOf(Mapping[Path, tuple[int, int]]):
+    """The positions of text's values, parsed when first looked up (then text is dropped)."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self._text: str | None = text
+        self._file = file
+        self._found: dict[Path, tuple[int, int]] = {}
+
+    def _all(self) -> dict[Path, tuple[int, int]]:
+        if self._text is not None:
+            doc, _ = load(self._text, self._file)
+            self._found = dict(doc.positions) if doc is not None else {}
+            self._text = None
+        return self._found
+
+    def __getitem__(self, path: Path) -> tuple[int, int]:
+        return self._all()[path]
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def field_name(path: Path) -> str:
@@ -107,12 +139,13 @@ def _load(text: str, file: str, loader: Any) -> tuple[Located | None, list[Probl
         return None, [Problem(file, line, col, "(document)", f"YAML syntax: {exc.problem}")]
     except yaml.YAMLError as exc:
         return None, [Problem(file, 1, 1, "(document)", f"YAML syntax: {exc}")]
-    doc = Located(file, None)
+    positions: dict[Path, tuple[int, int]] = {}
+    doc = Located(file, None, positions)
     if node is None:
         return doc, []
     try:
         _refuse_aliases(node)
-        doc.value = _build(node, (), doc.positions)
+        doc.value = _build(node, (), positions)
     except _DocumentError as exc:
         return None, [Problem(file, exc.line, exc.col, field_name(exc.path), exc.message)]
     return doc, []
