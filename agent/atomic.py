@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *,
-                 owner: tuple[int, int] | None = None, dir_mode: int = 0o755,
+def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes],
+                 mode: int = 0o600, *, owner: tuple[int, int] | None = None, dir_mode: int = 0o755,
                  durable: bool = True) -> None:
     """Replace path with data (mode, and owner when given); parents are created with dir_mode.
     Readers see the old or the new file, never a mix; durable adds the fsyncs that keep it
-    so across a power loss (the simulated host, a model of a disk, does without)."""
+    so across a power loss (the simulated host, a model of a disk, does without). data may
+    come in chunks (a large file need not be joined in memory first)."""
     path = Path(path)
     _make_parents(path.parent, dir_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -26,7 +28,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o600, *
             if owner is not None:
                 os.fchown(fh.fileno(), *owner)
             os.fchmod(fh.fileno(), mode)
-            fh.write(data)
+            for chunk in [data] if isinstance(data, (bytes, bytearray, memoryview)) else data:
+                fh.write(chunk)
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,24 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
         write_atomic(target, "not bytes", 0o600)  # type: ignore[arg-type]
     assert target.read_bytes() == b"old rules\n"
     assert os.listdir(tmp_path) == ["ipsec.conf"]
+
+
+def test_chunks_are_written_in_order_and_a_failing_one_leaves_the_old_file(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "parsed-cache.json"
+    write_atomic(target, [b"digest\n", b'{"a": ', b"1}"], 0o640)
+    assert target.read_bytes() == b'digest\n{"a": 1}'
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+    def broken() -> Iterator[bytes]:
+        yield b"half of "
+        raise OSError("no space left on device")
+
+    with pytest.raises(OSError):
+        write_atomic(target, broken())
+    assert target.read_bytes() == b'digest\n{"a": 1}'
+    assert os.listdir(tmp_path) == ["parsed-cache.json"]
 
 
 def test_a_failed_rename_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
