@@ -23,14 +23,19 @@ def provision_router(
     template: FreshRoot | None = None,
 ) -> str:
     """Create the router's root with its public addresses and keys; return local.pub (PEM).
-    With a template, the fresh install is written from it, not booted."""
-    from agent.keys import install_key_pair
+    With a template, the fresh install and its keys are written from it in one go, not
+    booted: the same files, modes, owners and store (tests/sim/test_cli.py)."""
+    from agent.keys import LOCAL_KEY, LOCAL_PUB, install_key_pair, parse_public_key
     from agent.lab.keypool import lab_key_pair
     from agent.sim.cli import init_root
 
-    if template is None:
-        init_root(root, name, addresses)
-    else:
-        template.copy(root, name, addresses)
-    simstate.write_host_info(root, name, str(fleet) if fleet else None)
-    return install_key_pair(SimHost(root), pair=lab_key_pair()).pem
+    pair = lab_key_pair()
+    fleet_path = str(fleet) if fleet else None
+    if template is not None:
+        private, public = pair
+        keys = {LOCAL_KEY: (private, 0o600), LOCAL_PUB: (public, 0o644)}
+        template.copy(root, name, addresses, fleet_path, keys)
+        return parse_public_key(public.decode()).pem
+    init_root(root, name, addresses)
+    simstate.write_host_info(root, name, fleet_path)
+    return install_key_pair(SimHost(root), pair=pair).pem

@@ -128,24 +128,38 @@ class FreshRoot:
                 entries.append((os.path.relpath(path, scratch), stat.S_IMODE(st.st_mode), data))
         return cls(tuple(entries))
 
-    def copy(self, root: Path, name: str, addresses: list[str]) -> None:
-        """Make ROOT (not existing yet) what init_root(ROOT, name, addresses) makes."""
+    def copy(
+        self, root: Path, name: str, addresses: list[str], fleet: str | None = None,
+        files: dict[str, tuple[bytes, int]] | None = None,
+    ) -> None:
+        """Make ROOT (not existing yet) what init_root(ROOT, name, addresses) makes, with
+        host.json naming fleet and `files` (path -> (bytes, mode), root:wheel: what a first
+        boot adds, e.g. rc's make_keys) as host.write_file would leave them. One transaction
+        and each file written once: a lab provisions hundreds of routers."""
         os.makedirs(root)
+        info = os.path.join(simstate.SIM_DIR, simstate.HOST_FILE)
+        own = {info: simstate.host_info_text(name, fleet), "etc/myname": f"{name}\n".encode()}
         for rel, mode, data in self.entries:  # a directory comes before what it holds
             path = os.path.join(root, rel)
             if data is None:
                 os.mkdir(path)
             else:
                 with open(path, "xb") as fh:
-                    fh.write(data)
+                    fh.write(own.get(rel, data))
             os.chmod(path, mode)  # not the umask's
         em0 = simstate.new_state()
         _attach_em0(em0, name, addresses)
+        host = SimHost(root)
         with simstate.transaction(root) as state:
             state["interfaces"]["em0"] = em0["interfaces"]["em0"]
-            # Its owner (root:wheel) is the template's already.
-            SimHost(root).write_raw("/etc/myname", f"{name}\n".encode(), 0o644)
-        simstate.write_host_info(root, name, None)
+            # The owners of the template's files (root:wheel) are in its store already.
+            for os_path, (data, mode) in (files or {}).items():
+                real = host.real_path(os_path)
+                with open(real, "xb") as fh:
+                    fh.write(data)
+                os.chmod(real, mode)
+                state["owners"][os_path] = [0, 0]
+        simstate.changed()
 
 
 @dataclass

@@ -432,7 +432,12 @@ def read_host_info(root: Path) -> dict[str, Any]:
 def write_host_info(root: Path, name: str, fleet: str | None) -> None:
     directory = sim_dir(root)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / HOST_FILE).write_text(json.dumps({"name": name, "fleet": fleet}, indent=1))
+    (directory / HOST_FILE).write_bytes(host_info_text(name, fleet))
+
+
+def host_info_text(name: str, fleet: str | None) -> bytes:
+    """The contents of host.json for a router called name in fleet (a path, or None)."""
+    return json.dumps({"name": name, "fleet": fleet}, indent=1).encode()
 
 
 def numbers(table: Any, key: str) -> dict[str, Any]:

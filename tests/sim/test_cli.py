@@ -86,6 +86,30 @@ def test_init_root_layout_is_minimal_and_idempotent(tmp_path: Path) -> None:
     assert "gre0" in simstate.load(root)["interfaces"]
 
 
+def test_a_router_provisioned_from_a_template_is_the_booted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab writes a peer router (fresh install, host.json, keys) from a FreshRoot in one
+    go: the same files, modes, owners and store as booting it and installing its keys."""
+    from agent.lab import keypool
+    from agent.lab.provision import provision_router
+
+    monkeypatch.setenv("PEEROPS_LAB_KEYS", str(tmp_path / "lab-keys.pem"))
+    monkeypatch.setattr(keypool, "_pairs", None)
+    monkeypatch.setattr(keypool, "_handed_out", 0)
+    fleet = tmp_path / "fleet.json"
+    booted, copied = tmp_path / "booted", tmp_path / "copied"
+    pem = provision_router(booted, "peer7", ["198.51.100.9/28"], fleet)
+    monkeypatch.setattr(keypool, "_handed_out", 0)  # the same pair once more
+    template = FreshRoot.boot(tmp_path / "template")
+    assert provision_router(copied, "peer7", ["198.51.100.9/28"], fleet, template) == pem
+    assert simstate.load(copied) == simstate.load(booted)  # em0, the keys' owners
+    assert _tree(copied) == _tree(booted)  # keys 0600/0644, host.json naming the fleet
+    assert simstate.read_host_info(copied) == {"name": "peer7", "fleet": str(fleet)}
+    key = SimHost(copied).stat("/etc/isakmpd/private/local.key")
+    assert key is not None and (key.mode, key.uid, key.gid) == (0o600, 0, 0)
+
+
 def _tree(root: Path) -> dict[str, tuple[int, bytes | None]]:
     """Every path under root (but the store's files) with its mode and a file's bytes."""
     return {
