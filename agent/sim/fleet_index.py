@@ -7,12 +7,12 @@ This index answers that for the whole fleet in one query. It lives beside the fl
 (FLEET.index.db, SQLite) and is derived: safe to delete, never trusted beyond what it
 covers.
 
-- `note(root, value)`: before a router's store commits a new isakmpd row (JSON `value`),
-  every address quoted in it (`"ADDR"`, ADDR of hex digits, dots and colons) is added for
-  that router, and the router is marked as covered with the inode of its store. Nothing is
-  ever removed while the store is the same file, so for a covered router the index holds a
-  superset of what its row mentions (a rolled-back or later-replaced row leaves only
-  addresses too many, which cost one look).
+- `note(root, values)`: before a router's store commits a change of isakmpd's state, every
+  address quoted in its section database (the JSON `values` of every section row: `"ADDR"`,
+  ADDR of hex digits, dots and colons) is added for that router, and the router is marked as covered
+  with the inode of its store. Nothing is ever removed while the store is the same file, so
+  for a covered router the index holds a superset of what its rows mention (a rolled-back
+  or later-replaced row leaves only addresses too many, which cost one look).
 - `lookup(root, needles)`: the covered routers (root -> inode) and those among them whose
   rows may mention one of needles; None when there is no index or a needle is not an
   address. A router not covered, or whose store is another file now, is looked at as
@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from agent.sim import state as simstate
@@ -71,14 +72,17 @@ def _store_inode(root: Path) -> int | None:
         return None
 
 
-def note(root: Path, value: str) -> None:
-    """Record the addresses of root's isakmpd row `value`, which its store is about to
-    commit (called inside the store's write transaction)."""
+def note(root: Path, values: Iterable[str]) -> None:
+    """Record the addresses of root's isakmpd section rows `values` (every row, as its store
+    is about to commit them: called inside the store's write transaction)."""
     path = index_path(root)
     inode = _store_inode(root)
     if path is None or inode is None:
         return
     name = os.path.realpath(root)  # as the fleet's readers resolve it (ike.fleet_root)
+    addresses: set[str] = set()
+    for value in values:
+        addresses.update(quoted_addresses(value))
     db = _connect(path)
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -87,7 +91,7 @@ def note(root: Path, value: str) -> None:
             db.execute("DELETE FROM mention WHERE root = ?", (name,))
         db.executemany(
             "INSERT OR IGNORE INTO mention VALUES (?, ?)",
-            [(address, name) for address in sorted(quoted_addresses(value))],
+            [(address, name) for address in sorted(addresses)],
         )
         db.execute("INSERT OR REPLACE INTO covered VALUES (?, ?)", (name, inode))
     except BaseException:

@@ -48,6 +48,7 @@ import hashlib
 import ipaddress
 import os
 import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ Numbers = tuple[int, int]  # RSA (n, e)
 # -- results --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KernelFlow:
     """One SPD entry as `ipsecctl -sf` prints it."""
 
@@ -88,7 +89,7 @@ class KernelFlow:
     ftype: str = "require"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KernelSA:
     """One SAD entry as `ipsecctl -ss` prints it (keys are synthetic, for -k, and made only
     when asked for: most looks at the SAD never show them)."""
@@ -162,7 +163,7 @@ def public_numbers(data: bytes) -> Numbers | None:
 # -- decoded isakmpd configuration ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyLen:
     """KEY_LENGTH=offer,min:max (isakmpd: the offered length and the accepted range)."""
 
@@ -171,7 +172,7 @@ class KeyLen:
     high: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class P1Xf:
     method: str
     hash: str
@@ -180,7 +181,7 @@ class P1Xf:
     group: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class P2Xf:
     transform_id: str
     keylen: KeyLen | None
@@ -189,7 +190,7 @@ class P2Xf:
     group: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class P1Conf:
     """A phase 1 peer section: exchange, transforms, PSK, own ID and expected peer ID."""
 
@@ -203,7 +204,7 @@ class P1Conf:
     local_address: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NetId:
     """A phase 2 ID: an address or subnet, protocol and port."""
 
@@ -218,7 +219,7 @@ class NetId:
         return f"{text}/{self.network.prefixlen}" if self.subnet else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Conn:
     """One phase 2 connection of an isakmpd."""
 
@@ -234,16 +235,33 @@ class Conn:
     remote_id: NetId
 
 
-Conf = dict[str, dict[str, str]]
+class Conf:
+    """isakmpd's section database as a look reads it (agent.sim.isakmpd keeps it one store
+    row per section): a section is decoded when first asked for and kept until `forget()`,
+    so a look at a thousand connections need not hold all their sections at once."""
+
+    def __init__(self, rows: Mapping[str, dict[str, str]]) -> None:
+        # A store's table is peeked at: the view's input is isakmpd's generation instead.
+        self._read = rows.peek if isinstance(rows, simstate.Table) else rows.get
+        self._kept: dict[str, dict[str, str] | None] = {}
+
+    def get(self, section: str) -> dict[str, str]:
+        """The tags of a (lower-case) section; empty when there is none."""
+        if section not in self._kept:
+            self._kept[section] = self._read(section)
+        return self._kept[section] or _EMPTY
+
+    def forget(self) -> None:
+        self._kept.clear()
 
 
 def _get(conf: Conf, section: str, tag: str) -> str | None:
     """conf_get_str: sections and tags compare case-insensitively (stored lower-case)."""
-    return conf.get(_lower(section), _EMPTY).get(_lower(tag))
+    return conf.get(_lower(section)).get(_lower(tag))
 
 
 _EMPTY: dict[str, str] = {}
-_lower = functools.lru_cache(maxsize=8192)(str.lower)
+_lower = functools.lru_cache(maxsize=256)(str.lower)  # tags; section names go by
 
 
 @functools.lru_cache(maxsize=4096)
@@ -330,7 +348,7 @@ def _p2_transform(conf: Conf, name: str) -> P2Xf | None:
 def _net_id(conf: Conf, section: str | None) -> NetId | None:
     if section is None:
         return None
-    fields = conf.get(_lower(section), _EMPTY)
+    fields = conf.get(_lower(section))
     return _make_net_id(
         fields.get("id-type") or "",
         fields.get("address"),
@@ -441,15 +459,13 @@ class RouterView:
         self.ist: dict[str, Any] = state.get("isakmpd", {}) if self.running else {}
         self.pid = int(state["daemons"]["isakmpd"]["pid"]) if self.running else 0
         self.flushgen = int(state.get("ipsec", {}).get("flush_generation", 0))
+        rows = state.get(simstate.CONF_TABLE) if self.running else None
+        self.conf = Conf(rows if rows is not None else {})  # (not bool(rows): a whole-table look)
         self._decoded: dict[str, Conn | str] = {}
         self._by_peer: dict[str | None, list[str]] | None = None
         self._key: tuple[Numbers | None, str] | None = None
         # When a dict: what each file look saw (agent.sim.ike_memo keeps a view with it).
         self.seen: dict[str, str] | None = None
-
-    @property
-    def conf(self) -> Conf:
-        return self.ist.get("conf", {})
 
     def real(self, path: str) -> str:
         """The file under this router's root; a path with `..` (an odd ID) stays inside."""
@@ -498,11 +514,21 @@ class RouterView:
     def connection(self, name: str) -> Conn | str:
         """One loaded connection, decoded once."""
         if name not in self._decoded:
-            entry = self.ist.get("connections", {}).get(name, {})
-            self._decoded[name] = decode_connection(
-                self.conf, name, bool(entry.get("passive")), int(entry.get("serial", 0))
-            )
+            self._decoded[name] = self._decode(name)
         return self._decoded[name]
+
+    def _decode(self, name: str) -> Conn | str:
+        entry = self.ist.get("connections", {}).get(name, {})
+        return decode_connection(
+            self.conf, name, bool(entry.get("passive")), int(entry.get("serial", 0))
+        )
+
+    def each_connection(self) -> Iterator[tuple[str, Conn | str]]:
+        """Every loaded connection by name, decoded one at a time and not kept (a look at
+        its own thousand connections holds the sections of one)."""
+        for name in sorted(self.ist.get("connections", {})):
+            yield name, self._decoded.get(name) or self._decode(name)
+            self.conf.forget()
 
     def connections(self) -> dict[str, Conn | str]:
         """Every loaded connection, by name."""
@@ -541,7 +567,7 @@ def format_id(ident: tuple[str, str]) -> str:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Side:
     view: RouterView
     conn: Conn
@@ -606,7 +632,7 @@ def _rsa_ok(signer: Side, signer_p1: P1Conf, verifier: Side, verifier_p1: P1Conf
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Deal:
     """A negotiated pair: who initiated, the phase 2 transform, each side's peer section."""
 
@@ -693,7 +719,7 @@ def load_state(root: Path, needles: frozenset[bytes] = frozenset()) -> dict[str,
 def _load_state(root: Path, needles: frozenset[bytes]) -> dict[str, Any] | None:
     if not simstate.is_provisioned(root):
         return None
-    if needles and not simstate.mentions(root, "", "isakmpd", needles):
+    if needles and not simstate.mentions(root, simstate.CONF_TABLE, needles):
         return None
     return simstate.load(root)
 
@@ -1033,7 +1059,7 @@ def _observe_traced(
     if not me.running:
         return view, me.seen
     fleet = _Fleet(me)
-    for name, conn in me.connections().items():
+    for name, conn in me.each_connection():
         if isinstance(conn, str):
             view.status[name] = conn
             continue

@@ -5,8 +5,9 @@ about a fifth of a run that changes nothing at a thousand peers, although nothin
 A real kernel keeps its SAs; the simulator computes them (agent.sim.ike), so it keeps the
 result instead, in ROOT/.peerops-sim/ike-view.json, with what it was computed from:
 
-- every row of the store it read (isakmpd's configuration and connections, its process
-  entry, `ipsecctl -F`'s count, the private key's owner), as stored JSON;
+- every row of the store it read (isakmpd's connections and the generation of its section
+  database, its process entry, `ipsecctl -F`'s count, the private key's owner), as stored
+  JSON (the sections themselves are peeked at: isakmpd counts their changes);
 - this router's host file and the fleet file (its external peers);
 - every file the evaluation looked at (contents, and the private key's mode).
 
@@ -22,7 +23,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import astuple
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from agent.sim.ike import (
 )
 
 MEMO_FILE = "ike-view.json"
-FORMAT = 2
+FORMAT = 3  # 3: isakmpd's sections are read by its generation, not listed
 
 Compute = Callable[[Path, dict[str, Any]], tuple[IkeView, "dict[str, str] | None"]]
 
@@ -114,11 +115,18 @@ def _load(path: Path) -> dict[str, Any] | None:
     return kept
 
 
+_FLOW_FIELDS = tuple(f.name for f in fields(KernelFlow))
+
+
 def _to_json(view: IkeView) -> dict[str, Any]:
+    # Not dataclasses.astuple: it deep-copies every field of 4000 objects at a thousand peers.
     return {
-        "flows": [astuple(f) for f in view.flows],
-        "sas": [[*astuple(sa)[:7], sa.seed.hex(), sa.authkey_len, sa.enckey_len]
-                for sa in view.sas],
+        "flows": [[getattr(f, name) for name in _FLOW_FIELDS] for f in view.flows],
+        "sas": [
+            [sa.satype, sa.tmode, sa.src, sa.dst, sa.spi, sa.auth, sa.enc, sa.seed.hex(),
+             sa.authkey_len, sa.enckey_len]
+            for sa in view.sas
+        ],
         "status": view.status,
     }
 

@@ -30,9 +30,13 @@ What is modelled:
 State keys (agent/sim/state.py, ROOT/.peerops-sim/state.db):
 - state["daemons"]["isakmpd"] = {"pid": int, "flags": [str]} while it runs.
 - state["isakmpd"] = {"fifo": path|None, "fifo_id": [inode, mtime_ns]|None, "pid_file": path,
-  "keynote": bool, "conf": {section: {tag: value}} (lower-case keys, as isakmpd compares
-  them case-insensitively), "connections": {name: {"passive": bool, "serial": int}},
-  "serial": int} while it runs.
+  "keynote": bool, "connections": {name: {"passive": bool, "serial": int}}, "serial": int,
+  "generation": int} while it runs. "generation" counts the changes of the section database
+  in this run of isakmpd (with its pid, it names the database's contents: agent.sim.ike
+  reads sections without listing them as inputs of the view agent.sim.ike_memo keeps).
+- state["isakmpd_conf"] = {section: {tag: value}}: the section database, one store row per
+  section (lower-case keys, as isakmpd compares them case-insensitively); empty while
+  isakmpd does not run.
 - state["isakmpd_log"] = [str, ...]: the last 200 messages isakmpd would have logged.
 """
 
@@ -41,11 +45,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 from agent.sim import state as simstate
 from agent.sim.libc import getopt
 
+Conf = MutableMapping[str, dict[str, str]]  # section -> tag -> value
+
+CONF = simstate.CONF_TABLE
 FIFO = "/var/run/isakmpd.fifo"
 PID_FILE = "/var/run/isakmpd.pid"
 POLICY_FILE = "/etc/isakmpd/isakmpd.policy"
@@ -109,11 +117,19 @@ def start(ctx: Any, flags: list[str]) -> bool:
         "fifo_id": list(identity) if identity else None,
         "pid_file": pid_file,
         "keynote": keynote,
-        "conf": {},
         "connections": {},
         "serial": 0,
+        "generation": 0,
     }
+    _forget_conf(ctx.state)  # empty already, unless the state was written by hand
     return True
+
+
+def _forget_conf(state: Any) -> None:
+    """The section database is isakmpd's memory: gone when it stops or dies."""
+    conf = state.get(CONF)
+    if conf:
+        state[CONF] = {}
 
 
 def _ui_init(ctx: Any, fifo: str) -> tuple[int, int] | None:
@@ -172,6 +188,7 @@ def stop(ctx: Any) -> None:
     the monitor remove the FIFO and the pid file (monitor.c v1.83 `monitor_exit`)."""
     log(ctx.state, "isakmpd: shutting down...")
     ist = ctx.state.pop("isakmpd", None)
+    _forget_conf(ctx.state)
     log(ctx.state, "isakmpd: exit")
     if ist is None:
         return
@@ -185,6 +202,7 @@ def crash(ctx: Any) -> None:
     """SIGKILL (or a crash): the process and everything it held in memory are gone, but no
     code runs to clean up, so the FIFO and the pid file stay behind (stale)."""
     ctx.state.pop("isakmpd", None)
+    _forget_conf(ctx.state)
 
 
 # -- the FIFO -------------------------------------------------------------------------------
@@ -204,25 +222,29 @@ _RM = re.compile(r"C\s*\S+\s*\[([^\]]+)\]:\s*(\S+)")
 _LIMIT = 200  # every %200s / %200[...] in ui_config's sscanf formats
 
 
-def apply_commands(state: dict[str, Any], lines: list[str]) -> None:
+def apply_commands(state: Any, lines: list[str]) -> None:
     """ui.c `ui_handle_command` for each complete line written to the FIFO."""
     ist = state["isakmpd"]
-    before = _connection_lists(ist)
+    conf = state.setdefault(CONF, {})
+    before = _connection_lists(conf)
+    changed = False
     for line in lines:
         if line.startswith("C"):
-            _ui_config(state, ist["conf"], line)
+            changed = _ui_config(state, conf, line) or changed
         elif line.startswith("t"):
             _ui_teardown(ist, line)
         else:
             log(state, f"ui_handle_messages: unrecognized command: '{line[:1]}'")
-    after = _connection_lists(ist)
+    if changed:
+        ist["generation"] = int(ist.get("generation", 0)) + 1
+    after = _connection_lists(conf)
     if after == before:
         return
     tails = [_appended(old, new) for old, new in zip(before, after, strict=True)]
     if tails[0] is not None and tails[1] is not None:
         _add_connections(ist, tails[0], tails[1])
     else:
-        _sync_connections(ist)
+        _sync_connections(ist, conf)
 
 
 def _appended(old: str, new: str) -> str | None:
@@ -233,8 +255,8 @@ def _appended(old: str, new: str) -> str | None:
     return tail if not old or not tail or old.endswith(",") or tail.startswith(",") else None
 
 
-def _connection_lists(ist: dict[str, Any]) -> tuple[str, str]:
-    phase2 = ist["conf"].get("phase 2", {})
+def _connection_lists(conf: Conf) -> tuple[str, str]:
+    phase2 = conf.get("phase 2") or {}
     return phase2.get("connections", ""), phase2.get("passive-connections", "")
 
 
@@ -251,76 +273,77 @@ def _add_connections(ist: dict[str, Any], active: str, passive: str) -> None:
                 current[name]["passive"] = False  # [Phase 2]:Connections comes first
 
 
-def _ui_config(state: dict[str, Any], conf: dict[str, dict[str, str]], cmd: str) -> None:
-    """ui.c `ui_config`: set/add/rmv/rm/rms on the section database (get is not modelled)."""
-    sub = cmd[1:].split(None, 1)[0].lower() if cmd[1:].split() else ""
-    handlers = {"set": _conf_set, "add": _conf_add, "rmv": _conf_rmv}
-    if sub in handlers:
+def _ui_config(state: Any, conf: Conf, cmd: str) -> bool:
+    """ui.c `ui_config`: set/add/rmv/rm/rms on the section database (get is not modelled);
+    True when the database changed."""
+    words = cmd[1:].split(None, 1)
+    sub = words[0].lower() if words else ""
+    handler = _HANDLERS.get(sub)
+    if handler is not None:
         match = _SET_ADD_RMV.match(cmd)
         if match and len(match.group(1)) <= _LIMIT and len(match.group(2)) <= _LIMIT:
             section, tag = match.group(1).lower(), match.group(2).lower()
-            handlers[sub](state, conf, section, tag, match.group(3)[:_LIMIT], match.group(4))
-            return
+            return handler(state, conf, section, tag, match.group(3)[:_LIMIT], match.group(4))
     elif sub == "rms" and (match := _RMS.match(cmd)):
-        conf.pop(match.group(1).lower(), None)
-        return
+        return conf.pop(match.group(1).lower(), None) is not None
     elif sub == "rm" and (match := _RM.match(cmd)):
-        conf.get(match.group(1).lower(), {}).pop(match.group(2).lower(), None)
-        return
+        section, tag = match.group(1).lower(), match.group(2).lower()
+        tags = conf.get(section)
+        if tags is None or tag not in tags:
+            return False
+        del tags[tag]
+        return True
     elif sub == "get":
-        return
+        return False
     log(state, f'ui_config: command "{cmd}" malformed')
+    return False
 
 
 def _conf_set(
-    state: dict[str, Any],
-    conf: dict[str, dict[str, str]],
-    section: str,
-    tag: str,
-    value: str,
-    force: str | None,
-) -> None:
+    state: Any, conf: Conf, section: str, tag: str, value: str, force: str | None
+) -> bool:
     tags = conf.setdefault(section, {})
     if tag in tags and force is None:
         log(state, f"conf_set: duplicate tag [{section}]:{tag}, ignoring...")
-        return
+        return False
+    if tags.get(tag) == value:
+        return False
     tags[tag] = value
+    return True
 
 
 def _conf_add(
-    state: dict[str, Any],
-    conf: dict[str, dict[str, str]],
-    section: str,
-    tag: str,
-    value: str,
-    force: str | None,
-) -> None:
+    state: Any, conf: Conf, section: str, tag: str, value: str, force: str | None
+) -> bool:
     tags = conf.setdefault(section, {})
     old = tags.get(tag)
     if old is None:
         tags[tag] = value
+        return True
     # A value that is not even a substring is not in the list: skip splitting the list (it
     # holds every connection, and ipsecctl -f adds them one by one).
-    elif value.strip() not in old or value not in conf_list(old):
+    if value.strip() not in old or value not in conf_list(old):
         tags[tag] = old + value if old.endswith(",") else f"{old},{value}"
+        return True
+    return False
 
 
 def _conf_rmv(
-    state: dict[str, Any],
-    conf: dict[str, dict[str, str]],
-    section: str,
-    tag: str,
-    value: str,
-    force: str | None,
-) -> None:
+    state: Any, conf: Conf, section: str, tag: str, value: str, force: str | None
+) -> bool:
     tags = conf.get(section, {})
     if tag not in tags:
-        return
-    kept = [item for item in conf_list(tags[tag]) if item != value]
+        return False
+    old = tags[tag]
+    kept = [item for item in conf_list(old) if item != value]
     if kept:
         tags[tag] = ",".join(kept)
     else:
         del tags[tag]
+    return tags.get(tag) != old
+
+
+_HANDLERS = {"set": _conf_set, "add": _conf_add, "rmv": _conf_rmv}
 
 
 def conf_list(value: str) -> list[str]:
@@ -339,10 +362,10 @@ def _ui_teardown(ist: dict[str, Any], cmd: str) -> None:
         entry["serial"] = ist["serial"]
 
 
-def _sync_connections(ist: dict[str, Any]) -> None:
+def _sync_connections(ist: dict[str, Any], conf: Conf) -> None:
     """Keep `connections` equal to [Phase 2]:Connections and Passive-Connections; a newly
     added name gets a new serial (its SAs are new)."""
-    phase2 = ist["conf"].get("phase 2", {})
+    phase2 = conf.get("phase 2") or {}
     wanted: dict[str, bool] = {}
     for tag, passive in (("connections", False), ("passive-connections", True)):
         for name in conf_list(phase2.get(tag, "")):

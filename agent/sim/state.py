@@ -26,7 +26,11 @@ STATE_FILE = "state.db"
 HOST_FILE = "host.json"
 
 # Top-level mappings stored one row per entry (the rest is one row per top-level key).
-TABLES = ("interfaces", "owners", "daemons", "sysctl")
+# "isakmpd_conf" is isakmpd's section database (agent.sim.isakmpd), one row per section: a
+# thousand peers make eleven thousand sections, which as one row were decoded whole by every
+# command that looked at one of them.
+TABLES = ("interfaces", "owners", "daemons", "sysctl", "isakmpd_conf")
+CONF_TABLE = "isakmpd_conf"
 
 # What a freshly installed OpenBSD kernel reports for the sysctls the agent touches
 # (sys/netinet/ip_gre.c: gre_allow defaults to 0; esp/ah enable default 1).
@@ -59,6 +63,7 @@ def new_state() -> dict[str, Any]:
         "interfaces": {},
         "daemons": {},
         "owners": {},
+        CONF_TABLE: {},
     }
 
 
@@ -125,6 +130,34 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute("COMMIT")
     else:
         db.execute(SCHEMA)
+    _split_isakmpd_conf(db)
+
+
+def _split_isakmpd_conf(db: sqlite3.Connection) -> None:
+    """Move isakmpd's section database out of its "isakmpd" row (where an older version
+    kept it, {"conf": {section: tags}, ...}) into rows of CONF_TABLE."""
+    query = "SELECT value FROM state WHERE section = '' AND name = 'isakmpd'"
+    row = db.execute(query + " AND instr(value, '\"conf\":') > 0").fetchone()
+    if row is None:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        found = db.execute(query).fetchone()  # again, under the write lock
+        ist = json.loads(found[0]) if found else {}
+        if "conf" in ist:
+            db.executemany(
+                "INSERT OR REPLACE INTO state VALUES (?, ?, ?)",
+                ((CONF_TABLE, name, json.dumps(tags, sort_keys=True))
+                 for name, tags in ist.pop("conf").items()),
+            )
+            db.execute(
+                "UPDATE state SET value = ? WHERE section = '' AND name = 'isakmpd'",
+                (json.dumps(ist, sort_keys=True),),
+            )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class Table(MutableMapping[str, Any]):
@@ -137,7 +170,7 @@ class Table(MutableMapping[str, Any]):
         self._stored: dict[str, str | None] = {}  # their JSON in the store (None: no row)
         self._complete = False
         self._probed = False  # bool() asked whether any row exists
-        self.written: dict[str, str] = {}  # rows flush() wrote: their new JSON
+        self.written: set[str] = set()  # rows flush() wrote
 
     def _fetch(self, name: str) -> bool:
         if name not in self._stored:
@@ -163,6 +196,16 @@ class Table(MutableMapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         if not self._fetch(name):
             raise KeyError(name)
+        return self._rows[name]
+
+    # get and setdefault without the KeyError round trips of MutableMapping's (isakmpd's
+    # section database is edited a few tags at a time, tens of thousands in one command).
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._rows[name] if self._fetch(name) else default
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        if not self._fetch(name):
+            self._rows[name] = default
         return self._rows[name]
 
     def __setitem__(self, name: str, value: Any) -> None:
@@ -202,6 +245,17 @@ class Table(MutableMapping[str, Any]):
         out.update({name: row.get(key) for name, row in self._rows.items()})
         return out
 
+    def peek(self, name: str) -> Any:
+        """The row's value (None: no row) without keeping it: what this transaction made of
+        it if it touched it, else the store's row decoded anew. A peek is not a read
+        (rows_read does not list it): for a caller that knows its inputs otherwise."""
+        if name in self._stored:
+            return self._rows.get(name)
+        row = self._db.execute(
+            "SELECT value FROM state WHERE section = ? AND name = ?", (self._section, name)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
     def __repr__(self) -> str:
         return f"Table({self._section!r}, {dict(self)!r})"
 
@@ -214,19 +268,21 @@ class Table(MutableMapping[str, Any]):
 
     def flush(self) -> None:
         """Write the changed rows (inside the open transaction)."""
-        for name, old in self._stored.items():
-            if name not in self._rows:
-                if old is not None:
-                    self._db.execute(
-                        "DELETE FROM state WHERE section = ? AND name = ?", (self._section, name)
-                    )
-                continue
-            new = json.dumps(self._rows[name], sort_keys=True)
-            if new != old:
-                self.written[name] = new
-                self._db.execute(
-                    "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (self._section, name, new)
-                )
+        self._db.executemany(
+            "DELETE FROM state WHERE section = ? AND name = ?",
+            ((self._section, name) for name, old in self._stored.items()
+             if name not in self._rows and old is not None),
+        )
+        self._db.executemany(  # one row's JSON at a time: a table may hold thousands
+            "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", self._changed_rows()
+        )
+
+    def _changed_rows(self) -> Iterator[tuple[str, str, str]]:
+        for name, value in self._rows.items():
+            new = json.dumps(value, sort_keys=True)
+            if new != self._stored.get(name):
+                self.written.add(name)
+                yield self._section, name, new
 
 
 class State(MutableMapping[str, Any]):
@@ -265,9 +321,15 @@ class State(MutableMapping[str, Any]):
         for table in (self._top, *self._tables.values()):
             table.flush()
 
-    def written(self, key: str) -> str | None:
-        """The new JSON of top-level key if flush() wrote it."""
-        return self._top.written.get(key)
+    def wrote(self, table: str, name: str | None = None) -> bool:
+        """Whether flush() wrote row name of table ("": a top-level key), or any of its rows."""
+        written = self._tables[table].written if table else self._top.written
+        return bool(written) if name is None else name in written
+
+    def stored_values(self, table: str) -> Iterator[str]:
+        """The JSON of every row of table in the store (flushed rows included), one by one."""
+        for (value,) in self.db.execute("SELECT value FROM state WHERE section = ?", (table,)):
+            yield value
 
     def rows_read(self) -> dict[str, str | None] | None:
         rows: dict[str, str | None] = {}
@@ -293,11 +355,10 @@ def transaction(root: Path) -> Iterator[State]:
             state.update(new_state())
         yield state
         state.flush()
-        isakmpd = state.written("isakmpd")
-        if isakmpd:  # the fleet's index of who mentions which address (agent/sim/fleet_index)
-            from agent.sim import fleet_index
+        if state.wrote("", "isakmpd") or state.wrote(CONF_TABLE):
+            from agent.sim import fleet_index  # who mentions which address in a fleet
 
-            fleet_index.note(root, isakmpd)
+            fleet_index.note(root, state.stored_values(CONF_TABLE))
     except BaseException:
         db.execute("ROLLBACK")
         raise
@@ -389,15 +450,15 @@ def read_object(root: Path, section: str, name: str) -> Any:
     return json.loads(row[0]) if row else None
 
 
-def mentions(root: Path, section: str, name: str, needles: frozenset[bytes]) -> bool:
-    """Whether the stored JSON of one object contains any of needles (searched inside
+def mentions(root: Path, section: str, needles: frozenset[bytes]) -> bool:
+    """Whether the stored JSON of a row of section contains any of needles (searched inside
     SQLite: a router's whole fleet is looked at this way, nothing is decoded)."""
     db = _connect(root, create=False)
     if db is None or not needles:
         return False
-    query = "SELECT 1 FROM state WHERE section = ? AND name = ? AND instr(value, ?) > 0"
+    query = "SELECT 1 FROM state WHERE section = ? AND instr(value, ?) > 0 LIMIT 1"
     return any(
-        db.execute(query, (section, name, needle.decode())).fetchone() is not None
+        db.execute(query, (section, needle.decode())).fetchone() is not None
         for needle in sorted(needles)
     )
 

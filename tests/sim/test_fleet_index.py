@@ -14,10 +14,10 @@ HUB, B, C, D, MOVED = "192.0.2.1", "198.51.100.7", "198.51.100.8", "198.51.100.9
 
 
 def from_scratch(fleet: FleetBuilder, needles: frozenset[bytes]) -> set[str]:
-    """The routers whose stored isakmpd row mentions a needle, each store asked."""
+    """The routers whose stored isakmpd sections mention a needle, each store asked."""
     return {
         str(r.host.root.resolve()) for r in fleet.routers.values()
-        if simstate.mentions(r.host.root, "", "isakmpd", needles)
+        if simstate.mentions(r.host.root, simstate.CONF_TABLE, needles)
     }  # fmt: skip
 
 

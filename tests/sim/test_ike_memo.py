@@ -4,7 +4,9 @@ answer against one computed from scratch."""
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from sim.fleetkit import LOCAL_KEY, LOCAL_PUB, FleetBuilder, Router, gre_rule
 from sim.test_ike import A, B, external_entry, sa_lines, show
 
 ALICE = "/etc/isakmpd/pubkeys/fqdn/alice.example.org"
+CONF = simstate.CONF_TABLE
+ROW = "SELECT value FROM state WHERE section = '' AND name = 'isakmpd'"
 
 
 def memo_file(router: Router) -> Path:
@@ -71,6 +75,11 @@ CHANGES: dict[str, Callable[[FleetBuilder, Router], None]] = {
     "isakmpd stopped": lambda fleet, a: a.stop_isakmpd(),
     "flows flushed": lambda fleet, a: a.run("ipsecctl", "-F"),
     "rule deleted": lambda fleet, a: a.run("ipsecctl", "-d", "-f", "/etc/ipsec.conf"),
+    # The same connection, its sections rewritten (`force`): only isakmpd's generation tells.
+    "rule's phase 2 changed": lambda fleet, a: a.load(gre_rule(
+        A, B, extra="dstid alice.example.org",
+        quick="quick auth hmac-sha2-256 enc aes-128 group modp2048 lifetime 3600",
+    )),
 }
 
 
@@ -110,3 +119,25 @@ def test_a_view_that_looked_at_other_routers_is_not_kept(fleet: FleetBuilder) ->
     assert not memo_file(a).exists()  # b's state and files are inputs: nothing kept
     b.stop_isakmpd()
     assert sa_lines(show(a)) == ["No entries"]
+
+
+def test_a_store_that_kept_isakmpd_sections_in_its_row_shows_the_same(alone: Router) -> None:
+    """A store written before the section database had rows of its own (all of it inside
+    the "isakmpd" row) is moved on open, and the router shows what it showed."""
+    before = fresh_show(alone)
+    root = alone.host.root
+    db = sqlite3.connect(simstate.sim_dir(root) / simstate.STATE_FILE)
+    with db:
+        rows = db.execute("SELECT name, value FROM state WHERE section = ?", (CONF,))
+        conf = {name: json.loads(value) for name, value in rows}
+        ist = json.loads(db.execute(ROW).fetchone()[0])
+        del ist["generation"]  # the older version had none
+        ist["conf"] = conf
+        db.execute("DELETE FROM state WHERE section = ?", (CONF,))
+        db.execute("UPDATE state SET value = ? WHERE section = '' AND name = 'isakmpd'",
+                   (json.dumps(ist, sort_keys=True),))
+    db.close()
+    simstate.close(root)  # the next command opens the store again
+    assert fresh_show(alone) == before
+    state = simstate.load(root)
+    assert state[CONF] == conf and len(conf) > 10 and "conf" not in state["isakmpd"]

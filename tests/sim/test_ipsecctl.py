@@ -148,7 +148,7 @@ def test_isakmpd_start_makes_fifo_and_pid_file(fleet: FleetBuilder) -> None:
     assert (r.host.root / "var/run/isakmpd.pid").read_text() == f"{pid}\n"
     fifo = os.stat(r.host.root / "var/run/isakmpd.fifo")
     assert stat.S_ISFIFO(fifo.st_mode) and stat.S_IMODE(fifo.st_mode) == 0o600
-    assert st["isakmpd"]["connections"] == {} and st["isakmpd"]["conf"] == {}
+    assert st["isakmpd"]["connections"] == {} and st["isakmpd_conf"] == {}
 
 
 def test_isakmpd_refuses_bad_flags_and_missing_policy(fleet: FleetBuilder) -> None:
@@ -176,7 +176,7 @@ def test_load_sends_rules_to_isakmpd(fleet: FleetBuilder) -> None:
     assert (result.rc, result.stdout, result.stderr) == (0, "", "")
     name = "from-192.0.2.1=47-to-198.51.100.7=47"
     assert list(connections(r)) == [name]
-    conf = r.state()["isakmpd"]["conf"]
+    conf = r.state()["isakmpd_conf"]
     assert conf[name]["isakmp-peer"] == "peer-198.51.100.7"
     assert conf["phase 1"]["198.51.100.7"] == "peer-198.51.100.7"
     again = r.run("ipsecctl", "-f", "/etc/ipsec.conf")  # `force` everywhere: same config
@@ -194,7 +194,7 @@ def test_delete_removes_only_that_rule(fleet: FleetBuilder) -> None:
     result = r.run("ipsecctl", "-d", "-f", "/tmp/old.conf")
     assert (result.rc, result.stderr) == (0, "")
     assert list(connections(r)) == ["from-192.0.2.1=47-to-198.51.100.7=47"]
-    conf = r.state()["isakmpd"]["conf"]
+    conf = r.state()["isakmpd_conf"]
     gone = "from-192.0.2.1=47-to-203.0.113.9=47"
     assert gone not in conf and f"phase2-{gone}" not in conf
     assert "peer-203.0.113.9" in conf  # the phase 1 peer section stays (ike.c)
@@ -257,7 +257,7 @@ def test_illegal_transform_fails_the_load_after_partial_config(fleet: FleetBuild
         "ipsecctl: illegal transform aes-128-ctr\nipsecctl: failed to add ike rule 0\n"
     )
     assert connections(r) == {}
-    assert "peer-198.51.100.7" in r.state()["isakmpd"]["conf"]  # sent before the failure
+    assert "peer-198.51.100.7" in r.state()["isakmpd_conf"]  # sent before the failure
 
 
 def test_flush_bumps_generation_and_shows_empty_at_once(fleet: FleetBuilder) -> None:
@@ -313,8 +313,8 @@ def test_fifo_commands_update_the_section_database(fleet: FleetBuilder) -> None:
         return st
 
     st = in_ctx(r.host, send)
-    assert st["isakmpd"]["conf"]["sec"] == {"tag": "one"}
-    assert st["isakmpd"]["conf"]["phase 2"] == {"connections": "b"}
+    assert st["isakmpd_conf"]["sec"] == {"tag": "one"}
+    assert st["isakmpd_conf"]["phase 2"] == {"connections": "b"}
     assert list(st["isakmpd"]["connections"]) == ["b"]
     assert 'ui_config: command "C bogus" malformed' in st["isakmpd_log"]
     assert "ui_handle_messages: unrecognized command: 'x'" in st["isakmpd_log"]

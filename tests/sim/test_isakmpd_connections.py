@@ -14,7 +14,7 @@ from agent.sim import isakmpd
 
 
 def fresh() -> dict[str, Any]:
-    return {"isakmpd": {"conf": {}, "connections": {}, "serial": 0}, "log": []}
+    return {"isakmpd": {"connections": {}, "serial": 0}, "isakmpd_conf": {}, "log": []}
 
 
 def command(rng: random.Random) -> str:
@@ -40,7 +40,7 @@ def test_growing_lists_are_followed_as_a_full_sync_would(seed: int) -> None:
         isakmpd.apply_commands(full, lines)
         full["isakmpd"]["connections"] = before["isakmpd"]["connections"]
         full["isakmpd"]["serial"] = before["isakmpd"]["serial"]
-        isakmpd._sync_connections(full["isakmpd"])
+        isakmpd._sync_connections(full["isakmpd"], full["isakmpd_conf"])
         assert quick["isakmpd"]["connections"] == full["isakmpd"]["connections"], lines
         assert quick["isakmpd"]["serial"] == full["isakmpd"]["serial"]
 

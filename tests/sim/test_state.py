@@ -89,20 +89,21 @@ def test_read_object_reads_one_row(tmp_path: Path) -> None:
     assert simstate.read_object(tmp_path, "owners", "/etc/x") == [0, 67]
 
 
-def test_mentions_finds_a_quoted_word_in_one_stored_object(tmp_path: Path) -> None:
+def test_mentions_finds_a_quoted_word_in_the_rows_of_one_section(tmp_path: Path) -> None:
     needle = frozenset({b'"192.0.2.1"'})
-    assert not simstate.mentions(tmp_path, "", "isakmpd", needle)  # no store
+    conf = simstate.CONF_TABLE
+    assert not simstate.mentions(tmp_path, conf, needle)  # no store
     assert not simstate.is_provisioned(tmp_path)
     with simstate.transaction(tmp_path) as st:
-        st["isakmpd"] = {"conf": {"peer": "192.0.2.10"}}
-        st["owners"]["/etc/x"] = ["192.0.2.1"]  # another object: not looked at
-    assert not simstate.mentions(tmp_path, "", "isakmpd", needle)  # .10 is not .1
+        st[conf]["peer"] = {"address": "192.0.2.10"}
+        st["owners"]["/etc/x"] = ["192.0.2.1"]  # another section: not looked at
+    assert not simstate.mentions(tmp_path, conf, needle)  # .10 is not .1
     with simstate.transaction(tmp_path) as st:
-        st["isakmpd"]["conf"]["local"] = "192.0.2.1"
-    assert simstate.mentions(tmp_path, "", "isakmpd", needle)
-    assert simstate.mentions(tmp_path, "", "isakmpd", needle | {b'"198.51.100.1"'})
-    assert not simstate.mentions(tmp_path, "", "isakmpd", frozenset({b'"198.51.100.1"'}))
-    assert not simstate.mentions(tmp_path, "", "isakmpd", frozenset())
+        st[conf]["local"] = {"address": "192.0.2.1"}
+    assert simstate.mentions(tmp_path, conf, needle)
+    assert simstate.mentions(tmp_path, conf, needle | {b'"198.51.100.1"'})
+    assert not simstate.mentions(tmp_path, conf, frozenset({b'"198.51.100.1"'}))
+    assert not simstate.mentions(tmp_path, conf, frozenset())
 
 
 def test_close_leaves_the_store_one_file_and_reopens_on_use(tmp_path: Path) -> None:
@@ -229,3 +230,15 @@ def test_rows_read_lists_exactly_the_rows_a_command_read(tmp_path: Path) -> None
             scan(st["owners"])
             assert simstate.rows_read(st) is None  # a whole section is no list of rows
     assert simstate.rows_read({"owners": {}}) is None  # a state being provisioned
+
+
+def test_isakmpd_sections_kept_in_its_row_are_moved_to_rows_on_open(tmp_path: Path) -> None:
+    conf = {"phase 1": {"192.0.2.9": "peer-192.0.2.9"}, "peer-192.0.2.9": {"phase": "1"}}
+    with simstate.transaction(tmp_path) as st:  # the layout an older version wrote
+        st["isakmpd"] = {"conf": conf, "connections": {}, "serial": 0}
+    simstate.close(tmp_path)
+    with simstate.transaction(tmp_path) as st:
+        assert dict(st[simstate.CONF_TABLE]) == conf
+        assert st["isakmpd"] == {"connections": {}, "serial": 0}
+    simstate.close(tmp_path)
+    assert simstate.load(tmp_path)[simstate.CONF_TABLE] == conf  # opened again: unchanged

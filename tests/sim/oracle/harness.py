@@ -131,9 +131,9 @@ class SimRouter:
 
     def loaded(self) -> Any:
         """isakmpd's configuration database and its phase 2 connections (name: passive)."""
-        ist = simstate.load(self.host.root)["isakmpd"]
-        conns = {name: entry["passive"] for name, entry in ist["connections"].items()}
-        return ist["conf"], conns
+        state = simstate.load(self.host.root)
+        conns = {name: entry["passive"] for name, entry in state["isakmpd"]["connections"].items()}
+        return state["isakmpd_conf"], conns
 
     def load_received(self, received: str) -> Any:
         """What the simulated isakmpd makes of the oracle's FIFO text (ui.c commands)."""
