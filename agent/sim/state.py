@@ -101,7 +101,11 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE below.
     db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of a process
+    # No fsync, not even when a new store writes its first commit (its WAL and directory: two
+    # per store, a thousand stores in a simulation): every commit is in the OS's hands, so a
+    # crash of a process loses nothing; a power cut could, as it could the simulated host's
+    # files (SimHost.write_raw: durable=False). A store models a kernel, not a disk.
+    db.execute("PRAGMA synchronous=OFF")
     _create_schema(db)
     _CONNECTIONS[key] = (os.stat(path).st_ino, db)
     return db
