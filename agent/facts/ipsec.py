@@ -175,6 +175,16 @@ class _State:
     continuation_due: bool = False  # previous line ended with " \"
     flows: list[Flow] = field(default_factory=list)
     sas: list[SA] = field(default_factory=list)
+    # One string object per distinct word: a thousand peerings repeat "esp", "require", the
+    # router's address and the cipher names in every flow and SA (half the facts' memory).
+    words: dict[str | None, str | None] = field(default_factory=dict)
+
+    def same(self, *values: str | None) -> Iterator[str | None]:
+        """values, each replaced by the equal string seen first in this output."""
+        return map(self.words.setdefault, values, values)
+
+
+_Same = Callable[..., Iterator[str | None]]
 
 
 class _Tokens:
@@ -260,7 +270,7 @@ def _split_ids(head: str, line: _Line) -> tuple[str, str | None, str | None]:
     return head, srcid, dstid
 
 
-def _parse_flow(body: str, line: _Line) -> Flow:
+def _parse_flow(body: str, line: _Line, same: _Same) -> Flow:
     """Parse one `ipsecctl_print_flow` line (without @N prefix) keyword by keyword."""
     m = _FLOW_TAIL.fullmatch(body)
     if m is None:
@@ -286,11 +296,11 @@ def _parse_flow(body: str, line: _Line) -> Flow:
     local = t.optional("local", _is_address)
     peer = t.optional("peer", _is_address)
     t.end()
-    return Flow(satype, direction, proto, src, src_port, dst, dst_port, local, peer, srcid, dstid,
-                flow_type)
+    return Flow(*same(satype, direction, proto, src, src_port, dst, dst_port, local, peer, srcid,
+                      dstid, flow_type))
 
 
-def _parse_sa(body: str, line: _Line) -> SA:
+def _parse_sa(body: str, line: _Line, same: _Same) -> SA:
     """Parse one `ipsecctl_print_sa` line (without @N prefix and trailing " \\")."""
     t = _Tokens(body.split(), line)
     satype = t.next_word("the SA type")
@@ -314,7 +324,7 @@ def _parse_sa(body: str, line: _Line) -> SA:
     t.optional("authkey", _is_key)
     t.optional("enckey", _is_key)
     t.end()
-    return SA(satype, mode, src, dst, spi, auth, enc, comp)
+    return SA(*same(satype, mode, src, dst, spi, auth, enc, comp))
 
 
 def _is_verbose_line(content: str) -> bool:
@@ -369,12 +379,12 @@ def _on_record(state: _State, line: _Line) -> None:
         return
     if first == "flow":
         _check_section(state, line, "FLOWS:")
-        state.flows.append(_parse_flow(body, line))
+        state.flows.append(_parse_flow(body, line, state.same))
         state.after_sa = False
     elif first in SATYPES:
         _check_section(state, line, "SAD:")
         state.continuation_due = body.endswith(" \\")
-        state.sas.append(_parse_sa(body.removesuffix(" \\"), line))
+        state.sas.append(_parse_sa(body.removesuffix(" \\"), line, state.same))
         state.after_sa = True
     else:
         line.fail("not an ipsecctl flow or SA line")
