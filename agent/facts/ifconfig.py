@@ -15,6 +15,7 @@ The parser is pure (no I/O).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -245,6 +246,13 @@ class _Words:
             self.line.fail(f"unexpected {self.peek()!r}")
 
 
+# A thousand gre interfaces print the same flags, groups and encap line: one tuple of words
+# per distinct text (a listing's interfaces share it) instead of the same strings per block.
+@functools.lru_cache(maxsize=256)
+def _words(text: str, sep: str | None = None) -> tuple[str, ...]:
+    return tuple(text.split(sep))
+
+
 def _is_int(word: str) -> bool:
     return word.isdigit()
 
@@ -271,7 +279,7 @@ def _parse_flags(hex_text: str, names_text: str, line: _Line) -> tuple[int, tupl
     (extended flags differ between releases). Otherwise ParseError.
     """
     value = int(hex_text, 16)
-    names = tuple(names_text.split(",")) if names_text else ()
+    names = _words(names_text, ",") if names_text else ()
     if len(set(names)) != len(names):
         line.fail("a flag name is repeated")
     explained = 0
@@ -397,7 +405,7 @@ def _on_off(w: _Words, on: str, off: str) -> bool | None:
 
 def _parse_encap(content: str, line: _Line) -> dict[str, str]:
     """Parse `encap:` (getencap) into {"vnetid": ..., "parent": ..., "txprio": ..., "rxprio"}."""
-    words = content.split()[1:]
+    words = _words(content)[1:]
     if not words or len(words) % 2:
         line.fail("malformed encap line")
     encap: dict[str, str] = {}
@@ -539,7 +547,7 @@ def _on_encap(block: _Block, content: str, line: _Line) -> bool:
 
 def _on_groups(block: _Block, content: str, line: _Line) -> bool:
     # getifgroups(): "\tgroups:" then " %s" per group (the implicit "all" is not shown).
-    block.set_once("groups", tuple(content.split()[1:]), line)
+    block.set_once("groups", _words(content)[1:], line)
     return True
 
 
