@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,10 @@ from agent.sim.ike import (
 )
 
 MEMO_FILE = "ike-view.json"
-FORMAT = 3  # 3: isakmpd's sections are read by its generation, not listed
+# 3: isakmpd's sections are read by its generation, not listed; 4: three lines (the header,
+# the flows, the SAs), so a look decodes no view its inputs make stale and writing one does
+# not hold the whole text's pieces at once (json.dumps of a thousand peers' view: 4 MiB).
+FORMAT = 4
 
 Compute = Callable[[Path, dict[str, Any]], tuple[IkeView, "dict[str, str] | None"]]
 
@@ -52,19 +55,19 @@ def observe(root: Path, state: dict[str, Any], compute: Compute) -> IkeView:
         return compute(root, state)[0]
     path = simstate.sim_dir(root) / MEMO_FILE
     context = _context(root)  # before computing: a change meanwhile makes the kept one stale
-    kept = _load(path)
-    if kept is not None and kept.get("context") == context and all(
-        look(root, state, what) == was for what, was in kept["seen"].items()
+    kept = _load(path, context)
+    if kept is not None and all(
+        look(root, state, what) == was for what, was in kept[0]["seen"].items()
     ):
         with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, AttributeError):
-            return _view(kept["view"])
+            return _view(*kept)
     view, files = compute(root, state)
     rows = simstate.rows_read(state)
     if files is not None and rows is not None:
         seen = {f"row {key}": content_print(_bytes(raw)) for key, raw in rows.items()} | files
-        body = {"format": FORMAT, "context": context, "seen": seen, "view": _to_json(view)}
+        header = {"format": FORMAT, "context": context, "seen": seen, "status": view.status}
         with contextlib.suppress(OSError):  # not kept: the next look computes it again
-            write_atomic(path, json.dumps(body).encode(), 0o600, durable=False)
+            write_atomic(path, _lines(header, view), 0o600, durable=False)
     return view
 
 
@@ -102,38 +105,49 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    """The kept view and its inputs, or None when there is none usable."""
+def _load(path: Path, context: list[str]) -> tuple[dict[str, Any], bytes] | None:
+    """The kept file's header and the rest undecoded, or None when there is none usable
+    for this context."""
     try:
-        kept = json.loads(path.read_bytes())
+        with open(path, "rb") as fh:
+            header, rest = json.loads(fh.readline()), fh.read()
     except (OSError, ValueError):
         return None
-    if not isinstance(kept, dict) or kept.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         return None
-    if not isinstance(kept.get("seen"), dict) or not isinstance(kept.get("view"), dict):
+    if header.get("context") != context or not isinstance(header.get("seen"), dict):
         return None
-    return kept
+    return header, rest
 
 
 _FLOW_FIELDS = tuple(f.name for f in fields(KernelFlow))
 
 
-def _to_json(view: IkeView) -> dict[str, Any]:
+def _lines(header: dict[str, Any], view: IkeView) -> Iterator[bytes]:
+    """The kept file: the header, the flows and the SAs, a JSON text per line."""
+    yield json.dumps(header).encode() + b"\n"
     # Not dataclasses.astuple: it deep-copies every field of 4000 objects at a thousand peers.
-    return {
-        "flows": [[getattr(f, name) for name in _FLOW_FIELDS] for f in view.flows],
-        "sas": [
-            [sa.satype, sa.tmode, sa.src, sa.dst, sa.spi, sa.auth, sa.enc, sa.seed.hex(),
-             sa.authkey_len, sa.enckey_len]
-            for sa in view.sas
-        ],
-        "status": view.status,
-    }
+    yield from _json_list([getattr(f, name) for name in _FLOW_FIELDS] for f in view.flows)
+    yield from _json_list(
+        [sa.satype, sa.tmode, sa.src, sa.dst, sa.spi, sa.auth, sa.enc, sa.seed.hex(),
+         sa.authkey_len, sa.enckey_len]
+        for sa in view.sas
+    )
 
 
-def _view(data: dict[str, Any]) -> IkeView:
+def _json_list(rows: Iterable[list[Any]]) -> Iterator[bytes]:
+    """json.dumps(list(rows)) and a newline, a row at a time."""
+    separator = b"["
+    for row in rows:
+        yield separator + json.dumps(row).encode()
+        separator = b", "
+    yield b"[]\n" if separator == b"[" else b"]\n"
+
+
+def _view(header: dict[str, Any], rest: bytes) -> IkeView:
+    flows, sas = rest.splitlines()
     return IkeView(
-        [KernelFlow(*f) for f in data["flows"]],
-        [KernelSA(*sa[:7], bytes.fromhex(sa[7]), sa[8], sa[9]) for sa in data["sas"]],
-        dict(data["status"]),
+        [KernelFlow(*f) for f in json.loads(flows)],
+        [KernelSA(*sa[:7], bytes.fromhex(sa[7]), sa[8], sa[9]) for sa in json.loads(sas)],
+        dict(header["status"]),
     )

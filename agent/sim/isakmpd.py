@@ -54,6 +54,7 @@ from agent.sim.libc import getopt
 Conf = MutableMapping[str, dict[str, str]]  # section -> tag -> value
 
 CONF = simstate.CONF_TABLE
+HELD_SECTIONS = 1000  # sections a command holds before writing them out (about 90 rules)
 FIFO = "/var/run/isakmpd.fifo"
 PID_FILE = "/var/run/isakmpd.pid"
 POLICY_FILE = "/etc/isakmpd/isakmpd.policy"
@@ -238,8 +239,17 @@ def apply_commands(state: Any, lines: list[str]) -> None:
     if changed:
         ist["generation"] = int(ist.get("generation", 0)) + 1
     after = _connection_lists(conf)
-    if after == before:
-        return
+    if after != before:
+        _follow_connections(ist, conf, before, after)
+    # ipsecctl -f sends a thousand rules one by one: their eleven thousand sections are
+    # written to the store as it goes instead of all held until the command ends.
+    simstate.release_over(state, CONF, HELD_SECTIONS)
+
+
+def _follow_connections(
+    ist: dict[str, Any], conf: Conf, before: tuple[str, str], after: tuple[str, str]
+) -> None:
+    """Keep `connections` equal to the changed [Phase 2] lists, quickly when they only grew."""
     tails = [_appended(old, new) for old, new in zip(before, after, strict=True)]
     if tails[0] is not None and tails[1] is not None:
         _add_connections(ist, tails[0], tails[1])

@@ -174,7 +174,9 @@ class Table(MutableMapping[str, Any]):
         self._stored: dict[str, str | None] = {}  # their JSON in the store (None: no row)
         self._complete = False
         self._probed = False  # bool() asked whether any row exists
-        self.written: set[str] = set()  # rows flush() wrote
+        self._released = False  # rows were forgotten (release) in this transaction
+        self.written: set[str] = set()  # rows flush() wrote (since the last release)
+        self.wrote_released = False  # flush() wrote rows that release() forgot
 
     def _fetch(self, name: str) -> bool:
         if name not in self._stored:
@@ -266,9 +268,25 @@ class Table(MutableMapping[str, Any]):
     def rows_read(self) -> dict[str, str | None] | None:
         """The stored JSON of each row read in this transaction; None after a whole-section
         read (iteration, len, numbers) or an emptiness test."""
-        if self._complete or self._probed:
+        if self._complete or self._probed or self._released:
             return None
         return {f"{self._section}/{name}": raw for name, raw in self._stored.items()}
+
+    def release(self) -> None:
+        """Write the changed rows now and forget every row held (inside the open
+        transaction), for a command that edits more rows than it should hold at once: a row
+        touched again is read again (as written). rows_read() lists nothing after it."""
+        self.flush()
+        self.wrote_released = self.wrote_released or bool(self.written)
+        self.written.clear()
+        self._rows.clear()
+        self._stored.clear()
+        self._complete = False
+        self._released = True
+
+    def held(self) -> int:
+        """How many rows the transaction holds."""
+        return len(self._stored)
 
     def flush(self) -> None:
         """Write the changed rows (inside the open transaction)."""
@@ -326,9 +344,17 @@ class State(MutableMapping[str, Any]):
             table.flush()
 
     def wrote(self, table: str, name: str | None = None) -> bool:
-        """Whether flush() wrote row name of table ("": a top-level key), or any of its rows."""
-        written = self._tables[table].written if table else self._top.written
-        return bool(written) if name is None else name in written
+        """Whether flush() wrote row name of table ("": a top-level key), or any of its rows
+        (of a released table: only whether any)."""
+        written = self._tables[table] if table else self._top
+        if name is None:
+            return bool(written.written) or written.wrote_released
+        return name in written.written
+
+    def release_over(self, table: str, limit: int) -> None:
+        """Table.release() of table once it holds more than limit rows."""
+        if self._tables[table].held() > limit:
+            self._tables[table].release()
 
     def stored_values(self, table: str) -> Iterator[str]:
         """The JSON of every row of table in the store (flushed rows included), one by one."""
@@ -378,6 +404,13 @@ def rows_read(state: MutableMapping[str, Any]) -> dict[str, str | None] | None:
     if not isinstance(state, State):
         return None
     return state.rows_read()
+
+
+def release_over(state: MutableMapping[str, Any], table: str, limit: int) -> None:
+    """State.release_over() for a store's state; a plain mapping (a state being
+    provisioned) holds everything anyway."""
+    if isinstance(state, State):
+        state.release_over(table, limit)
 
 
 def stored_row(state: MutableMapping[str, Any], key: str) -> str | None:
