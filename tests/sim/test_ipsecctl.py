@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
 from agent.sim import isakmpd
 from sim.fleetkit import FleetBuilder, Router, gre_rule, in_ctx
 
@@ -346,3 +348,21 @@ def test_a_text_checked_then_loaded_behaves_as_two_parses(fleet: FleetBuilder) -
     assert r.run("ipsecctl", "-n", "-f", "/etc/ipsec.main").rc == 0
     r.write("/etc/ipsec.part", bad)
     assert r.run("ipsecctl", "-n", "-f", "/etc/ipsec.main").rc == 1
+
+
+def test_sections_written_out_as_a_load_goes_end_as_if_held(
+    fleet: FleetBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ipsecctl -f of many rules writes isakmpd's sections out as it goes (every
+    isakmpd.HELD_SECTIONS): the store ends as when every section is held to the end."""
+    rules = "".join(gre_rule("192.0.2.1", f"198.51.100.{n}") for n in range(1, 6))
+    held, released = lone(fleet), fleet.router("rtr-b", "192.0.2.1")
+    assert released.start_isakmpd()
+    assert held.load(rules).rc == 0
+    monkeypatch.setattr(isakmpd, "HELD_SECTIONS", 3)
+    assert released.load(rules).rc == 0
+    one, other = held.state(), released.state()
+    assert len(one["isakmpd_conf"]) > 3 * 5
+    assert other["isakmpd_conf"] == one["isakmpd_conf"]
+    assert other["isakmpd"]["connections"] == one["isakmpd"]["connections"]
+    assert other["isakmpd"]["generation"] == one["isakmpd"]["generation"]

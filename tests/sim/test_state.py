@@ -242,3 +242,26 @@ def test_isakmpd_sections_kept_in_its_row_are_moved_to_rows_on_open(tmp_path: Pa
         assert st["isakmpd"] == {"connections": {}, "serial": 0}
     simstate.close(tmp_path)
     assert simstate.load(tmp_path)[simstate.CONF_TABLE] == conf  # opened again: unchanged
+
+
+def test_a_released_table_is_written_and_read_again_as_written(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["owners"]["/etc/gone"] = [0, 0]
+    with simstate.transaction(tmp_path) as st:
+        owners = st["owners"]
+        owners["/etc/a"] = [0, 0]
+        owners["/etc/b"] = [0, 0]
+        del owners["/etc/gone"]
+        st.release_over("owners", 3)  # holds three: not over
+        assert simstate.rows_read(st) is not None
+        st.release_over("owners", 2)
+        assert simstate.rows_read(st) is None  # what was read is forgotten: no list
+        assert st.wrote("owners") and owners.held() == 0
+        assert "/etc/gone" not in owners and owners["/etc/a"] == [0, 0]
+        owners["/etc/a"].append(7)  # a row read again is edited in place as before
+    assert simstate.load(tmp_path)["owners"] == {"/etc/a": [0, 0, 7], "/etc/b": [0, 0]}
+    with pytest.raises(RuntimeError), simstate.transaction(tmp_path) as st:
+        st["owners"]["/etc/c"] = [0, 0]
+        st.release_over("owners", 0)
+        raise RuntimeError  # released rows are inside the transaction: rolled back too
+    assert "/etc/c" not in simstate.load(tmp_path)["owners"]
