@@ -198,3 +198,31 @@ def test_strongswan_export_for_an_ipv6_peer(state_copy: Path) -> None:
         text
     )
     assert "ip -6 addr add fd42:4242:b0b::1/127 dev gre-rtr1" in text
+
+
+def test_an_exported_text_is_applied_in_order_files_then_commands(tmp_path: Path) -> None:
+    """apply_export: created files with their modes (root:wheel), appends onto the router's
+    file and onto what the text wrote before, then the commands; a failing command is named
+    and the files before it are written."""
+    from agent.lab.peer_router import PeerSetupError
+    from agent.sim.cli import init_root
+
+    root = tmp_path / "peer"
+    init_root(root, "peer", ["198.51.100.9"])
+    host = SimHost(root)
+    host.write_file("/etc/sysctl.conf", b"ddb.panic=0\n", mode=0o644)
+    text = (
+        "# a comment for the reader\n"
+        "==> /etc/hostname.gre0 (create, mode 0640) <==\nup\n\n"
+        "==> /etc/sysctl.conf (append) <==\nnet.inet.gre.allow=1\n\n"
+        "==> /etc/sysctl.conf (append) <==\nnet.inet.esp.enable=1\n\n"
+        "==> commands <==\nsysctl net.inet.gre.allow=1\nrcctl start nosuchd\n"
+    )
+    with pytest.raises(PeerSetupError, match=r"\Arcctl start nosuchd: exit 2: "):
+        apply_export(root, text)
+    assert host.read_file("/etc/sysctl.conf") == (
+        b"ddb.panic=0\nnet.inet.gre.allow=1\nnet.inet.esp.enable=1\n")
+    gre = host.stat("/etc/hostname.gre0")
+    assert gre is not None and (gre.mode, gre.uid, gre.gid) == (0o640, 0, 0)
+    assert host.read_file("/etc/hostname.gre0") == b"up\n"
+    assert host.run(["sysctl", "net.inet.gre.allow"]).stdout == "net.inet.gre.allow=1\n"

@@ -39,19 +39,21 @@ def build_demo_fleet(
     base: Path,
     source: Path | None = None,
     before_publish: Callable[[Path, Inventory], None] | None = None,
+    inventory: Inventory | None = None,
 ) -> dict[str, AgentConfig]:
     """Create the fleet under base from the state repo at source; return each router's config.
     before_publish(work, inventory) may change the work tree (and the fleet) before the
-    routers' first pull."""
+    routers' first pull. inventory: source's, when the caller has parsed it already."""
     source = source or example_state_dir()
     work = base / "work"
     shutil.copytree(
         source, work, ignore=shutil.ignore_patterns("__pycache__", "__init__.py", ".git")
     )
-    # One parse cache for the fleet's loads: the second load re-reads only the router files.
-    inventory, problems = load_inventory_cached(work, base / FLEET_PARSE_CACHE)
     if inventory is None:
-        raise SystemExit("the example state repo is invalid:\n" + "\n".join(map(str, problems)))
+        # One parse cache for the fleet's loads: the second load re-reads only the router files.
+        inventory, problems = load_inventory_cached(work, base / FLEET_PARSE_CACHE)
+        if inventory is None:
+            raise SystemExit("the example state repo is invalid:\n" + "\n".join(map(str, problems)))
     fleet_file = base / "fleet.json"
     roots = {name: base / name / "root" for name in inventory.routers}
     for name, router in inventory.routers.items():

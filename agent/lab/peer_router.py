@@ -43,18 +43,24 @@ def join_fleet(fleet: Path, routers: dict[str, Path]) -> None:
 
 def apply_export(root: Path, text: str) -> None:
     """Do what the exported OpenBSD text says: write (or append to) each file with its mode,
-    then run each command; PeerSetupError names the first command that fails."""
+    then run each command; PeerSetupError names the first command that fails. The files
+    before a command are written together (one transaction of the simulated host)."""
     host = SimHost(root)
+    files: dict[str, tuple[bytes, int]] = {}
     for path, how, mode, body in sections(text):
-        if path == "commands":
-            for line in body.splitlines():
-                argv = shlex.split(line, comments=True)
-                if not argv:
-                    continue
-                result = host.run(argv)
-                if result.rc != 0:
-                    raise PeerSetupError(f"{line}: exit {result.rc}: {result.stderr.strip()}")
+        if path != "commands":
+            old = None
+            if how == "append":  # onto what this text wrote already, else the router's file
+                old = files[path][0] if path in files else host.read_file(path)
+            files[path] = ((old or b"") + body.encode(), mode if mode is not None else 0o644)
             continue
-        old = host.read_file(path) if how == "append" else None
-        data = (old or b"") + body.encode()
-        host.write_file(path, data, mode=mode if mode is not None else 0o644)
+        host.write_files(files)
+        files = {}
+        for line in body.splitlines():
+            argv = shlex.split(line, comments=True)
+            if not argv:
+                continue
+            result = host.run(argv)
+            if result.rc != 0:
+                raise PeerSetupError(f"{line}: exit {result.rc}: {result.stderr.strip()}")
+    host.write_files(files)

@@ -120,7 +120,7 @@ class SimulatedFleet:
             peers.provision(every)
             peers.rekey(work, every)
 
-        configs = build_demo_fleet(base, source=source, before_publish=add_peers)
+        configs = build_demo_fleet(base, source, add_peers, inventory)  # parsed once
         return cls(base, configs, peers)
 
     def converge(self) -> Simulation:

@@ -170,6 +170,16 @@ class SimHost:
             self.write_raw(path, data, mode)
             st["owners"][path] = [uid, gid]
 
+    def write_files(self, files: dict[str, tuple[bytes, int]]) -> None:
+        """write_file of each path -> (data, mode), root:wheel, in one transaction (a lab
+        writes the files of a `peer config` to each of a thousand routers)."""
+        if not files:
+            return
+        with simstate.transaction(self.root) as st:
+            for path, (data, mode) in files.items():
+                self.write_raw(path, data, mode)
+                st["owners"][path] = [0, 0]
+
     def write_temp(self, directory: str, prefix: str, data: bytes, *, mode: int = 0o600) -> str:
         real_dir = self.real_path(directory)
         real_dir.mkdir(parents=True, exist_ok=True)

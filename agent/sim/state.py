@@ -290,6 +290,8 @@ class Table(MutableMapping[str, Any]):
 
     def flush(self) -> None:
         """Write the changed rows (inside the open transaction)."""
+        if not self._stored:  # no row touched (most commands touch two or three tables)
+            return
         self._db.executemany(
             "DELETE FROM state WHERE section = ? AND name = ?",
             ((self._section, name) for name, old in self._stored.items()
