@@ -107,9 +107,18 @@ class FreshRoot:
     """A router as init_root leaves it, held in memory to make many routers from (a lab that
     provisions hundreds: writing a copy costs a fraction of a boot). Only em0, /etc/myname and
     host.json depend on a router's name and addresses; the rest (directories, rc.conf, the
-    store with the daemons started at boot) is the same on every fresh router."""
+    store with the daemons started at boot) is the same on every fresh router.
+
+    The files a copy shares with the template unchanged (rc.conf, the runfiles of the daemons
+    started at boot) are hard links to the booted template's: a link is a directory entry, a
+    new file an inode (most of a lab's provisioning time). Safe because the simulated host
+    never writes a file in place: every write is a new file renamed over the old one
+    (SimHost.write_raw, agent.atomic) and a removal unlinks one name, so a router that
+    changes such a file gets a file of its own. The store is written in place: never linked.
+    """
 
     entries: tuple[tuple[str, int, bytes | None], ...]  # path, mode, bytes (None: directory)
+    scratch: Path | None = None  # where the template was booted (kept while it is copied)
 
     @classmethod
     def boot(cls, scratch: Path) -> FreshRoot:
@@ -126,7 +135,7 @@ class FreshRoot:
                     raise ValueError(f"not a file or directory in a fresh router: {path}")
                 data = None if stat.S_ISDIR(st.st_mode) else Path(path).read_bytes()
                 entries.append((os.path.relpath(path, scratch), stat.S_IMODE(st.st_mode), data))
-        return cls(tuple(entries))
+        return cls(tuple(entries), scratch)
 
     def copy(
         self, root: Path, name: str, addresses: list[str], fleet: str | None = None,
@@ -139,13 +148,16 @@ class FreshRoot:
         os.makedirs(root)
         info = os.path.join(simstate.SIM_DIR, simstate.HOST_FILE)
         own = {info: simstate.host_info_text(name, fleet), "etc/myname": f"{name}\n".encode()}
+        store = os.path.join(simstate.SIM_DIR, simstate.STATE_FILE)
         for rel, mode, data in self.entries:  # a directory comes before what it holds
             path = os.path.join(root, rel)
             if data is None:
                 os.mkdir(path)
-            else:
+            elif rel in own or rel == store or not self._link(rel, path):
                 with open(path, "xb") as fh:
                     fh.write(own.get(rel, data))
+            else:
+                continue  # a link has the template's mode
             os.chmod(path, mode)  # not the umask's
         em0 = simstate.new_state()
         _attach_em0(em0, name, addresses)
@@ -160,6 +172,17 @@ class FreshRoot:
                 os.chmod(real, mode)
                 state["owners"][os_path] = [0, 0]
         simstate.changed()
+
+    def _link(self, rel: str, path: str) -> bool:
+        """Make path a hard link to the template's file rel (see the class text); False when
+        the file system cannot (the caller writes a copy)."""
+        if self.scratch is None:
+            return False
+        try:
+            os.link(os.path.join(self.scratch, rel), path)
+        except OSError:
+            return False
+        return True
 
 
 @dataclass

@@ -136,3 +136,14 @@ def test_a_fresh_root_copy_is_what_init_root_makes(tmp_path: Path) -> None:
     assert "198.51.100.10" not in SimHost(copied).run(show).stdout
     with pytest.raises(FileExistsError):
         template.copy(copied, "peer7", addresses)  # never over an existing router
+    # Files a copy shares with the template (hard links) become its own when it changes them.
+    runfile, rc_conf = "/var/run/rc.d/sshd", "/etc/rc.conf"
+    before = {r: _tree(r) for r in (other, tmp_path / "template")}
+    SimHost(copied).write_file(rc_conf, b"# edited\n", mode=0o600)
+    assert SimHost(copied).run(["rcctl", "stop", "sshd"]).rc == 0
+    assert SimHost(copied).read_file(runfile) is None
+    assert SimHost(copied).run(["rcctl", "start", "sshd"]).rc == 0
+    assert {r: _tree(r) for r in before} == before
+    assert SimHost(other).read_file(rc_conf) == SimHost(booted).read_file(rc_conf)
+    mode = SimHost(other).stat(rc_conf)
+    assert mode is not None and mode.mode == 0o644
