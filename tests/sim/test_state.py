@@ -265,3 +265,17 @@ def test_a_released_table_is_written_and_read_again_as_written(tmp_path: Path) -
         st.release_over("owners", 0)
         raise RuntimeError  # released rows are inside the transaction: rolled back too
     assert "/etc/c" not in simstate.load(tmp_path)["owners"]
+
+
+def test_clearing_a_table_deletes_every_row_read_or_not(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["owners"].update({f"/etc/{n}": [0, n] for n in range(5)})
+    with simstate.transaction(tmp_path) as st:
+        assert st["owners"]["/etc/1"] == [0, 1]
+        st["owners"] = {"/etc/new": [0, 0]}  # State.__setitem__: clear, then the new rows
+        assert dict(st["owners"]) == {"/etc/new": [0, 0]}
+    assert simstate.load(tmp_path)["owners"] == {"/etc/new": [0, 0]}
+    with simstate.transaction(tmp_path) as st:
+        st["owners"].clear()
+        assert not st["owners"]
+    assert simstate.load(tmp_path)["owners"] == {}
