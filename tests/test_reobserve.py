@@ -91,3 +91,27 @@ def test_an_earlier_look_with_errors_is_not_reused(rtr1: AgentConfig) -> None:
     host.commands.clear()
     after = reobserve(host, before, ["rc:ipsec"])
     assert after.errors == [] and IPSECCTL_SA in host.commands
+
+
+def test_an_unchanged_output_reuses_its_parse_and_a_changed_one_is_parsed(
+    rtr1: AgentConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's cycles observe again and again: ipsecctl -sa and ifconfig gre are parsed
+    only when their output changed (the facts are frozen, so sharing them is safe)."""
+    from agent.facts import observe as facts
+
+    parsed: list[str] = []
+    real_sa, real_gre = facts.parse_ipsecctl, facts.parse_ifconfig
+    monkeypatch.setattr(facts, "parse_ipsecctl",
+                        lambda text, src: parsed.append("sa") or real_sa(text, src))
+    monkeypatch.setattr(facts, "parse_ifconfig",
+                        lambda text, src: parsed.append("gre") or real_gre(text, src))
+    host = SimHost(rtr1.root)
+    first = observe(host)
+    parsed.clear()
+    again = observe(host)
+    assert parsed == [] and again == first and again.ipsec is first.ipsec
+    host.run(["ifconfig", "gre0", "down"])
+    changed = observe(host)
+    assert parsed == ["gre"]
+    assert not changed.gre["gre0"].up and first.gre["gre0"].up

@@ -8,11 +8,11 @@ command is an argv constant or built from a validated name; its output goes to a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from agent.errors import ParseError
 from agent.facts.ifconfig import Interface, parse_ifconfig
@@ -239,15 +239,30 @@ def _observe_sysctl(host: Host, obs: Observed) -> None:
 
 
 # A daemon cycle that gets the same output as the last one reuses its parse (the facts are
-# frozen): a thousand flows, SAs and interfaces are parsed only when something changed.
-@functools.lru_cache(maxsize=2)
+# frozen): a thousand flows, SAs and interfaces are parsed only when something changed. The
+# last parse of each is kept under the digest of its text, not the text (half a megabyte).
+_LAST_PARSE: dict[str, tuple[bytes, Any]] = {}
+
+
+def _reused(kind: str, text: str, parse: Callable[[], Any]) -> Any:
+    digest = hashlib.sha256(text.encode()).digest()
+    last = _LAST_PARSE.get(kind)
+    if last is not None and last[0] == digest:
+        return last[1]
+    parsed = parse()
+    _LAST_PARSE[kind] = (digest, parsed)
+    return parsed
+
+
 def _parsed_sa(text: str) -> IpsecFacts:
-    return parse_ipsecctl(text, "ipsecctl -sa")
+    facts: IpsecFacts = _reused("sa", text, lambda: parse_ipsecctl(text, "ipsecctl -sa"))
+    return facts
 
 
-@functools.lru_cache(maxsize=2)
 def _parsed_gre(text: str) -> tuple[Interface, ...]:
-    return tuple(parse_ifconfig(text, "ifconfig gre"))
+    found: tuple[Interface, ...] = _reused(
+        "gre", text, lambda: tuple(parse_ifconfig(text, "ifconfig gre")))
+    return found
 
 
 def _observe_ipsec(host: Host, obs: Observed) -> None:
