@@ -22,3 +22,24 @@ def test_generated_repo_is_valid_with_distinct_peers(tmp_path: Path) -> None:
     assert len(peerings) == 6
     assert len({p.public_key for p in peerings}) == 6
     assert len({p.remote_endpoint for p in peerings}) == 6
+
+
+def test_a_measured_command_reports_its_own_peak_not_the_benchmarks() -> None:
+    """A child started straight from a large process inherits that process's peak RSS in its
+    ru_maxrss (Linux, vfork + exec): the benchmark's own fleets showed as every command's peak.
+    Through the launcher, a small command is small and a large one is large."""
+    import sys
+
+    from tests.bench.measure import Case, run_once
+
+    ballast = bytearray(120 * 2**20)  # this process: far above any bare interpreter
+    ballast[:: 4096] = b"\1" * len(ballast[:: 4096])
+    small = run_once(Case("bare", [sys.executable, "-c", "pass"]))
+    large = run_once(Case("large", [sys.executable, "-c", "b = bytearray(80 * 2**20)\n"
+                                    "b[::4096] = b'1' * len(b[::4096])"]))
+    assert small.rc == 0 and small.rss_mib < 40, small
+    assert 80 < large.rss_mib < 120, large
+    failed = run_once(Case("exit 3", [sys.executable, "-c", "raise SystemExit(3)"],
+                           expect_rc=(3,)))
+    assert failed.rc == 3 and failed.cpu > 0
+    del ballast

@@ -2,7 +2,9 @@
 
 `os.wait4` returns the rusage of the process together with every descendant it waited for
 (git, the simulated commands run in-process), so CPU is the whole tree's and ru_maxrss is the
-largest resident set of any process in it (Linux: the maximum, not a sum).
+largest resident set of any process in it (Linux: the maximum, not a sum). Each command is
+started by tests/bench/launch.py, a bare interpreter, not by this process: a child's
+ru_maxrss starts at the peak of the process it was started from (see launch.py).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+LAUNCH = str(Path(__file__).with_name("launch.py"))
 
 
 @dataclass
@@ -62,17 +66,18 @@ class Case:
 def run_once(case: Case) -> Sample:
     if case.prepare:
         case.prepare()
+    read, write = os.pipe()
     with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(case.argv), stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode not in case.expect_rc:
+        with os.fdopen(read, "rb") as report:
+            subprocess.run([sys.executable, LAUNCH, str(write), *case.argv], stderr=err,
+                           pass_fds=(write,), check=True)
+            os.close(write)
+            cpu, wall, maxrss, rc = report.read().split()
+        if int(rc) not in case.expect_rc:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-2000:]
-            print(f"!! {case.name}: exit {proc.returncode}\n{tail}", file=sys.stderr)
-    return Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, proc.returncode)
+            print(f"!! {case.name}: exit {rc.decode()}\n{tail}", file=sys.stderr)
+    return Sample(float(cpu), float(wall), int(maxrss) / 1024, int(rc))
 
 
 def ab_pairs(a: Case, b: Case, repeat: int) -> tuple[Series, Series]:
