@@ -29,6 +29,7 @@ created; keywords of ifconfig.c that are not modelled fail loudly instead of pre
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1002,8 +1003,32 @@ COMMANDS: dict[str, tuple[int, Handler]] = {
 def _group_members(state: dict[str, Any], group: str) -> list[str]:
     """SIOCGIFGMEMB: the members of a group ("all" holds every interface). Members are
     listed in ifindex order (the kernel keeps join order; equal for cloner groups)."""
-    ordered = sorted(interfaces(state).items(), key=lambda kv: kv[1]["index"])
-    return [n for n, i in ordered if group == "all" or group in i["groups"]]
+    index, groups = _field(state, "index"), _field(state, "groups")
+    return [n for n in sorted(index, key=index.__getitem__)
+            if group == "all" or group in groups[n]]
+
+
+def _field(state: dict[str, Any], key: str) -> dict[str, Any]:
+    """{interface: its key} without decoding every interface of the store (a listing of a
+    thousand tunnels held them all until the command ended)."""
+    table = interfaces(state)
+    numbers = getattr(table, "numbers", None)  # a store's table; else a plain mapping
+    if numbers is None:
+        return {name: iface[key] for name, iface in table.items()}
+    # SQLite's json_extract gives a list as its JSON text; a row this command holds, as is.
+    return {name: json.loads(v) if isinstance(v, str) and key == "groups" else v
+            for name, v in numbers(key).items()}
+
+
+def _iface(state: dict[str, Any], name: str) -> dict[str, Any]:
+    """The interface name (KeyError when there is none), not held by the command when it
+    only prints it."""
+    table = interfaces(state)
+    peek = getattr(table, "peek", None)
+    iface = table[name] if peek is None else peek(name)
+    if iface is None:
+        raise KeyError(name)
+    return iface
 
 
 def printif(op: _Op, name: str | None, ifaliases: bool, afp: str | None) -> None:
@@ -1014,18 +1039,20 @@ def printif(op: _Op, name: str | None, ifaliases: bool, afp: str | None) -> None
         members = _group_members(state, name)
         if members:
             for member in members:
-                op.ctx.out.extend(line + "\n" for line in format_lines(state, member, True, afp))
+                op.ctx.out.append("".join(f"{line}\n" for line in format_lines(
+                    state, member, True, afp)))
             return
     if name and name[-1].isdigit():  # one interface: look it up, do not load the others
         matched = [name] if name in interfaces(state) else []
     else:
-        ordered = sorted(interfaces(state).items(), key=lambda kv: kv[1]["index"])
-        matched = [n for n, _ in ordered if _name_matches(name, n)]
+        index = _field(state, "index")
+        matched = [n for n in sorted(index, key=index.__getitem__) if _name_matches(name, n)]
     if not matched:
         op.ctx.eprint(f"{name or ''}: no such interface")
         raise Exit(1)
     for member in matched:
-        op.ctx.out.extend(line + "\n" for line in format_lines(state, member, ifaliases, afp))
+        op.ctx.out.append("".join(f"{line}\n" for line in format_lines(
+            state, member, ifaliases, afp)))
 
 
 def _name_matches(wanted: str | None, name: str) -> bool:
@@ -1040,7 +1067,7 @@ def _name_matches(wanted: str | None, name: str) -> bool:
 def format_lines(state: dict[str, Any], name: str, ifaliases: bool, afp: str | None) -> list[str]:
     """status() then the address lines of printif(); `ifaliases` False (ifconfig, -a) shows
     only the first inet address, as printif()'s noinet logic does."""
-    iface = interfaces(state)[name]
+    iface = _iface(state, name)
     lines = _status_lines(name, iface)
     first_inet = True
     addrs = [("inet", e) for e in iface["inet"]] + [("inet6", e) for e in iface["inet6"]]
