@@ -190,3 +190,27 @@ def test_a_problem_in_a_cached_file_names_its_line(state_copy: Path, tmp_path: P
     assert cached == fresh
     line = 1 + bob.splitlines().index(endpoint)
     assert any(e.startswith(f"peers/rtr1/bob.yaml:{line}:1: endpoint:") for e in fresh), fresh
+
+
+def test_a_peer_file_edited_beside_its_unchanged_key_parses_no_key(
+    state_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loads that reuse a peering do not look its key up; the key is kept all the same, so a
+    later edit of the file (not of the key) resolves the peering without parsing the key."""
+    keys_parsed: list[str] = []
+    real = inv.parse_public_key
+    monkeypatch.setattr(inv, "parse_public_key",
+                        lambda text, **kw: keys_parsed.append(text) or real(text, **kw))
+    load(state_copy, tmp_path)
+    assert keys_parsed  # the cold load parses every key
+    expected = load_inventory(state_copy)[0]
+    for _ in range(2):  # warm loads: nothing parsed, and the keys stay in the cache
+        keys_parsed.clear()
+        assert load(state_copy, tmp_path) == expected
+        assert keys_parsed == []
+    edit(state_copy / "peers/rtr1/bob.yaml", "description: dn42 peer bob",
+         "description: dn42 peer bob, renamed")
+    expected = load_inventory(state_copy)[0]
+    keys_parsed.clear()
+    assert load(state_copy, tmp_path) == expected
+    assert keys_parsed == []

@@ -122,8 +122,12 @@ class ParsedCache:
     def save(self) -> None:
         """Write the entries this load used (atomically), if anything changed."""
         documents = {k: v for k, v in self.documents.items() if k in self.used}
-        keys = {k: v for k, v in self.keys.items() if k in self.used}
         peerings = {k: v for k, v in self.peerings.items() if k in self.used}
+        # A reused peering did not look its key up, but a change to its file (a new
+        # description) resolves it again: its key stays, so that is no key parse (and no
+        # key library loaded into the run).
+        pems = {row[_PUBLIC_KEY] for row in peerings.values()}
+        keys = {k: v for k, v in self.keys.items() if k in self.used or v.get("pem") in pems}
         kept = len(documents) + len(keys) + len(peerings)
         if not self.changed and kept == len(self.documents) + len(self.keys) + len(self.peerings):
             return
@@ -145,6 +149,7 @@ class ParsedCache:
 
 
 _PEERING_FIELDS = tuple(f.name for f in fields(Peering))
+_PUBLIC_KEY = _PEERING_FIELDS.index("public_key")
 
 
 def peering_row(p: Peering) -> list[Any]:
