@@ -28,12 +28,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import json
 import re
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from agent.atomic import write_atomic
 from agent.errors import PeeropsError
 
 MIN_BITS = 2048
@@ -346,30 +351,35 @@ def _hex_lines(der: bytes) -> str:
 # -- our own key (through the Host protocol) ------------------------------------------------
 
 
-def published_key(host: Any) -> tuple[str, str] | None:
+def published_key(
+    host: Any, parse: Callable[[str], PublicKey] | None = None
+) -> tuple[str, str] | None:
     """(SPKI PEM, fingerprint) of the router's local.pub for keys/<router>.pub, or None when
-    it is missing or unusable. Reads local.pub only, never the private key."""
+    it is missing or unusable. Reads local.pub only, never the private key. parse as for
+    local_key_report."""
     data = host.read_file(LOCAL_PUB)
     if data is None:
         return None
     try:
-        key = parse_public_key(data.decode("utf-8", errors="replace"), min_bits=0)
+        key = (parse or _parse_any_bits)(data.decode("utf-8", errors="replace"))
     except PublicKeyError:
         return None
     return key.pem, key.fingerprint
 
 
 def local_key_report(
-    host: Any, *, min_bits: int = MIN_BITS, read_private: bool = True
+    host: Any, *, min_bits: int = MIN_BITS, read_private: bool = True,
+    parse: Callable[[str], PublicKey] | None = None,
 ) -> dict[str, Any]:
     """What isakmpd will make of our key pair: fingerprint, bits and each problem with its fix.
 
     Ensures: "ok" is True only when local.key is a root-owned 0600 (no group/other bit) RSA
     private key whose public half is local.pub, and local.pub has at least min_bits. With
     read_private=False (the unattended run) local.key is only stat()ed, never opened: its
-    presence, owner and mode are checked, not its content."""
+    presence, owner and mode are checked, not its content. parse reads local.pub's text
+    (default: parse_public_key with no floor; the run passes a remembered_parse)."""
     problems: list[dict[str, str]] = []
-    public, pub_problem = _local_pub(host, min_bits)
+    public, pub_problem = _local_pub(host, min_bits, parse or _parse_any_bits)
     if pub_problem:
         problems.append(pub_problem)
     private_numbers = _local_key(host, problems, read_private)
@@ -400,13 +410,41 @@ def _problem(path: str, problem: str, fix: str) -> dict[str, str]:
     return {"path": path, "problem": problem, "fix": fix}
 
 
-def _local_pub(host: Any, min_bits: int) -> tuple[PublicKey | None, dict[str, str] | None]:
+def _parse_any_bits(text: str) -> PublicKey:
+    return parse_public_key(text, min_bits=0)
+
+
+def remembered_parse(cache: Path) -> Callable[[str], PublicKey]:
+    """parse_public_key(text, min_bits=0) that keeps its last result in the file cache by
+    the sha256 of text: the run looks at local.pub every cycle, and parsing a key loads
+    cryptography's bindings (6 MiB) into a process that otherwise needs none of it. A
+    missing, damaged or foreign cache file only costs the parse (and is written again)."""
+
+    def parse(text: str) -> PublicKey:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        try:
+            kept = json.loads(cache.read_bytes())
+            if kept["sha256"] == digest:
+                return PublicKey(**kept["key"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        key = _parse_any_bits(text)  # raises for a bad key: nothing is kept then
+        with contextlib.suppress(OSError):
+            write_atomic(cache, json.dumps({"sha256": digest, "key": asdict(key)}).encode())
+        return key
+
+    return parse
+
+
+def _local_pub(
+    host: Any, min_bits: int, parse: Callable[[str], PublicKey]
+) -> tuple[PublicKey | None, dict[str, str] | None]:
     data = host.read_file(LOCAL_PUB)
     derive = f"openssl rsa -in {LOCAL_KEY} -pubout -out {LOCAL_PUB}"
     if data is None:
         return None, _problem(LOCAL_PUB, "missing: peers have no key to install", derive)
     try:
-        key = parse_public_key(data.decode("utf-8", errors="replace"), min_bits=0)
+        key = parse(data.decode("utf-8", errors="replace"))
     except PublicKeyError as exc:
         return None, _problem(LOCAL_PUB, str(exc), derive)
     if key.bits < min_bits:

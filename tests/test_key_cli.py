@@ -248,3 +248,38 @@ def test_weak_local_pub_is_reported_with_the_policy(tmp_path: Path, m: Material)
     assert local_key_report(host, min_bits=3072)["problems"][0]["problem"] == (
         "RSA key has 2048 bits; the policy wants at least 3072"
     )
+
+
+def test_the_runs_remembered_parse_of_local_pub_follows_its_text(
+    tmp_path: Path, m: Material, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's report remembers the parse of local.pub by the digest of its text: the same
+    text is not parsed again (no key library in the process), a changed or broken one is, and
+    a damaged cache file is only a parse more."""
+    import agent.keys as keys
+    from agent.keys import remembered_parse
+
+    _config, host = router(tmp_path)
+    cache = tmp_path / "state" / "local-pub.json"
+    parses: list[str] = []
+    real = keys._parse_any_bits
+    monkeypatch.setattr(keys, "_parse_any_bits", lambda text: parses.append(text) or real(text))
+
+    def report(min_bits: int = 2048) -> dict[str, object]:
+        return local_key_report(host, min_bits=min_bits, read_private=False,
+                                parse=remembered_parse(cache))
+
+    first = report()
+    assert first["ok"] and len(parses) == 1 and cache.exists()
+    assert report() == first and len(parses) == 1
+    assert report(min_bits=3072)["problems"][0]["problem"] == (  # the floor is not remembered
+        "RSA key has 2048 bits; the policy wants at least 3072")
+    host.write_file(LOCAL_PUB, m.spki.encode(), mode=0o644)
+    moved = report()
+    assert len(parses) == 2 and moved["fingerprint"] == openssl_fingerprint(m.spki)
+    cache.write_text("{not json")
+    assert report() == moved and len(parses) == 3
+    host.write_file(LOCAL_PUB, b"not a key\n", mode=0o644)
+    broken = report()
+    assert broken["ok"] is False and broken["fingerprint"] is None
+    assert "local.pub" in str(broken["problems"])

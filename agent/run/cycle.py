@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.config import AgentConfig
 from agent.errors import ConfigError, PeeropsError
-from agent.keys import loaded_fingerprint, local_key_report
+from agent.keys import loaded_fingerprint, local_key_report, remembered_parse
 from agent.repo.source import GitSource, SyncResult
 from agent.router.record import load_record, save_record
 from agent.run.converge import RunOutcome, apply_router
@@ -34,6 +34,9 @@ from agent.status.report import (
 )
 
 log = logging.getLogger("peerops")
+
+# The last parse of /etc/isakmpd/local.pub, by its digest (keys.remembered_parse).
+LOCAL_PUB_CACHE = "local-pub.json"
 
 
 @dataclass
@@ -180,7 +183,8 @@ class Agent:
         """Our key pair as isakmpd will see it (never the private key's content)."""
         try:
             return local_key_report(
-                self.cfg.make_host(), min_bits=self.cfg.keys.min_bits, read_private=False
+                self.cfg.make_host(), min_bits=self.cfg.keys.min_bits, read_private=False,
+                parse=self._local_pub(),
             )
         except Exception as exc:  # the report must come out even if this look fails
             return {"ok": False, "problems": [{"problem": f"cannot check: {exc!r}"}]}
@@ -211,12 +215,16 @@ class Agent:
         result.committed, result.pushed = published.committed, published.pushed
         result.pending, result.publish_error = published.pending, published.error
 
+    def _local_pub(self) -> Callable[[str], Any]:
+        """local.pub's parse, remembered in the state directory while its text is the same."""
+        return remembered_parse(self.cfg.state_dir / LOCAL_PUB_CACHE)
+
     def _key_files(self) -> dict[str, bytes]:
         """keys/<router>.pub: our local.pub for peers to fetch (issue 4 fills this in)."""
         try:
             from agent.keys import published_key
 
-            found = published_key(self.cfg.make_host())
+            found = published_key(self.cfg.make_host(), self._local_pub())
         except Exception as exc:  # the report must come out even without the key
             log.warning("cannot read the local public key: %s", exc)
             return {}
