@@ -237,3 +237,28 @@ def test_pool_side_rule_boundaries() -> None:
     assert looks_swapped(pools, "172.20.1.4", "172.22.0.1") is None  # theirs outside: fine
     assert looks_swapped((), "172.20.1.5", "172.20.1.4") is None  # no pools: no judgement
     assert looks_swapped(("fd42:4242:1::/64",), "fd42:4242:1::1", "fd42:4242:1::") is not None
+
+
+def test_links_a_pull_request_adds_are_refused_and_never_followed(repo: Path) -> None:
+    """A hostile PR adds an absolute link, one out through "..", and one inside: each is a
+    finding on its file (the loader reads regular files only), never an internal error, and
+    the review's copy of the tree holds no link that points out of it."""
+    import os
+
+    from agent.pr.trees import OUTSIDE, export, resolve
+
+    peers = repo / "peers/rtr1"
+    os.symlink("/etc/passwd", peers / "evil.yaml")
+    os.symlink("../../../../../../etc", peers / "up.yaml")
+    os.symlink("alice.yaml", peers / "twin.yaml")
+    commit_all(repo, "links")
+    rc, result = check(repo)
+    assert rc == 1
+    shown = "\n".join(json.dumps(e) for e in result["errors"])
+    for name in ("evil", "up", "twin"):
+        assert f"peers/rtr1/{name}.yaml" in shown and "symbolic link" in shown
+    tree = export(repo, resolve(repo, "HEAD"), repo.parent / "tree")
+    links = {p.name: os.readlink(p) for p in (tree / "peers/rtr1").iterdir() if p.is_symlink()}
+    assert links == {"evil.yaml": OUTSIDE, "up.yaml": OUTSIDE, "twin.yaml": "alice.yaml"}
+    assert (tree / "peers/rtr1/alice.yaml").read_text() == (peers / "alice.yaml").read_text()
+    assert oct((tree / "peers/rtr1/alice.yaml").stat().st_mode & 0o777) == oct(0o644)
