@@ -245,7 +245,8 @@ def test_links_a_pull_request_adds_are_refused_and_never_followed(repo: Path) ->
     the review's copy of the tree holds no link that points out of it."""
     import os
 
-    from agent.pr.trees import OUTSIDE, export, resolve
+    from agent.pr.trees import export, resolve
+    from agent.repo.archive import OUTSIDE
 
     peers = repo / "peers/rtr1"
     os.symlink("/etc/passwd", peers / "evil.yaml")

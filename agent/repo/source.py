@@ -158,8 +158,8 @@ class GitSource:
     def preview(self, dest: Path) -> SyncResult:
         """`plan --fetch`: fetch into the quarantine ref and verify it exactly as sync would,
         but leave the checkout and the trust anchor as they are; a commit that may be applied
-        has its tree exported into dest (git archive, extracted with tarfile's "data" filter:
-        no absolute path, no `..`, no link out of dest)."""
+        has its tree exported into dest (git archive, written by agent.repo.archive: no
+        absolute path, no `..`, no link that points out of dest)."""
         if self.cfg.remote is None:
             return SyncResult(None, "local", message="no remote: nothing to fetch")
         warnings: list[str] = []
@@ -174,17 +174,15 @@ class GitSource:
             refusal, signer = self._trust(repo, state.verified, fetched)
             if refusal:
                 return SyncResult(fetched, "refused", message=refusal, warnings=warnings)
-        import io
-        import tarfile
+        from agent.repo.archive import ArchiveError, write_tree
 
         try:  # a local operation: no transport involved
             tree = repo.git.archive("--format=tar", fetched, stdout_as_string=False)
         except Exception as exc:
             return SyncResult(fetched, "error", message=_git_error(exc), warnings=warnings)
         try:
-            with tarfile.open(fileobj=io.BytesIO(tree), mode="r:") as archive:
-                archive.extractall(dest, filter="data")
-        except (tarfile.TarError, OSError) as exc:  # a link out of the tree, ...: refused
+            write_tree(tree, dest)
+        except (ArchiveError, OSError) as exc:
             return SyncResult(fetched, "error", message=f"cannot export {fetched[:12]}: {exc}",
                               warnings=warnings)
         new = fetched != state.verified
