@@ -95,8 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its output piped into a reader that stops early (`| head`) ends the
     command quietly, as SIGPIPE ends a C program, never with a traceback."""
     try:
-        code = _main(argv)
-        sys.stdout.flush()
+        try:
+            code = _main(argv)
+        finally:  # argparse's --help leaves by SystemExit: its text is flushed here too
+            sys.stdout.flush()
     except BrokenPipeError:
         # Later writes (and the interpreter's final flush) go nowhere instead of failing again.
         devnull = os.open(os.devnull, os.O_WRONLY)
