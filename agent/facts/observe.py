@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from agent.errors import ParseError
 from agent.facts.ifconfig import Interface, parse_ifconfig
@@ -242,27 +242,25 @@ def _observe_sysctl(host: Host, obs: Observed) -> None:
 # frozen): a thousand flows, SAs and interfaces are parsed only when something changed. The
 # last parse of each is kept under the digest of its text, not the text (half a megabyte).
 _LAST_PARSE: dict[str, tuple[bytes, Any]] = {}
+_Parsed = TypeVar("_Parsed")
 
 
-def _reused(kind: str, text: str, parse: Callable[[], Any]) -> Any:
+def _reused(kind: str, text: str, parse: Callable[[], _Parsed]) -> _Parsed:
     digest = hashlib.sha256(text.encode()).digest()
     last = _LAST_PARSE.get(kind)
     if last is not None and last[0] == digest:
-        return last[1]
+        return cast(_Parsed, last[1])
     parsed = parse()
     _LAST_PARSE[kind] = (digest, parsed)
     return parsed
 
 
 def _parsed_sa(text: str) -> IpsecFacts:
-    facts: IpsecFacts = _reused("sa", text, lambda: parse_ipsecctl(text, "ipsecctl -sa"))
-    return facts
+    return _reused("sa", text, lambda: parse_ipsecctl(text, "ipsecctl -sa"))
 
 
 def _parsed_gre(text: str) -> tuple[Interface, ...]:
-    found: tuple[Interface, ...] = _reused(
-        "gre", text, lambda: tuple(parse_ifconfig(text, "ifconfig gre")))
-    return found
+    return _reused("gre", text, lambda: tuple(parse_ifconfig(text, "ifconfig gre")))
 
 
 def _observe_ipsec(host: Host, obs: Observed) -> None:
