@@ -11,6 +11,10 @@ to it and it converges again: the outside peers keep the side they were given at
 (a peer's router does not change with a pull request), peers new at the head get the head's
 `peer config`. So a change that the peer's side cannot follow (addresses swapped, a moved
 endpoint) shows as a link that goes down.
+
+This process runs every command of every simulated router, so their stores are kept in its
+memory while it runs (agent.sim.state.in_memory), written to the routers' files only for
+--keep: a thousand stores on disk cost more system time than the simulation's own work.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from agent.model import Inventory
 from agent.repo.inventory import load_inventory
 from agent.repo.yamlpos import Problem
 from agent.run.converge import apply_router, plan_router
-from agent.sim.state import snapshot
+from agent.sim.state import in_memory, snapshot
 
 # What the removal guard would hold is check-pr's to say; the simulation applies the change.
 ALLOW_REMOVALS = "peerops-allow-removals: 999999"
@@ -65,7 +69,7 @@ def simulate(repo: Path, keep: Path | None = None) -> Simulation:
     from agent.lab.demo import FLEET_PARSE_CACHE
     from agent.repo.cache import load_inventory_cached
 
-    with _workdir(keep) as base:
+    with _workdir(keep) as base, in_memory(base, keep=keep is not None):
         # Into the fleet's parse cache: building the fleet parses the same files again.
         inventory, problems = load_inventory_cached(repo, base / FLEET_PARSE_CACHE)
         if inventory is None:
@@ -83,7 +87,7 @@ def simulate_change(base_dir: Path, head_dir: Path) -> tuple[Simulation, Simulat
     if old is None or set(old.routers) != set(new.routers):
         before = Simulation(problems=old_problems) if old is None else simulate(base_dir)
         return before, simulate(head_dir)
-    with _workdir(None) as base:
+    with _workdir(None) as base, in_memory(base):
         fleet = SimulatedFleet.build(base, base_dir, old)
         before = fleet.converge()
         fleet.advance(head_dir, new)

@@ -124,6 +124,7 @@ class FreshRoot:
     def boot(cls, scratch: Path) -> FreshRoot:
         """Boot a router at scratch (a directory of its own) and hold what it left."""
         init_root(scratch, "template", [])
+        simstate.on_disk(scratch)  # a store made in memory (simstate.in_memory) too
         simstate.close(scratch)  # the store is then state.db alone
         entries: list[tuple[str, int, bytes | None]] = []
         for directory, dirs, files in os.walk(scratch):
@@ -153,6 +154,8 @@ class FreshRoot:
             path = os.path.join(root, rel)
             if data is None:
                 os.mkdir(path)
+            elif rel == store and self.scratch and simstate.copy_store(root, str(self._at(rel))):
+                continue  # a store in memory (simstate.in_memory)
             elif rel in own or rel == store or not self._link(rel, path):
                 with open(path, "xb") as fh:
                     fh.write(own.get(rel, data))
@@ -172,6 +175,11 @@ class FreshRoot:
                 os.chmod(real, mode)
                 state["owners"][os_path] = [0, 0]
         simstate.changed()
+
+    def _at(self, rel: str) -> Path:
+        """The template's file rel."""
+        assert self.scratch is not None  # noqa: S101 - the callers asked
+        return self.scratch / rel
 
     def _link(self, rel: str, path: str) -> bool:
         """Make path a hard link to the template's file rel (see the class text); False when

@@ -66,10 +66,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 def _store_inode(root: Path) -> int | None:
-    try:
-        return os.stat(os.path.join(root, simstate.SIM_DIR, simstate.STATE_FILE)).st_ino
-    except FileNotFoundError:
-        return None
+    return simstate.store_id(root)
 
 
 def note(root: Path, values: Iterable[str]) -> None:

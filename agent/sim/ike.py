@@ -735,7 +735,7 @@ def _load_state(root: Path, needles: frozenset[bytes]) -> dict[str, Any] | None:
         return None
     if needles and not simstate.mentions(root, simstate.CONF_TABLE, needles):
         return None
-    return simstate.load(root)
+    return simstate.load_unchanged(root)
 
 
 class _Fleet:

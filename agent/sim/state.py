@@ -12,6 +12,7 @@ Top-level keys belong to the module that models them (interfaces to ifconfig, ..
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -72,18 +73,26 @@ def sim_dir(root: Path) -> Path:
 
 
 def is_provisioned(root: Path) -> bool:
-    return (sim_dir(root) / STATE_FILE).exists()
+    return _memory_store(os.path.join(os.fspath(root), SIM_DIR)) is not None or (
+        sim_dir(root) / STATE_FILE
+    ).exists()
 
 
 # One connection per (root, process, thread): sqlite3 connections must not cross a fork or be
 # shared by threads, and opening one per command would cost more than the command. The inode
 # tells a database that was deleted and made again (a test's fresh router) from the old one.
 _CONNECTIONS: dict[tuple[str, int, int], tuple[int, sqlite3.Connection]] = {}
+# Commits made through each of them: PRAGMA data_version, which load_unchanged() asks,
+# counts only the commits of other connections.
+_COMMITS: dict[sqlite3.Connection, int] = {}
 
 
 def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     """The connection to root's store; None when there is none and create is false."""
     directory = os.path.join(os.fspath(root), SIM_DIR)
+    memory = _memory_store(directory)
+    if memory is not None:
+        return memory
     path = os.path.join(directory, STATE_FILE)
     key = (path, os.getpid(), threading.get_ident())
     try:
@@ -91,12 +100,14 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     except FileNotFoundError:
         if not create:
             return None
+        if _MEMORY_UNDER and _new_memory_store(directory) is not None:
+            return _memory_store(directory)
         inode = None
     cached = _CONNECTIONS.get(key)
     if cached is not None and cached[0] == inode:
         return cached[1]
     if cached is not None:
-        cached[1].close()
+        _close(cached[1])
     os.makedirs(directory, exist_ok=True)
     # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE below.
     db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -122,7 +133,125 @@ def close(root: Path) -> None:
     path = os.path.join(os.fspath(root), SIM_DIR, STATE_FILE)
     cached = _CONNECTIONS.pop((path, os.getpid(), threading.get_ident()), None)
     if cached is not None:
-        cached[1].close()
+        _close(cached[1])
+
+
+def _close(db: sqlite3.Connection) -> None:
+    _COMMITS.pop(db, None)
+    db.close()
+
+
+# -- stores in memory: a simulation's routers -------------------------------------------------
+
+# Directories (real paths, with a trailing separator) whose new stores are made in memory,
+# and each store in memory by its directory's (device, inode): the same directory whatever
+# path names it, as the file system tells a store file.
+_MEMORY_UNDER: list[str] = []
+_MEMORY: dict[tuple[int, int], tuple[str, sqlite3.Connection]] = {}
+_TEMPLATES: dict[str, sqlite3.Connection] = {}  # store files copied into memory (copy_store)
+
+
+@contextmanager
+def in_memory(*directories: Path, keep: bool = False) -> Iterator[None]:
+    """Within the block, a store made under one of directories lives in this process's memory
+    instead of ROOT/.peerops-sim/state.db: the same rows, transactions and commits, without
+    the file, its WAL and their system calls (most of the system time of a simulation of a
+    thousand routers). Only this process (and one thread at a time) sees such a store: for a
+    lab that runs every command of its routers itself (`peerops simulate`). When the block
+    ends the stores are written to their files (keep: the routers are left to be used
+    later) or dropped."""
+    prefixes = [os.path.join(os.path.realpath(d), "") for d in directories]
+    _MEMORY_UNDER.extend(prefixes)
+    try:
+        yield
+    finally:
+        for prefix in prefixes:
+            _MEMORY_UNDER.remove(prefix)
+        if not _MEMORY_UNDER:
+            for template in _TEMPLATES.values():
+                template.close()
+            _TEMPLATES.clear()
+        for ident, (directory, db) in list(_MEMORY.items()):
+            if any(directory.startswith(prefix) for prefix in prefixes):
+                del _MEMORY[ident]
+                if keep:
+                    _write_out(db, os.path.join(directory, STATE_FILE))
+                _close(db)
+
+
+def on_disk(root: Path) -> None:
+    """Write root's store to its file if it is in memory, and keep it there from now on
+    (a template whose store file is copied)."""
+    directory = os.path.join(os.fspath(root), SIM_DIR)
+    if _memory_store(directory) is None:
+        return
+    st = os.stat(directory)
+    _, db = _MEMORY.pop((st.st_dev, st.st_ino))
+    _write_out(db, os.path.join(directory, STATE_FILE))
+    _close(db)
+
+
+def _memory_store(directory: str) -> sqlite3.Connection | None:
+    if not _MEMORY:
+        return None
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        return None
+    found = _MEMORY.get((st.st_dev, st.st_ino))
+    return found[1] if found is not None else None
+
+
+def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Connection | None:
+    """A new store in memory for directory when it is under an in_memory() directory (a copy
+    of the store file source, else empty); None when it is not."""
+    real = os.path.realpath(directory)
+    if not any(os.path.join(real, "").startswith(prefix) for prefix in _MEMORY_UNDER):
+        return None
+    os.makedirs(directory, exist_ok=True)
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    if source is not None:
+        _template(source).backup(db)
+    _create_schema(db)
+    st = os.stat(directory)
+    _MEMORY[(st.st_dev, st.st_ino)] = (real, db)
+    return db
+
+
+def store_id(root: Path) -> int | None:
+    """What tells root's store from one made after it at the same place: the inode of its
+    file, or (for a store in memory) minus that of its directory; None when it has none."""
+    directory = os.path.join(os.fspath(root), SIM_DIR)
+    if _memory_store(directory) is not None:
+        return -os.stat(directory).st_ino
+    try:
+        return os.stat(os.path.join(directory, STATE_FILE)).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def _template(source: str) -> sqlite3.Connection:
+    """The store file source, read into memory once (a lab copies it a thousand times)."""
+    db = _TEMPLATES.get(source)
+    if db is None:
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        with contextlib.closing(sqlite3.connect(source)) as template:
+            template.backup(db)
+        _TEMPLATES[source] = db
+    return db
+
+
+def copy_store(root: Path, source: str) -> bool:
+    """Make root's new store in memory as a copy of the store file source, when root is
+    under an in_memory() directory; False (nothing done) when it is not."""
+    return _new_memory_store(os.path.join(os.fspath(root), SIM_DIR), source) is not None
+
+
+def _write_out(db: sqlite3.Connection, path: str) -> None:
+    """Write a store in memory to its file, as a store made on disk would be."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as disk:
+        db.backup(disk)
+        disk.execute("PRAGMA journal_mode=WAL")
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -407,6 +536,7 @@ def transaction(root: Path) -> Iterator[State]:
     db.execute("COMMIT")
     if db.total_changes != before:
         changed()
+        _COMMITS[db] = _COMMITS.get(db, 0) + 1
 
 
 def rows_read(state: MutableMapping[str, Any]) -> dict[str, str | None] | None:
@@ -485,6 +615,31 @@ def load(root: Path) -> dict[str, Any]:
     rows = db.execute("SELECT section, name, value FROM state ORDER BY 1, 2")
     for section, name, value in rows:
         (state[section] if section else state)[name] = json.loads(value)
+    return state
+
+
+_LOADED: dict[str, tuple[sqlite3.Connection, tuple[int, int], dict[str, Any]]] = {}
+_LOADED_MAX = 4096  # stores remembered (a simulation looks at a thousand peer routers)
+
+
+def load_unchanged(root: Path) -> dict[str, Any]:
+    """load(root), or the very state it returned before while the store has not changed
+    since: the same file (connection), no commit through this process's connection and
+    none through any other (SQLite's PRAGMA data_version). Shared: treat it as read-only.
+    For looks at other routers of a fleet, which repeat while most of them stay as they are
+    (a simulation's every router looks at its hundred peers' routers four times)."""
+    db = _connect(root, create=False)
+    if db is None:
+        return new_state()
+    key = os.fspath(root)
+    version = (_COMMITS.get(db, 0), db.execute("PRAGMA data_version").fetchone()[0])
+    kept = _LOADED.get(key)
+    if kept is not None and kept[0] is db and kept[1] == version:
+        return kept[2]
+    state = load(root)
+    if kept is None and len(_LOADED) >= _LOADED_MAX:
+        del _LOADED[next(iter(_LOADED))]  # the oldest
+    _LOADED[key] = (db, version, state)
     return state
 
 

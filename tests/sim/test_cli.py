@@ -147,3 +147,21 @@ def test_a_fresh_root_copy_is_what_init_root_makes(tmp_path: Path) -> None:
     assert SimHost(other).read_file(rc_conf) == SimHost(booted).read_file(rc_conf)
     mode = SimHost(other).stat(rc_conf)
     assert mode is not None and mode.mode == 0o644
+
+
+def test_fresh_roots_copied_in_memory_are_those_copied_on_disk(tmp_path: Path) -> None:
+    """Inside simstate.in_memory (a simulation), the template still boots to a store file
+    and each copy's store is that file in memory: the same state, no file of its own."""
+    lab = tmp_path / "lab"
+    addresses = ["198.51.100.9/28"]
+    on_disk = tmp_path / "on-disk"
+    FreshRoot.boot(tmp_path / "template").copy(on_disk, "peer7", addresses)
+    with simstate.in_memory(lab):
+        template = FreshRoot.boot(lab / "template")
+        assert (lab / "template" / simstate.SIM_DIR / simstate.STATE_FILE).exists()
+        template.copy(lab / "copied", "peer7", addresses)
+        assert not (lab / "copied" / simstate.SIM_DIR / simstate.STATE_FILE).exists()
+        assert simstate.load(lab / "copied") == simstate.load(on_disk)
+        assert _tree(lab / "copied") == _tree(on_disk)
+        show = ["ifconfig", "em0"]
+        assert SimHost(lab / "copied").run(show) == SimHost(on_disk).run(show)

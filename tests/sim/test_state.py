@@ -279,3 +279,55 @@ def test_clearing_a_table_deletes_every_row_read_or_not(tmp_path: Path) -> None:
         st["owners"].clear()
         assert not st["owners"]
     assert simstate.load(tmp_path)["owners"] == {}
+
+
+def test_an_unchanged_store_is_loaded_once_and_any_commit_loads_it_again(tmp_path: Path) -> None:
+    simstate.save(tmp_path, simstate.new_state())
+    first = simstate.load_unchanged(tmp_path)
+    assert simstate.load_unchanged(tmp_path) is first  # nothing committed: the same look
+    with simstate.transaction(tmp_path) as st:  # a commit of this process
+        st["next_pid"] = 1
+    mine = simstate.load_unchanged(tmp_path)
+    assert mine is not first and mine["next_pid"] == 1
+    with simstate.transaction(tmp_path) as st:  # a command that changes nothing commits nothing
+        assert st["next_pid"] == 1
+    assert simstate.load_unchanged(tmp_path) is mine
+    worker = multiprocessing.get_context("spawn").Process(target=_bump, args=(str(tmp_path), 1))
+    worker.start()  # a commit of another process (PRAGMA data_version)
+    worker.join(60)
+    assert worker.exitcode == 0
+    assert simstate.load_unchanged(tmp_path)["next_pid"] == 2
+
+
+def test_stores_in_memory_are_the_same_store_without_a_file(tmp_path: Path) -> None:
+    lab, outside = tmp_path / "lab", tmp_path / "outside"
+    lab.mkdir()
+    (tmp_path / "alias").symlink_to(lab)
+    router = lab / "r1"
+    with simstate.in_memory(lab):
+        with simstate.transaction(router) as st:
+            st["interfaces"]["gre0"] = {"up": True}
+        with simstate.transaction(outside) as st:
+            st["next_pid"] = 7
+        assert not (router / simstate.SIM_DIR / simstate.STATE_FILE).exists()
+        assert (outside / simstate.SIM_DIR / simstate.STATE_FILE).exists()  # not under lab
+        assert simstate.is_provisioned(router)
+        # The same directory by another path is the same store, as a file would be.
+        assert simstate.load(tmp_path / "alias" / "r1")["interfaces"] == {"gre0": {"up": True}}
+        assert simstate.store_id(router) not in (None, simstate.store_id(outside))
+        simstate.close(router)  # a store in memory outlives its connection's close
+        assert simstate.read_object(router, "interfaces", "gre0") == {"up": True}
+    assert not simstate.is_provisioned(router)  # dropped with the block
+    assert simstate.load(router) == simstate.new_state()
+
+
+def test_stores_in_memory_are_written_to_their_files_when_kept(tmp_path: Path) -> None:
+    with simstate.in_memory(tmp_path, keep=True):
+        with simstate.transaction(tmp_path / "r1") as st:
+            st["owners"]["/etc/ipsec.conf"] = [0, 0]
+            st["next_pid"] = 9
+        expected = simstate.load(tmp_path / "r1")
+    assert _rows(tmp_path / "r1")[("", "next_pid")] == "9"  # read from the file by another reader
+    assert simstate.load(tmp_path / "r1") == expected
+    with sqlite3.connect(tmp_path / "r1" / simstate.SIM_DIR / simstate.STATE_FILE) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
