@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.bench.generate import key_pool, peer_document, write_repo
-from tests.bench.measure import Case, Series, ab_pairs, run_once
+from tests.bench.measure import Case, Series, ab_pairs, run_once, settle
 
 PY = sys.executable
 FLOOR_IMPORTS = "import git, yaml, jinja2, cryptography, schedule"  # the floor
@@ -175,6 +175,7 @@ def main() -> None:
             write_repo(repo, routers, peers, keys)
             shutil.copytree(SCHEMA, repo / "schema")
             sim = Series("simulate")
+            settle()  # the cases before deleted thousands of files (see measure.SETTLE_SECONDS)
             sim.samples.append(run_once(Case("simulate", peerops("simulate", str(repo)))))
             extra[f"simulate {routers}x{peers} fleet (CPU)"] = sim.cpu
             extra[f"simulate {routers}x{peers} fleet (wall)"] = sim.wall
