@@ -143,11 +143,15 @@ def _close(db: sqlite3.Connection) -> None:
 
 # -- stores in memory: a simulation's routers -------------------------------------------------
 
-# Directories (real paths, with a trailing separator) whose new stores are made in memory,
-# and each store in memory by its directory's (device, inode): the same directory whatever
-# path names it, as the file system tells a store file.
+# Directories (real paths, with a trailing separator) whose new stores are made in memory.
 _MEMORY_UNDER: list[str] = []
-_MEMORY: dict[tuple[int, int], tuple[str, sqlite3.Connection]] = {}
+# Each store in memory by the (device, inode) of its mark, ROOT/.peerops-sim/MEMORY_MARK: a
+# file that lives and dies with the router's directory, so another path to the same root
+# finds the store, and a root removed and made again (whose directory may get the old
+# directory's inode number at once) has none. Value: (real path of .peerops-sim, the
+# process that made it, its one connection).
+MEMORY_MARK = "state.memory"
+_MEMORY: dict[tuple[int, int], tuple[str, int, sqlite3.Connection]] = {}
 _TEMPLATES: dict[str, sqlite3.Connection] = {}  # store files copied into memory (copy_store)
 
 
@@ -156,50 +160,85 @@ def in_memory(*directories: Path, keep: bool = False) -> Iterator[None]:
     """Within the block, a store made under one of directories lives in this process's memory
     instead of ROOT/.peerops-sim/state.db: the same rows, transactions and commits, without
     the file, its WAL and their system calls (most of the system time of a simulation of a
-    thousand routers). Only this process (and one thread at a time) sees such a store: for a
+    thousand routers). Only this process, one thread at a time, can use such a store: for a
     lab that runs every command of its routers itself (`peerops simulate`). When the block
     ends the stores are written to their files (keep: the routers are left to be used
-    later) or dropped."""
+    later; a router whose directory is gone is skipped) or dropped. Blocks over the same
+    directory do not nest."""
     prefixes = [os.path.join(os.path.realpath(d), "") for d in directories]
+    for prefix in prefixes:
+        if any(prefix.startswith(p) or p.startswith(prefix) for p in _MEMORY_UNDER):
+            raise ValueError(f"stores under {prefix} are in memory already")
     _MEMORY_UNDER.extend(prefixes)
     try:
         yield
     finally:
-        for prefix in prefixes:
-            _MEMORY_UNDER.remove(prefix)
-        if not _MEMORY_UNDER:
-            for template in _TEMPLATES.values():
-                template.close()
-            _TEMPLATES.clear()
-        for ident, (directory, db) in list(_MEMORY.items()):
-            if any(directory.startswith(prefix) for prefix in prefixes):
-                del _MEMORY[ident]
-                if keep:
-                    _write_out(db, os.path.join(directory, STATE_FILE))
-                _close(db)
+        failure = _end_memory(prefixes, keep)
+    if failure is not None:  # (an error of the block itself goes on instead)
+        raise failure
+
+
+def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
+    """Write out (keep) or drop every store in memory under prefixes; the first error of a
+    write, after all of them were handled."""
+    for prefix in prefixes:
+        _MEMORY_UNDER.remove(prefix)
+    if not _MEMORY_UNDER:
+        for template in _TEMPLATES.values():
+            template.close()
+        _TEMPLATES.clear()
+    _LOADED.clear()  # looks at stores that are gone or on disk now
+    failure: Exception | None = None
+    for ident, (directory, _pid, db) in list(_MEMORY.items()):
+        if not any(directory.startswith(prefix) for prefix in prefixes):
+            continue
+        del _MEMORY[ident]
+        try:
+            if keep and os.path.isdir(directory):
+                _write_out(db, directory)
+        except (OSError, sqlite3.Error) as exc:
+            failure = failure or exc
+        finally:
+            _close(db)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, MEMORY_MARK))
+    return failure
 
 
 def on_disk(root: Path) -> None:
     """Write root's store to its file if it is in memory, and keep it there from now on
     (a template whose store file is copied)."""
-    directory = os.path.join(os.fspath(root), SIM_DIR)
-    if _memory_store(directory) is None:
+    found = _memory_entry(os.path.join(os.fspath(root), SIM_DIR))
+    if found is None:
         return
-    st = os.stat(directory)
-    _, db = _MEMORY.pop((st.st_dev, st.st_ino))
-    _write_out(db, os.path.join(directory, STATE_FILE))
+    ident, directory, db = found
+    del _MEMORY[ident]
+    _write_out(db, directory)
     _close(db)
+    os.unlink(os.path.join(directory, MEMORY_MARK))
 
 
-def _memory_store(directory: str) -> sqlite3.Connection | None:
+def _memory_entry(directory: str) -> tuple[tuple[int, int], str, sqlite3.Connection] | None:
+    """(its key, the real directory, the connection) of the store in memory at directory."""
     if not _MEMORY:
         return None
     try:
-        st = os.stat(directory)
-    except FileNotFoundError:
+        st = os.stat(os.path.join(directory, MEMORY_MARK))
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    found = _MEMORY.get((st.st_dev, st.st_ino))
-    return found[1] if found is not None else None
+    ident = (st.st_dev, st.st_ino)
+    found = _MEMORY.get(ident)
+    if found is None:
+        return None
+    real, pid, db = found
+    if pid != os.getpid():  # a fork's copy of the connection would diverge in silence
+        raise RuntimeError(f"the store of {real} is in the memory of process {pid}")
+    return ident, real, db
+
+
+def _memory_store(directory: str) -> sqlite3.Connection | None:
+    found = _memory_entry(directory)
+    return found[2] if found is not None else None
 
 
 def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Connection | None:
@@ -213,17 +252,24 @@ def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Conn
     if source is not None:
         _template(source).backup(db)
     _create_schema(db)
-    st = os.stat(directory)
-    _MEMORY[(st.st_dev, st.st_ino)] = (real, db)
+    mark = os.path.join(directory, MEMORY_MARK)
+    with open(mark, "w", encoding="ascii") as fh:
+        fh.write(f"this router's store is in the memory of process {os.getpid()}\n")
+    st = os.stat(mark)
+    stale = _MEMORY.pop((st.st_dev, st.st_ino), None)  # a mark of a removed root, reused
+    if stale is not None:
+        _close(stale[2])
+    _MEMORY[(st.st_dev, st.st_ino)] = (real, os.getpid(), db)
     return db
 
 
 def store_id(root: Path) -> int | None:
     """What tells root's store from one made after it at the same place: the inode of its
-    file, or (for a store in memory) minus that of its directory; None when it has none."""
+    file, or (for a store in memory) minus that of its mark; None when it has none."""
     directory = os.path.join(os.fspath(root), SIM_DIR)
-    if _memory_store(directory) is not None:
-        return -os.stat(directory).st_ino
+    found = _memory_entry(directory)
+    if found is not None:
+        return -found[0][1]
     try:
         return os.stat(os.path.join(directory, STATE_FILE)).st_ino
     except FileNotFoundError:
@@ -235,7 +281,9 @@ def _template(source: str) -> sqlite3.Connection:
     db = _TEMPLATES.get(source)
     if db is None:
         db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        with contextlib.closing(sqlite3.connect(source)) as template:
+        # Read-only: a template without its store is an error, not an empty store.
+        uri = Path(source).resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as template:
             template.backup(db)
         _TEMPLATES[source] = db
     return db
@@ -244,12 +292,16 @@ def _template(source: str) -> sqlite3.Connection:
 def copy_store(root: Path, source: str) -> bool:
     """Make root's new store in memory as a copy of the store file source, when root is
     under an in_memory() directory; False (nothing done) when it is not."""
+    if not _MEMORY_UNDER:  # no simulation running here: no path to resolve
+        return False
     return _new_memory_store(os.path.join(os.fspath(root), SIM_DIR), source) is not None
 
 
-def _write_out(db: sqlite3.Connection, path: str) -> None:
-    """Write a store in memory to its file, as a store made on disk would be."""
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as disk:
+def _write_out(db: sqlite3.Connection, directory: str) -> None:
+    """Write a store in memory to its file in directory, as a store made on disk would be."""
+    with contextlib.closing(
+        sqlite3.connect(os.path.join(directory, STATE_FILE), isolation_level=None)
+    ) as disk:
         db.backup(disk)
         disk.execute("PRAGMA journal_mode=WAL")
 
@@ -631,6 +683,8 @@ def load_unchanged(root: Path) -> dict[str, Any]:
     db = _connect(root, create=False)
     if db is None:
         return new_state()
+    if db.in_transaction:  # this process's open command: rows that may yet be rolled back
+        return load(root)
     key = os.fspath(root)
     version = (_COMMITS.get(db, 0), db.execute("PRAGMA data_version").fetchone()[0])
     kept = _LOADED.get(key)

@@ -80,13 +80,14 @@ def run_once(case: Case) -> Sample:
     return Sample(float(cpu), float(wall), int(maxrss) / 1024, int(rc))
 
 
-# ext4 does not hand out an inode freed in the last 60 s (300 s while its inode table block
-# is dirty): fs/ext4/ialloc.c `recently_deleted`, RECENTCY_MIN/RECENTCY_DIRTY (Ts'o, "ext4:
-# increase wait time needed before reuse of deleted inode numbers", linux-ext4, April 2020).
-# Every file made after a mass deletion then scans past the freed inodes: a simulation of a
-# thousand routers, which makes some 30 000 files, took 7.5 s of system time right after
-# another one had deleted its tree and 3.2 s a minute later (perf: `recently_deleted` under
-# ext4_create and ext4_mkdir). The cost belongs to whoever deleted, not to the next command.
+# ext4 (without a journal, as this machine's) would rather not hand out an inode freed in
+# the last 60 s (300 s while its inode table block is dirty): before it takes one, it reads
+# the deletion time of the group's other free inodes (fs/ext4/ialloc.c `find_inode_bit`,
+# `recently_deleted`; Ts'o, "ext4: increase wait time needed before reuse of deleted inode
+# numbers", linux-ext4, April 2020). Right after a mass deletion every new file pays that
+# scan: a simulation of a thousand routers, which makes some 30 000 files, took 7.5 s of
+# system time right after another one had deleted its tree and 3.2 s a minute later (perf:
+# `recently_deleted` under ext4_create and ext4_mkdir). That belongs to whoever deleted.
 SETTLE_SECONDS = 65
 
 

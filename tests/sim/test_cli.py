@@ -111,11 +111,12 @@ def test_a_router_provisioned_from_a_template_is_the_booted_one(
 
 
 def _tree(root: Path) -> dict[str, tuple[int, bytes | None]]:
-    """Every path under root (but the store's files) with its mode and a file's bytes."""
+    """Every path under root (but the store's files and mark) with its mode and a file's
+    bytes."""
     return {
         str(p.relative_to(root)): (p.stat().st_mode, None if p.is_dir() else p.read_bytes())
         for p in sorted(root.rglob("*"))
-        if not p.name.startswith(simstate.STATE_FILE)
+        if not p.name.startswith(simstate.STATE_FILE) and p.name != simstate.MEMORY_MARK
     }
 
 

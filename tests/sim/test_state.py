@@ -331,3 +331,63 @@ def test_stores_in_memory_are_written_to_their_files_when_kept(tmp_path: Path) -
     assert simstate.load(tmp_path / "r1") == expected
     with sqlite3.connect(tmp_path / "r1" / simstate.SIM_DIR / simstate.STATE_FILE) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_root_removed_and_made_again_in_memory_has_a_fresh_store(tmp_path: Path) -> None:
+    """Its directory may get the old one's inode number at once (ext4 does): the store goes
+    with the directory, as a store file would."""
+    import shutil
+
+    with simstate.in_memory(tmp_path):
+        for _ in range(3):
+            with simstate.transaction(tmp_path / "r1") as st:
+                assert st["next_pid"] == 20000  # never the removed router's
+                st["next_pid"] = 1
+            shutil.rmtree(tmp_path / "r1")
+            assert not simstate.is_provisioned(tmp_path / "r1")
+            (tmp_path / "r2" / simstate.SIM_DIR).mkdir(parents=True)
+            assert not simstate.is_provisioned(tmp_path / "r2")
+            shutil.rmtree(tmp_path / "r2")
+
+
+def test_kept_stores_are_all_written_out_even_when_one_cannot_be(tmp_path: Path) -> None:
+    import shutil
+
+    with pytest.raises(sqlite3.Error), simstate.in_memory(tmp_path, keep=True):
+        for name in ("a", "b", "c", "gone"):
+            with simstate.transaction(tmp_path / name) as st:
+                st["next_pid"] = 5
+        (tmp_path / "b" / simstate.SIM_DIR / simstate.STATE_FILE).mkdir()  # cannot be a store
+        shutil.rmtree(tmp_path / "gone")  # nothing to write it to: skipped
+    for name in ("a", "c"):
+        assert _rows(tmp_path / name)[("", "next_pid")] == "5"
+        assert not (tmp_path / name / simstate.SIM_DIR / simstate.MEMORY_MARK).exists()
+    assert not (tmp_path / "gone").exists()
+    with simstate.transaction(tmp_path / "c") as st:  # nothing is left in memory
+        st["next_pid"] = 6
+    assert _rows(tmp_path / "c")[("", "next_pid")] == "6"
+
+
+def test_blocks_in_memory_over_the_same_directory_do_not_nest(tmp_path: Path) -> None:
+    with simstate.in_memory(tmp_path / "lab"):
+        for inner in (tmp_path / "lab" / "peers", tmp_path, tmp_path / "lab"):
+            with pytest.raises(ValueError, match="in memory already"), simstate.in_memory(inner):
+                pass
+        with simstate.in_memory(tmp_path / "other"):  # beside it: fine
+            pass
+
+
+def test_a_look_inside_a_command_is_not_kept_past_its_rollback(tmp_path: Path) -> None:
+    with simstate.transaction(tmp_path) as st:
+        st["interfaces"]["gre0"] = {"up": False}
+    with pytest.raises(RuntimeError), simstate.transaction(tmp_path) as st:
+        st["interfaces"]["gre0"]["up"] = True
+        st.release_over("interfaces", 0)  # written into the open transaction
+        assert simstate.load_unchanged(tmp_path)["interfaces"]["gre0"] == {"up": True}
+        raise RuntimeError("the command fails")
+    assert simstate.load_unchanged(tmp_path)["interfaces"]["gre0"] == {"up": False}
+
+
+def test_a_template_without_its_store_is_an_error_not_an_empty_store(tmp_path: Path) -> None:
+    with simstate.in_memory(tmp_path), pytest.raises(sqlite3.OperationalError):
+        simstate.copy_store(tmp_path / "r1", str(tmp_path / "missing" / simstate.STATE_FILE))
