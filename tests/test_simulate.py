@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import edit
 from tests.gitkit import commit_all, git
 
@@ -55,3 +57,28 @@ def test_invalid_pull_request_fails_with_annotations(state_copy: Path) -> None:
     result = peerops("simulate", str(state_copy))
     assert result.returncode == 1
     assert "peers/rtr1/alice.yaml:" in result.stdout and "has no IPv6 endpoint" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["work", "next", "publish"])
+def test_routers_named_like_the_labs_own_entries_get_their_own_directories(
+    state_copy: Path, name: str
+) -> None:
+    """A router called "work", "next" or "publish" (names the lab once gave its scratch
+    trees) is simulated like any other: before, its directory was one the lab removed or
+    reused, and a valid pull request failed its check (links down, or exit 4)."""
+    for path in sorted(state_copy.rglob("*"), reverse=True):
+        if path.is_file() and "rtr2" in path.read_text():
+            path.write_text(path.read_text().replace("rtr2", name))
+        if "rtr2" in path.name:
+            path.rename(path.with_name(path.name.replace("rtr2", name)))
+    git(state_copy, "init", "-q", "-b", "main")
+    commit_all(state_copy, "base")
+    edit(state_copy / "peers/rtr1/alice.yaml", "description: dn42 peer alice", "description: a2")
+    commit_all(state_copy, "the change")
+    result = peerops("simulate", "--base", "HEAD~1", "--json", str(state_copy))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["broken"] == {}
+    result = peerops("simulate", "--json", str(state_copy))
+    report = json.loads(result.stdout)
+    assert {(p["router"], p["state"]) for p in report["peers"]} == {("rtr1", "up"), (name, "up")}
+    assert result.returncode == 0

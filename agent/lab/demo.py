@@ -32,7 +32,14 @@ from agent.sim.fleet import build_fleet, refresh_external, write_fleet
 if TYPE_CHECKING:
     from agent.model import Inventory
 
-FLEET_PARSE_CACHE = "parse-cache"  # under the fleet's base: state files parsed for the fleet
+# The fleet's own entries beside its routers' directories (BASE/ROUTER): each name has a
+# dot, which no router's name can have (router.schema.json: [a-z][a-z0-9-]*), so a router
+# called "work" or "next" gets a directory of its own, not the lab's scratch tree.
+FLEET_PARSE_CACHE = "parse.cache"  # state files parsed for the fleet
+WORK_TREE = "source.work"  # the state repo prepared for the routers' first pull
+NEXT_TREE = "source.next"  # simulate --base: the head prepared for the next pull
+PUSH_CLONE = "remote.clone"  # simulate --base: the clone that pushes the head
+PEER_TEMPLATE = "peers.template"  # the fresh router the outside peers' routers copy
 
 
 def build_demo_fleet(
@@ -45,7 +52,7 @@ def build_demo_fleet(
     before_publish(work, inventory) may change the work tree (and the fleet) before the
     routers' first pull. inventory: source's, when the caller has parsed it already."""
     source = source or example_state_dir()
-    work = base / "work"
+    work = base / WORK_TREE
     shutil.copytree(
         source, work, ignore=shutil.ignore_patterns("__pycache__", "__init__.py", ".git")
     )

@@ -45,6 +45,8 @@ class PeerFleet:
         """Give every external peering a peer router (a new one per endpoint not seen yet);
         a peering already known keeps its router (the peer's side does not move with a
         pull request)."""
+        from agent.lab.demo import PEER_TEMPLATE
+
         joining: dict[str, Path] = {}
         for p in peerings:
             key = (p.router, p.peer)
@@ -53,7 +55,7 @@ class PeerFleet:
             endpoint = p.remote_endpoint
             if endpoint not in self.roots:
                 if self.template is None:  # a boot costs several copies: boot once
-                    self.template = FreshRoot.boot(self.base / "peer-template")
+                    self.template = FreshRoot.boot(self.base / PEER_TEMPLATE)
                 name = f"peer{len(self.roots)}-{p.peer}"
                 root = self.base / "peers" / name / "root"
                 self.keys[endpoint] = provision_router(

@@ -161,11 +161,12 @@ class SimulatedFleet:
     def advance(self, tree: Path, inventory: Inventory) -> None:
         """Push tree (valid, same routers) as the next commit and let every router pull it:
         each router's key and each peer router's key written in, as at build time."""
+        from agent.lab.demo import NEXT_TREE, PUSH_CLONE
         from agent.repo.keyblock import set_key_block
         from agent.repo.source import GitSource
         from agent.sim.host import SimHost
 
-        work = self.base / "next"
+        work = self.base / NEXT_TREE
         if work.exists():
             shutil.rmtree(work)
         shutil.copytree(tree, work, ignore=_IGNORE)
@@ -177,7 +178,7 @@ class SimulatedFleet:
         every = [p for ps in inventory.peerings.values() for p in ps]
         self.peers.provision(every)
         self.peers.rekey(work, every)
-        _commit(self.base / "remote.git", work, self.base / "publish")
+        _commit(self.base / "remote.git", work, self.base / PUSH_CLONE)
         for cfg in self.configs.values():
             GitSource(cfg).sync()
 
