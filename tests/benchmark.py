@@ -14,6 +14,7 @@ of issue 13, each met or not. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -109,6 +110,17 @@ def daemon_cycle(size: Size, cycles: int) -> float:
     return float(out.strip().splitlines()[-1])
 
 
+def lab_keys(path: Path, count: int) -> None:
+    """Point this process and the commands it starts at a lab key pool of count pairs
+    (PEEROPS_LAB_KEYS), filled untimed: every simulated router takes a pair, and the pool
+    is a cache that a machine's first `peerops simulate` fills (about 50 ms a pair), which
+    a measurement of the steady cost must not count (nor depend on the user's cache)."""
+    from agent.lab import keypool
+
+    os.environ["PEEROPS_LAB_KEYS"] = str(path)
+    keypool.fill(count)
+
+
 def fmt(value: float | None, unit: str = "s") -> str:
     if value is None:
         return "-"
@@ -152,6 +164,7 @@ def main() -> None:
     sizes = [int(n) for n in args.sizes.split(",") if n]
     routers, peers = (int(x) for x in args.fleet.split("x")) if args.fleet else (0, 0)
     keys = key_pool(Path(args.keys), max([*sizes, routers * peers]) + max(routers, 1))
+    lab_keys(Path(args.keys).with_name("peerops-bench-lab-keys.pem"), routers * (peers + 1) + 8)
     # An installed peerops has its bytecode (pip and pkg_add compile at install); a checkout
     # under PYTHONDONTWRITEBYTECODE would compile every module in every measured process.
     import compileall

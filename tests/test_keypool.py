@@ -56,3 +56,19 @@ def test_an_unwritable_pool_only_costs_speed(tmp_path: Path,
     new_process(monkeypatch)
     a, b = keypool.lab_key_pair(), keypool.lab_key_pair()
     assert a != b
+
+
+def test_fill_makes_the_pool_hold_a_simulations_pairs_and_hands_none_out(
+    pool: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = keypool.lab_key_pair()
+    keypool.fill(3)
+    assert pool.read_bytes().count(b"BEGIN RSA PRIVATE KEY") == 3
+    second = keypool.lab_key_pair()  # the pairs made by fill, in order
+    assert second != first
+    new_process(monkeypatch)
+    assert [keypool.lab_key_pair() for _ in range(3)][:2] == [first, second]
+    new_process(monkeypatch)
+    keypool.fill(3)  # the pool holds them already: nothing made, none handed out
+    assert pool.read_bytes().count(b"BEGIN RSA PRIVATE KEY") == 3
+    assert keypool.lab_key_pair() == first

@@ -58,6 +58,16 @@ def lab_key_pair() -> tuple[bytes, bytes]:
     return _pairs[_handed_out - 1]
 
 
+def fill(count: int) -> None:
+    """Make the pool hold at least count pairs (what a simulation of count routers takes),
+    generating what it lacks; hands none out."""
+    global _handed_out
+    handed = _handed_out
+    while _handed_out < count:
+        lab_key_pair()
+    _handed_out = handed
+
+
 def _keep(pair: tuple[bytes, bytes]) -> None:
     """Append the pair to the pool file (0600; an append is one write)."""
     path = pool_path()
