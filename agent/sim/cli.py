@@ -150,11 +150,12 @@ class FreshRoot:
         info = os.path.join(simstate.SIM_DIR, simstate.HOST_FILE)
         own = {info: simstate.host_info_text(name, fleet), "etc/myname": f"{name}\n".encode()}
         store = os.path.join(simstate.SIM_DIR, simstate.STATE_FILE)
+        template_store = os.path.join(self.scratch, store) if self.scratch else None
         for rel, mode, data in self.entries:  # a directory comes before what it holds
             path = os.path.join(root, rel)
             if data is None:
                 os.mkdir(path)
-            elif rel == store and self.scratch and simstate.copy_store(root, str(self._at(rel))):
+            elif rel == store and template_store and simstate.copy_store(root, template_store):
                 continue  # a store in memory (simstate.in_memory)
             elif rel in own or rel == store or not self._link(rel, path):
                 with open(path, "xb") as fh:
@@ -175,11 +176,6 @@ class FreshRoot:
                 os.chmod(real, mode)
                 state["owners"][os_path] = [0, 0]
         simstate.changed()
-
-    def _at(self, rel: str) -> Path:
-        """The template's file rel."""
-        assert self.scratch is not None  # noqa: S101 - the callers asked
-        return self.scratch / rel
 
     def _link(self, rel: str, path: str) -> bool:
         """Make path a hard link to the template's file rel (see the class text); False when

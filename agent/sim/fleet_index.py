@@ -65,15 +65,11 @@ def _connect(path: str) -> sqlite3.Connection:
     return db
 
 
-def _store_inode(root: Path) -> int | None:
-    return simstate.store_id(root)
-
-
 def note(root: Path, values: Iterable[str]) -> None:
     """Record the addresses of root's isakmpd section rows `values` (every row, as its store
     is about to commit them: called inside the store's write transaction)."""
     path = index_path(root)
-    inode = _store_inode(root)
+    inode = simstate.store_id(root)
     if path is None or inode is None:
         return
     name = os.path.realpath(root)  # as the fleet's readers resolve it (ike.fleet_root)
@@ -123,4 +119,4 @@ def skip(found: tuple[dict[str, int], set[str]] | None, root: Path) -> bool:
         return False
     covered, hits = found
     name = str(root)
-    return name in covered and name not in hits and _store_inode(root) == covered[name]
+    return name in covered and name not in hits and simstate.store_id(root) == covered[name]

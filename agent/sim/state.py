@@ -100,8 +100,9 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     except FileNotFoundError:
         if not create:
             return None
-        if _MEMORY_UNDER and _new_memory_store(directory) is not None:
-            return _memory_store(directory)
+        memory = _new_memory_store(directory) if _MEMORY_UNDER else None
+        if memory is not None:
+            return memory
         inode = None
     cached = _CONNECTIONS.get(key)
     if cached is not None and cached[0] == inode:
@@ -189,19 +190,12 @@ def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
         _TEMPLATES.clear()
     _LOADED.clear()  # looks at stores that are gone or on disk now
     failure: Exception | None = None
-    for ident, (directory, _pid, db) in list(_MEMORY.items()):
-        if not any(directory.startswith(prefix) for prefix in prefixes):
-            continue
-        del _MEMORY[ident]
-        try:
-            if keep and os.path.isdir(directory):
-                _write_out(db, directory)
-        except (OSError, sqlite3.Error) as exc:
-            failure = failure or exc
-        finally:
-            _close(db)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(directory, MEMORY_MARK))
+    for ident, (directory, _pid, _db) in list(_MEMORY.items()):
+        if any(directory.startswith(prefix) for prefix in prefixes):
+            try:
+                _drop(ident, write=keep)
+            except (OSError, sqlite3.Error) as exc:
+                failure = failure or exc
     return failure
 
 
@@ -209,13 +203,21 @@ def on_disk(root: Path) -> None:
     """Write root's store to its file if it is in memory, and keep it there from now on
     (a template whose store file is copied)."""
     found = _memory_entry(os.path.join(os.fspath(root), SIM_DIR))
-    if found is None:
-        return
-    ident, directory, db = found
-    del _MEMORY[ident]
-    _write_out(db, directory)
-    _close(db)
-    os.unlink(os.path.join(directory, MEMORY_MARK))
+    if found is not None:
+        _drop(found[0], write=True)
+
+
+def _drop(ident: tuple[int, int], write: bool) -> None:
+    """Take a store out of memory: written to its file first (write, and its directory is
+    still there), then closed and its mark removed, whether the write worked or not."""
+    directory, _pid, db = _MEMORY.pop(ident)
+    try:
+        if write and os.path.isdir(directory):
+            _write_out(db, directory)
+    finally:
+        _close(db)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, MEMORY_MARK))
 
 
 def _memory_entry(directory: str) -> tuple[tuple[int, int], str, sqlite3.Connection] | None:
