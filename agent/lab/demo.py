@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,8 +127,10 @@ def run_demo(keep: str | None = None, as_json: bool = False) -> int:
             return 1
         base.mkdir(parents=True, exist_ok=True)
         return _demo(base, as_json)
-    with tempfile.TemporaryDirectory(prefix="peerops-demo-") as tmp:
-        return _demo(Path(tmp), as_json)
+    from agent.lab.scratch import scratch_dir
+
+    with scratch_dir("peerops-demo-") as tmp:
+        return _demo(tmp, as_json)
 
 
 def _demo(base: Path, as_json: bool) -> int:

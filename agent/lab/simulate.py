@@ -21,23 +21,26 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.config import AgentConfig
+from agent.facts.observe import Observed
 from agent.health.peer import PeerHealth, peers_json
 from agent.lab.peer_fleet import PeerFleet
+from agent.lab.scratch import scratch_dir
 from agent.model import Inventory
 from agent.repo.inventory import load_inventory
 from agent.repo.yamlpos import Problem
-from agent.run.converge import apply_router, plan_router
+from agent.router.record import Applied
+from agent.run.converge import Prepared, RunOutcome, apply_router
 from agent.sim.state import in_memory, snapshot
 
 # What the removal guard would hold is check-pr's to say; the simulation applies the change.
 ALLOW_REMOVALS = "peerops-allow-removals: 999999"
+Seen = tuple[Prepared, Observed, Applied]  # what a run's verify saw (apply_router)
 _IGNORE = shutil.ignore_patterns("__pycache__", "__init__.py", ".git")
 
 
@@ -100,8 +103,8 @@ def _workdir(keep: Path | None) -> Iterator[Path]:
         keep.mkdir(parents=True, exist_ok=True)
         yield keep.resolve()  # the routers' remote is a path: relative would break their pulls
         return
-    with tempfile.TemporaryDirectory(prefix="peerops-simulate-") as tmp:
-        yield Path(tmp)
+    with scratch_dir("peerops-simulate-") as tmp:
+        yield tmp
 
 
 @dataclass
@@ -141,9 +144,18 @@ class SimulatedFleet:
         self.peers.configure(inventory, first.repo)
         for cfg in self.configs.values():
             apply_router(cfg, inventory=inventory)
-        second = {n: apply_router(cfg, inventory=inventory) for n, cfg in self.configs.items()}
-        with snapshot():  # only pings from here on: each router's IKE is negotiated once
-            links = [h for cfg in self.configs.values() for h in _pinged_health(cfg, inventory)]
+        # The second run's verify is the routers' last look: the links are assessed from it.
+        # Inside snapshot(), a look that nothing changed since is reused (so a quiet second
+        # run's IKE view serves the pings, and each router's IKE is negotiated once); every
+        # change a command makes ends the reuse.
+        seen: dict[str, Seen] = {}
+        with snapshot():
+            second = {
+                name: apply_router(cfg, inventory=inventory,
+                                   after_verify=lambda *look, name=name: seen.update({name: look}))
+                for name, cfg in self.configs.items()
+            }  # fmt: skip
+            links = [h for name, o in second.items() for h in _pinged_health(o, seen.get(name))]
         return Simulation(
             links=[self._failed_side(h) for h in links],
             second_run_steps={name: len(o.plan) for name, o in second.items()},
@@ -183,27 +195,25 @@ class SimulatedFleet:
             GitSource(cfg).sync()
 
 
-def _pinged_health(cfg: AgentConfig, inventory: Inventory) -> list[PeerHealth]:
-    """The router's health of each link, each peer also pinged across its transfer net: only
-    a peer that answers on the address the router expects is up (a link whose two ends hold
-    swapped addresses passes IKE and GRE and still carries nothing)."""
+def _pinged_health(outcome: RunOutcome, seen: Seen | None) -> list[PeerHealth]:
+    """The router's health of each link as its last run saw it, each peer also pinged across
+    its transfer net: only a peer that answers on the address the router expects is up (a
+    link whose two ends hold swapped addresses passes IKE and GRE and still carries nothing).
+    Without a look (the run stopped before verify) the run's own health stands."""
     import time
 
     from agent.health.checklist import NEGOTIATION_GRACE
     from agent.health.peer import assess
     from agent.health.ping import ping_peer
-    from agent.run.converge import RunOutcome, prepare
 
-    outcome = RunOutcome(cfg.router, planned_only=True)
-    prepared = prepare(cfg, outcome, inventory)
-    if prepared is None:
-        return plan_router(cfg, inventory).health
+    if seen is None:
+        return outcome.health
+    prepared, observed, record = seen
     # The simulated IKE negotiates at once (agent/sim/ike.py): what is not up now never will
     # be, so the health is read as after the grace period, with the reason IKE fails.
     later = time.time() + NEGOTIATION_GRACE + 1
     return assess(
-        prepared.peerings, prepared.desired, prepared.observed, prepared.record,
-        outcome.peer_errors, later,
+        prepared.peerings, prepared.desired, observed, record, outcome.peer_errors, later,
         ping=lambda p, iface: ping_peer(prepared.host, p, iface, count=1),
     )  # fmt: skip
 

@@ -198,6 +198,7 @@ def apply_router(
     deadline: Deadline | None = None,
     inventory: Inventory | None = None,
     before_changes: Callable[[Prepared, RunOutcome], None] | None = None,
+    after_verify: Callable[[Prepared, Observed, Applied], None] | None = None,
 ) -> RunOutcome:
     """Plan, apply, then verify by observing again (uncached, when anything was applied)
     and planning once more.
@@ -206,7 +207,9 @@ def apply_router(
     partial changes are undone, the router is observed and planned again with the peer held,
     and the rest is applied in the same run. A router-wide failure stops the run (a failed
     load of ipsec.conf is rolled back first). before_changes runs before the first step of a
-    non-empty plan (the dead-man switch arms there)."""
+    non-empty plan (the dead-man switch arms there); after_verify gets what verify saw (the
+    run's peerings and desired state, the router as observed after it, the record), for a
+    caller that assesses it again (`peerops simulate` pings each link) without a new look."""
     outcome = RunOutcome(cfg.router)
     held: dict[str, str] = {}
     prepared = prepare(cfg, outcome, inventory)
@@ -243,6 +246,8 @@ def apply_router(
     down = {h.peer for h in outcome.health if h.state == "down"}
     converged = {p.peer for p in prepared.peerings} - set(outcome.peer_errors) - down
     _quarantine(cfg, prepared.peerings, [], converged if not outcome.residual else set())
+    if after_verify is not None:
+        after_verify(prepared, after, applier.record)
     outcome.finished = time.time()
     return outcome
 

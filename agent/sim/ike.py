@@ -746,6 +746,9 @@ class _Fleet:
         fleet = load_fleet(me.root)
         self.routers: dict[str, str] = fleet.get("routers", {})
         self._index: dict[str, list[tuple[RouterView, str]]] | None = None
+        # Per address of ours: the decoded connections towards it by their local address (a
+        # router's hundred connections from one address would each scan all hundred).
+        self._towards: dict[str, dict[str | None, list[Side]]] = {}
         # This router's external peers by endpoint (not a scan of all of them per peer), each
         # kept as its JSON text and decoded when a connection asks for it: the decoded fleet
         # file held through a whole look was the largest part of a verify (3.4 MiB at N=1000).
@@ -791,15 +794,17 @@ class _Fleet:
         """The connection of another router that mirrors `conn`, if one is loaded."""
         if self._index is None:
             self._index = self._build_index()
-        for view, name in self._index.get(known(conn.local_addr), []):
-            other = view.connection(name)
-            if (
-                isinstance(other, Conn)
-                and other.local_addr == conn.peer_addr
-                and other.local_id == conn.remote_id
-                and other.remote_id == conn.local_id
-            ):
-                return Side(view, other)
+        ours = known(conn.local_addr)
+        if ours not in self._towards:
+            towards: dict[str | None, list[Side]] = {}
+            for view, name in self._index.get(ours, []):
+                other = view.connection(name)
+                if isinstance(other, Conn):
+                    towards.setdefault(other.local_addr, []).append(Side(view, other))
+            self._towards[ours] = towards
+        for side in self._towards[ours].get(conn.peer_addr, []):
+            if side.conn.local_id == conn.remote_id and side.conn.remote_id == conn.local_id:
+                return side
         return None
 
 

@@ -91,6 +91,21 @@ def test_delete_on_one_side_takes_the_sas_down_on_both(fleet: FleetBuilder) -> N
     }
 
 
+def test_the_mirror_is_the_connection_with_the_swapped_ids(fleet: FleetBuilder) -> None:
+    """Of two connections of B between the same two addresses, only the one whose IDs are A's
+    swapped (proto gre) mirrors A's; B's udp one (first by name) has no mirror."""
+    a, b = fleet.pair(A, B)
+    udp = gre_rule(B, A).replace("proto gre", "proto udp")
+    assert b.load(udp + gre_rule(B, A)).rc == 0
+    assert status(a) == {NAME_A: "up"}
+    udp_name = f"from-{B}=17-to-{A}=17"
+    assert status(b) == {
+        udp_name: f"no router of the fleet holds the mirror of {udp_name}",
+        f"from-{B}=47-to-{A}=47": "up",
+    }
+    assert "proto udp" not in show(a) and "proto udp" not in show(b)
+
+
 def test_missing_or_wrong_public_key(fleet: FleetBuilder) -> None:
     a, b = fleet.pair(A, B)
     b.host.remove_file(f"/etc/isakmpd/pubkeys/ipv4/{A}")

@@ -1,0 +1,42 @@
+"""Where a simulation builds its throwaway fleet: in memory when the machine offers it.
+
+A simulation of a thousand outside peers makes tens of thousands of small files (each peer's
+router is a directory tree) and removes them at the end. On a disk file system that is most
+of the run's time (measured: a 10 x 100 fleet spent 12 s of system time on ext4 against 2 s
+on tmpfs); on a memory file system it is cheap, and the files are scratch anyway. So without
+an explicit $TMPDIR (the user's choice always wins), a Linux /dev/shm with room takes the
+scratch tree; elsewhere (OpenBSD has no /dev/shm) the system's temporary directory does.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MEMORY_FS = "/dev/shm"  # noqa: S108 - a mkdtemp directory (0700) inside, as in /tmp
+# Room a memory file system must have free to be used: a 1000-router fleet takes about
+# 150 MiB there (a page per small file); the margin keeps the machine's shared memory usable.
+MEMORY_FS_MIN_FREE = 1 << 30
+
+
+def scratch_parent() -> str | None:
+    """The directory a scratch tree goes in: None (tempfile's choice, $TMPDIR first) when
+    TMPDIR is set or no memory file system with MEMORY_FS_MIN_FREE bytes free is writable."""
+    if os.environ.get("TMPDIR"):
+        return None
+    try:
+        fs = os.statvfs(MEMORY_FS)
+    except OSError:
+        return None
+    roomy = fs.f_bavail * fs.f_frsize >= MEMORY_FS_MIN_FREE
+    return MEMORY_FS if roomy and os.access(MEMORY_FS, os.W_OK | os.X_OK) else None
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A new private (0700) directory for a simulation's scratch tree, removed at the end."""
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=scratch_parent()) as tmp:
+        yield Path(tmp)
