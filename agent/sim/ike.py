@@ -475,8 +475,10 @@ class RouterView:
         self.flushgen = int(state.get("ipsec", {}).get("flush_generation", 0))
         rows = state.get(simstate.CONF_TABLE) if self.running else None
         self.conf = Conf(rows if rows is not None else {})  # (not bool(rows): a whole-table look)
-        self._decoded: dict[str, Conn | str] = {}
-        self._by_peer: dict[str | None, list[str]] | None = None
+        # Decoded connections, kept with a state another router's look shares (a fleet's
+        # hundred peer routers are looked at by every look of their hub: decoded once).
+        self._derived = simstate.derived(root, state)
+        self._decoded: dict[str, Conn | str] = self._derived.setdefault("connections", {})
         self._key: tuple[Numbers | None, str] | None = None
         # When a dict: what each file look saw (agent.sim.ike_memo keeps a view with it).
         self.seen: dict[str, str] | None = None
@@ -550,13 +552,14 @@ class RouterView:
 
     def peer_index(self) -> dict[str | None, list[str]]:
         """Connection names by the (canonical) address of their phase 1 peer."""
-        if self._by_peer is None:
-            self._by_peer = {}
+        by_peer: dict[str | None, list[str]] | None = self._derived.get("by_peer")
+        if by_peer is None:
+            by_peer = self._derived["by_peer"] = {}
             for name in sorted(self.ist.get("connections", {})):
                 p1name = _get(self.conf, name, "ISAKMP-peer")
                 address = canon(_get(self.conf, p1name, "Address")) if p1name else None
-                self._by_peer.setdefault(address, []).append(name)
-        return self._by_peer
+                by_peer.setdefault(address, []).append(name)
+        return by_peer
 
 
 def known(address: str | None) -> str:

@@ -672,7 +672,8 @@ def load(root: Path) -> dict[str, Any]:
     return state
 
 
-_LOADED: dict[str, tuple[sqlite3.Connection, tuple[int, int], dict[str, Any]]] = {}
+# root -> (connection, version, the state as loaded, what readers derived from it: derived())
+_LOADED: dict[str, tuple[sqlite3.Connection, tuple[int, int], dict[str, Any], dict[str, Any]]] = {}
 _LOADED_MAX = 4096  # stores remembered (a simulation looks at a thousand peer routers)
 
 
@@ -695,8 +696,16 @@ def load_unchanged(root: Path) -> dict[str, Any]:
     state = load(root)
     if kept is None and len(_LOADED) >= _LOADED_MAX:
         del _LOADED[next(iter(_LOADED))]  # the oldest
-    _LOADED[key] = (db, version, state)
+    _LOADED[key] = (db, version, state, {})
     return state
+
+
+def derived(root: Path, state: dict[str, Any]) -> dict[str, Any]:
+    """A mapping for what a reader computes from `state` alone (e.g. the connections decoded
+    from its isakmpd sections), kept with it for as long as load_unchanged(root) returns this
+    very object; for any other state (a command's own, a plain load) a new, empty one."""
+    kept = _LOADED.get(os.fspath(root))
+    return kept[3] if kept is not None and kept[2] is state else {}
 
 
 def read_object(root: Path, section: str, name: str) -> Any:

@@ -299,6 +299,21 @@ def test_an_unchanged_store_is_loaded_once_and_any_commit_loads_it_again(tmp_pat
     assert simstate.load_unchanged(tmp_path)["next_pid"] == 2
 
 
+def test_what_is_derived_from_a_look_lives_exactly_as_long_as_the_look(tmp_path: Path) -> None:
+    simstate.save(tmp_path, simstate.new_state())
+    look = simstate.load_unchanged(tmp_path)
+    derived = simstate.derived(tmp_path, look)
+    derived["connections"] = {"peer-a": "decoded"}
+    assert simstate.derived(tmp_path, simstate.load_unchanged(tmp_path)) is derived  # same look
+    assert simstate.derived(tmp_path, simstate.load(tmp_path)) == {}  # an equal state is not it
+    with simstate.transaction(tmp_path) as st:
+        assert simstate.derived(tmp_path, st) == {}  # a command's own state: never shared
+        st["next_pid"] = 7
+    again = simstate.load_unchanged(tmp_path)
+    assert simstate.derived(tmp_path, again) == {}  # after a commit: derived again
+    assert simstate.derived(tmp_path, look) == {}  # the old look is no longer the store's
+
+
 def test_stores_in_memory_are_the_same_store_without_a_file(tmp_path: Path) -> None:
     lab, outside = tmp_path / "lab", tmp_path / "outside"
     lab.mkdir()
