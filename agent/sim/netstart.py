@@ -162,6 +162,8 @@ def read_lines(data: bytes) -> list[tuple[int, str]]:
     backslash escapes (and is removed from) the next character; an unterminated last line
     makes read fail, so it is dropped. Returns (first physical line number, line)."""
     text = data.decode("utf-8", "surrogateescape")
+    if "\\" not in text:  # no continuation, no escape: the physical lines, the last one ended
+        return list(enumerate(text.split("\n")[:-1], start=1))
     lines: list[tuple[int, str]] = []
     buf: list[str] = []
     lineno = start = 1
@@ -265,6 +267,8 @@ def _hn_dest(c: list[str], cmds: list[_Cmd], lineno: int) -> None:
 # -- eval --------------------------------------------------------------------------------------
 
 _META = set(";&|<>()`")
+# Text eval_words splits at blanks and nothing else: none of # ~ $ quotes backslash _META.
+_PLAIN_WORDS = re.compile(r"[A-Za-z0-9_./:,=+%@ \t\n-]*")
 _DQ_ESCAPABLE = set('$`"\\')
 
 
@@ -275,6 +279,8 @@ class _Refuse(PeeropsError):
 def eval_words(text: str) -> list[str]:
     """Split an eval'd command like ksh does (quotes, backslashes, `#` comments); raise
     _Refuse for anything that would expand or run something (see module docstring)."""
+    if _PLAIN_WORDS.fullmatch(text):  # nothing quoted, escaped, expanded or commented
+        return text.split()
     words: list[str] = []
     cur: list[str] = []
     in_word = False

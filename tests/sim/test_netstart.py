@@ -210,6 +210,27 @@ def test_read_and_eval_helpers() -> None:
     assert read_lines(b"a\\\nb\nc\\ d\ne") == [(1, "ab"), (3, "c d")]
     assert eval_words("ifconfig gre0 description \"x \\\"y\\\"\" 'z'") == [
         "ifconfig", "gre0", "description", 'x "y"', "z"]
+    assert read_lines(b"inet 10.0.0.1\n\n# up\nmtu") == [(1, "inet 10.0.0.1"), (2, ""), (3, "# up")]
+    assert eval_words("ifconfig  gre0\tup # comment") == ["ifconfig", "gre0", "up"]
+    assert eval_words("a=b c,d 1.2.3.4/32 x:y") == ["a=b", "c,d", "1.2.3.4/32", "x:y"]
+
+
+def test_blank_runs_cost_linear_time() -> None:
+    """Words of plain characters split without the quote-by-quote walk; a long blank run
+    before something that needs the walk stays linear (a regex with nested repetition took
+    exponential time here: a simulation of 1000 peers ran five times longer)."""
+    import signal
+
+    def hung(*_: Any) -> None:
+        raise TimeoutError("eval_words did not finish in 10 s")
+
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        text = "ifconfig" + " " * 60 + "gre0" + " \t" * 60 + "description 'a  b'"
+        assert eval_words(text) == ["ifconfig", "gre0", "description", "a  b"]
+    finally:
+        signal.alarm(0)
 
 
 # -- routes and the full run ---------------------------------------------------------------------
