@@ -18,7 +18,11 @@ def memory_fs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fs.mkdir()
     monkeypatch.setattr(scratch, "MEMORY_FS", str(fs))
     monkeypatch.setattr(scratch, "MEMORY_FS_MIN_FREE", 1)
-    monkeypatch.delenv("TMPDIR", raising=False)
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
     return fs
 
 
@@ -44,6 +48,14 @@ def test_an_explicit_tmpdir_wins(memory_fs: Path, tmp_path: Path,
     with scratch.scratch_dir("peerops-demo-") as tmp:
         assert tmp.parent == chosen
     assert list(memory_fs.iterdir()) == []
+
+
+@pytest.mark.parametrize("variable", ["TEMP", "TMP"])
+def test_the_other_temporary_directory_variables_win_too(
+    memory_fs: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, str(memory_fs.parent))
+    assert scratch.scratch_parent() is None
 
 
 def test_a_memory_file_system_without_room_is_not_used(memory_fs: Path,

@@ -82,3 +82,31 @@ def test_routers_named_like_the_labs_own_entries_get_their_own_directories(
     report = json.loads(result.stdout)
     assert {(p["router"], p["state"]) for p in report["peers"]} == {("rtr1", "up"), (name, "up")}
     assert result.returncode == 0
+
+
+def test_a_second_run_that_changes_the_fleet_makes_every_router_look_again(
+    state_copy: Path, tmp_path: Path
+) -> None:
+    """rtr2's isakmpd does not start in its first run, so its second run loads its rules:
+    rtr1's own second run (before it) saw no mirror of its rtr2 connection. The links are
+    what the fleet holds at the end (every router looks again), not rtr1's earlier look."""
+    from agent.lab.simulate import SimulatedFleet
+    from agent.repo.inventory import load_inventory
+    from agent.sim import faults
+    from agent.sim.state import in_memory
+
+    inventory, problems = load_inventory(state_copy)
+    assert inventory is not None, problems
+    base = tmp_path / "fleet"
+    base.mkdir()
+    with in_memory(base):
+        fleet = SimulatedFleet.build(base, state_copy, inventory)
+        fault = faults.Fault(["rcctl", "start", "isakmpd"], times=1, rc=1, stderr="no")
+        faults.add(fleet.configs["rtr2"].root, fault)
+        sim = fleet.converge()
+    assert sim.second_run_steps["rtr1"] == 0 and sim.second_run_steps["rtr2"] > 0
+    assert not sim.ok  # a second run that applies something is never a clean result
+    links = {(h.router, h.peer): h.state for h in sim.links}
+    assert links == dict.fromkeys(
+        [("rtr1", "alice"), ("rtr1", "bob"), ("rtr1", "rtr2"), ("rtr2", "carol"),
+         ("rtr2", "rtr1")], "up")

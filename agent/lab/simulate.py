@@ -35,7 +35,7 @@ from agent.model import Inventory
 from agent.repo.inventory import load_inventory
 from agent.repo.yamlpos import Problem
 from agent.router.record import Applied
-from agent.run.converge import Prepared, RunOutcome, apply_router
+from agent.run.converge import Prepared, RunOutcome, apply_router, prepare
 from agent.sim.state import in_memory, snapshot
 
 # What the removal guard would hold is check-pr's to say; the simulation applies the change.
@@ -144,10 +144,10 @@ class SimulatedFleet:
         self.peers.configure(inventory, first.repo)
         for cfg in self.configs.values():
             apply_router(cfg, inventory=inventory)
-        # The second run's verify is the routers' last look: the links are assessed from it.
-        # Inside snapshot(), a look that nothing changed since is reused (so a quiet second
-        # run's IKE view serves the pings, and each router's IKE is negotiated once); every
-        # change a command makes ends the reuse.
+        # When every second run is quiet, each one's verify is its router's look at the
+        # fleet as it stays: the links are assessed from it. Inside snapshot(), a look that
+        # nothing changed since is reused (a quiet second run's IKE view serves the pings,
+        # each router's IKE is negotiated once); every change a command makes ends the reuse.
         seen: dict[str, Seen] = {}
         with snapshot():
             second = {
@@ -155,7 +155,10 @@ class SimulatedFleet:
                                    after_verify=lambda *look, name=name: seen.update({name: look}))
                 for name, cfg in self.configs.items()
             }  # fmt: skip
-            links = [h for name, o in second.items() for h in _pinged_health(o, seen.get(name))]
+            if any(o.plan for o in second.values()):
+                seen = {}  # a later router changed something: every router looks again
+            links = [h for name, cfg in self.configs.items()
+                     for h in _pinged_health(cfg, inventory, second[name], seen.get(name))]
         return Simulation(
             links=[self._failed_side(h) for h in links],
             second_run_steps={name: len(o.plan) for name, o in second.items()},
@@ -195,25 +198,32 @@ class SimulatedFleet:
             GitSource(cfg).sync()
 
 
-def _pinged_health(outcome: RunOutcome, seen: Seen | None) -> list[PeerHealth]:
-    """The router's health of each link as its last run saw it, each peer also pinged across
-    its transfer net: only a peer that answers on the address the router expects is up (a
-    link whose two ends hold swapped addresses passes IKE and GRE and still carries nothing).
-    Without a look (the run stopped before verify) the run's own health stands."""
+def _pinged_health(
+    cfg: AgentConfig, inventory: Inventory, outcome: RunOutcome, seen: Seen | None
+) -> list[PeerHealth]:
+    """The router's health of each link, from what its last run saw (seen) or else a new
+    look, each peer also pinged across its transfer net: only a peer that answers on the
+    address the router expects is up (a link whose two ends hold swapped addresses passes
+    IKE and GRE and still carries nothing)."""
     import time
 
     from agent.health.checklist import NEGOTIATION_GRACE
     from agent.health.peer import assess
     from agent.health.ping import ping_peer
 
+    errors = outcome.peer_errors
     if seen is None:
-        return outcome.health
+        look = RunOutcome(cfg.router, planned_only=True)
+        fresh = prepare(cfg, look, inventory)
+        if fresh is None:
+            return outcome.health
+        seen, errors = (fresh, fresh.observed, fresh.record), look.peer_errors
     prepared, observed, record = seen
     # The simulated IKE negotiates at once (agent/sim/ike.py): what is not up now never will
     # be, so the health is read as after the grace period, with the reason IKE fails.
     later = time.time() + NEGOTIATION_GRACE + 1
     return assess(
-        prepared.peerings, prepared.desired, observed, record, outcome.peer_errors, later,
+        prepared.peerings, prepared.desired, observed, record, errors, later,
         ping=lambda p, iface: ping_peer(prepared.host, p, iface, count=1),
     )  # fmt: skip
 

@@ -213,6 +213,8 @@ def test_read_and_eval_helpers() -> None:
     assert read_lines(b"inet 10.0.0.1\n\n# up\nmtu") == [(1, "inet 10.0.0.1"), (2, ""), (3, "# up")]
     assert eval_words("ifconfig  gre0\tup # comment") == ["ifconfig", "gre0", "up"]
     assert eval_words("a=b c,d 1.2.3.4/32 x:y") == ["a=b", "c,d", "1.2.3.4/32", "x:y"]
+    assert eval_words("ifconfig  gre0\t up\n") == ["ifconfig", "gre0", "up"]
+    assert eval_words("a\rb\x0bc") == ["a\rb\x0bc"]  # not blanks to ksh: one word
 
 
 def test_blank_runs_cost_linear_time() -> None:
