@@ -58,10 +58,23 @@ class Size:
         self.fresh = base / "fresh-r00"
         shutil.copytree(self.router, self.fresh, symlinks=True)
         self.edits = 0
+        self.staged: list[Path] = []
+
+    def stage_fresh(self, count: int) -> None:
+        """Copy the fresh router count times, for restore_fresh to take one per sample: the
+        router a first apply wrote is set aside (renamed), never deleted, until the end. A
+        deletion of its two thousand files right before the next first apply made that one
+        pay ext4's scan of recently freed inodes (see measure.SETTLE_SECONDS): 0.3-1 s more
+        system time, which is the benchmark's own doing."""
+        for _ in range(count):
+            copy = self.base / f"fresh-r00.{len(self.staged)}"
+            shutil.copytree(self.fresh, copy, symlinks=True)
+            self.staged.append(copy)
 
     def restore_fresh(self) -> None:
-        shutil.rmtree(self.router)
-        shutil.copytree(self.fresh, self.router, symlinks=True)
+        """Put a staged fresh copy in the router's place (stage_fresh first)."""
+        self.router.rename(self.base / f"used-r00.{len(self.staged)}")
+        self.staged.pop().rename(self.router)
 
     def change_one_peer(self) -> None:
         """Merge a commit that changes one peer's description (what a small PR does)."""
@@ -93,6 +106,8 @@ def measure_size(size: Size, repeat: int, results: dict[tuple[str, int], Series]
         ("run, one peer changed",
          Case("changed", peerops("run", *cfg), size.change_one_peer, (2,)), None),
     ]
+    size.stage_fresh(repeat)  # (each first apply's router is a fresh copy made beforehand)
+    settle()  # the earlier sizes' cases deleted thousands of files (measure.SETTLE_SECONDS)
     for label, case, before in cases:
         if before:
             before()
