@@ -150,6 +150,26 @@ def test_a_fresh_root_copy_is_what_init_root_makes(tmp_path: Path) -> None:
     assert mode is not None and mode.mode == 0o644
 
 
+@pytest.mark.parametrize("umask", [0o077, 0o027, 0o002, 0])
+def test_a_copy_has_the_modes_of_a_boot_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """Files and directories are created with their mode; the umask takes bits from it
+    (0o077: the directories would be 0700, rc.conf 0600) unless they are set again."""
+    import os
+
+    template = FreshRoot.boot(tmp_path / "template")
+    booted, copied = tmp_path / "booted", tmp_path / "copied"
+    init_root(booted, "peer7", [])
+    keys = {"/etc/isakmpd/private/local.key": (b"key\n", 0o600),
+            "/etc/isakmpd/local.pub": (b"pub\n", 0o644)}
+    SimHost(booted).write_files(keys)
+    before = os.umask(umask)
+    try:
+        template.copy(copied, "peer7", [], files=keys)
+    finally:
+        os.umask(before)
+    assert _tree(copied) == _tree(booted)
+
+
 def test_fresh_roots_copied_in_memory_are_those_copied_on_disk(tmp_path: Path) -> None:
     """Inside simstate.in_memory (a simulation), the template still boots to a store file
     and each copy's store is that file in memory: the same state, no file of its own."""
