@@ -354,7 +354,7 @@ def _answering_path(
     """A name for the path that answers the echo, or None when nothing answers."""
     if dst in _here_addresses(ctx):
         return f"local|{dst}"
-    link = _link_towards(_here(ctx), dst, scope)
+    link = _link_towards(ctx, dst, scope)
     if link is None or (src is not None and src != link.local):
         return None
     if int(ctx.state.get("sysctl", {}).get(GRE_ALLOW, 0)) != 1:
@@ -378,10 +378,36 @@ def _usable(iface: dict[str, Any]) -> bool:
     )
 
 
-def _link_towards(state: dict[str, Any], dst: Address, scope: str | None) -> _Link | None:
-    """The gre interface (and our address on it) whose transfer net holds dst."""
-    for name, iface in sorted(_interfaces(state).items()):
-        if iface.get("type") != "gre" or (scope is not None and name != scope):
+def _gre_routes(ctx: Any) -> tuple[list[tuple[str, dict[str, Any]]], dict[Address, list[int]]]:
+    """This router's gre interfaces in name order, and by each IPv4 point-to-point
+    destination the positions of those that have it (an IPv4 transfer net is found by its
+    destination, not by a walk over every interface: a hub's thousand pings walked its
+    thousand tunnels each). Inside simstate.snapshot() once while nothing changes."""
+
+    def build() -> tuple[list[tuple[str, dict[str, Any]]], dict[Address, list[int]]]:
+        gre = [(n, i) for n, i in sorted(_interfaces(_here(ctx)).items()) if i.get("type") == "gre"]
+        by_dest: dict[Address, list[int]] = {}
+        for at, (_, iface) in enumerate(gre):
+            for entry in iface.get("inet", []):
+                dest = _addr(entry.get("dest"))
+                if dest is not None and at not in by_dest.get(dest, ()):
+                    by_dest.setdefault(dest, []).append(at)
+        return gre, by_dest
+
+    return simstate.snapshot_cached(("ping: gre routes", str(ctx.host.root)), build)
+
+
+def _link_towards(ctx: Any, dst: Address, scope: str | None) -> _Link | None:
+    """The gre interface (and our address on it) whose transfer net holds dst: the first in
+    name order."""
+    gre, by_dest = _gre_routes(ctx)
+    candidates = (
+        [gre[at] for at in by_dest.get(dst, [])]
+        if isinstance(dst, ipaddress.IPv4Address)  # _local_for: only a destination matches
+        else gre
+    )
+    for name, iface in candidates:
+        if scope is not None and name != scope:
             continue
         local = _local_for(iface, dst, scope is not None)
         if local is None:

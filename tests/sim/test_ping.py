@@ -93,6 +93,18 @@ def test_nothing_answers_off_the_tunnels(fleet: dict[str, AgentConfig]) -> None:
     )
 
 
+def test_a_scoped_link_local_is_looked_for_on_that_interface_only(
+    fleet: dict[str, AgentConfig],
+) -> None:
+    """rtr2's link-local answers across rtr1's gre0 (their tunnel), not across gre1 (a
+    tunnel to an outside peer), although gre0 comes first among rtr1's interfaces."""
+    rtr1 = host(fleet, "rtr1")
+    assert rtr1.run(["ping6", "-c", "1", "-w", "1", "fe80::42:2%gre0"]).rc == 0
+    wrong = rtr1.run(["ping6", "-c", "1", "-w", "1", "fe80::42:2%gre1"])
+    assert (wrong.rc, wrong.stderr) == (1, "")
+    assert "1 packets transmitted, 0 packets received, 100.0% packet loss" in wrong.stdout
+
+
 def test_quiet_small_packets_and_own_address(fleet: dict[str, AgentConfig]) -> None:
     rtr1 = host(fleet, "rtr1")
     quiet = rtr1.run(["ping", "-q", "-c", "2", "172.20.1.2"]).stdout.splitlines()
