@@ -202,9 +202,12 @@ def main() -> None:
             repo = Path(tmp) / "fleet-repo"
             write_repo(repo, routers, peers, keys)
             shutil.copytree(SCHEMA, repo / "schema")
-            sim = Series("simulate")
             settle()  # the cases before deleted thousands of files (see measure.SETTLE_SECONDS)
-            sim.samples.append(run_once(Case("simulate", peerops("simulate", str(repo)))))
+            # A/B with a bare interpreter, the median of up to three: one sample moved by
+            # half a second between runs. (Its tree is in /dev/shm, where a removal does not
+            # slow the next sample; with TMPDIR on ext4 the later samples pay for it.)
+            sim, _ = ab_pairs(Case("simulate", peerops("simulate", str(repo))),
+                              Case("bare", [PY, "-c", "pass"]), min(args.repeat, 3))
             extra[f"simulate {routers}x{peers} fleet (CPU)"] = sim.cpu
             extra[f"simulate {routers}x{peers} fleet (wall)"] = sim.wall
     if not args.no_demo:
