@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.generate import key_pool
 from tests.bench.measure import Case, ab_pairs
+from tests.benchmark import Size, peerops
 
 STATE = """{% set target = pillar['target'] %}
 {% for p in pillar['peers'] %}
@@ -87,8 +88,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from tests.benchmark import PY, Size, peerops
-
+    if shutil.which(args.salt_call) is None:
+        raise SystemExit(f"salt-call not found: {args.salt_call} (see this script's docstring)")
     sizes = [int(n) for n in args.sizes.split(",") if n]
     keys = key_pool(Path(tempfile.gettempdir()) / "peerops-bench-keys.pem", max(sizes) + 1)
     rows = []
@@ -96,7 +97,7 @@ def main() -> None:
         for n in sizes:
             size = Size(Path(tmp) / f"n{n}", n, keys)
             cfg = ["-c", size.config]
-            subprocess.run([PY, "-m", "agent", "apply", *cfg], capture_output=True, check=False)
+            subprocess.run(peerops("apply", *cfg), capture_output=True, check=False)
             salt = [args.salt_call, *salt_setup(Path(tmp) / f"salt{n}",
                                                 size.router / "repo" / "peers" / "r00")]
             first = subprocess.run(salt, capture_output=True, text=True, check=False)
