@@ -48,11 +48,13 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes],
 
 
 def _make_parents(directory: Path, mode: int) -> None:
-    """Create directory and its missing parents, each with mode (mkdir(parents=True) gives
-    mode to the last one only: the others would be 0777 less the umask)."""
+    """Create directory and its missing parents, each with mode, whatever the umask
+    (mkdir(parents=True) gives mode to the last one only, and mkdir(2) takes the umask's
+    bits from it: under umask 077 a 0755 directory would be 0700)."""
     missing = []
     while not directory.is_dir():
         missing.append(directory)
         directory = directory.parent
     for each in reversed(missing):
         each.mkdir(mode=mode, exist_ok=True)
+        os.chmod(each, mode)

@@ -54,8 +54,11 @@ def test_missing_parents_are_created_with_dir_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "pubkeys").stat().st_mode) == 0o700
 
 
-def test_parents_are_0755_by_default(tmp_path: Path) -> None:
-    old_umask = os.umask(0o022)
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_parents_are_0755_by_default_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """mkdir(2) takes the umask's bits: under umask 077 (an admin's shell, a cron job) the
+    pubkeys directories would be 0700, not the 0755 of etc/mtree/4.4BSD.dist."""
+    old_umask = os.umask(umask)
     try:
         write_atomic(tmp_path / "isakmpd" / "pubkeys" / "ipv4" / "192.0.2.7", b"key\n", 0o644)
     finally:

@@ -12,9 +12,10 @@ to it and it converges again: the outside peers keep the side they were given at
 `peer config`. So a change that the peer's side cannot follow (addresses swapped, a moved
 endpoint) shows as a link that goes down.
 
-This process runs every command of every simulated router, so their stores are kept in its
-memory while it runs (agent.sim.state.in_memory), written to the routers' files only for
---keep: a thousand stores on disk cost more system time than the simulation's own work.
+This process runs every command of every simulated router, so their files and stores are
+kept in its memory while it runs (agent.sim.state.in_memory), written to disk only for
+--keep: a thousand routers' files on disk cost more system time than the simulation's own
+work.
 """
 
 from __future__ import annotations

@@ -74,17 +74,17 @@ def init_root(root: Path, name: str, addresses: list[str]) -> None:
     root = Path(root)
     if simstate.is_provisioned(root):
         return
+    files = simstate.router_files(root, create=True)
     for directory, mode in DIRECTORIES:
-        path = root.joinpath(*directory.strip("/").split("/"))
-        path.mkdir(parents=True, exist_ok=True)
-        path.chmod(mode)
+        files.mkdir(directory, mode)
+        files.chmod(directory, mode)  # one that was there too
     state = simstate.new_state()
     _attach_em0(state, name, addresses)
     if_gre.add_physical(state, "enc0")
     if_gre.add_physical(state, "lo0")
     if_gre.add_physical(state, "pflog0")
     simstate.save(root, state)
-    if not (simstate.sim_dir(root) / simstate.HOST_FILE).exists():
+    if files.stat(simstate.HOST_PATH) is None:
         simstate.write_host_info(root, name, None)
     host = SimHost(root)
     host.write_file("/etc/rc.conf", rcctl.RC_CONF_TEXT.encode(), mode=0o644)
@@ -110,11 +110,12 @@ class FreshRoot:
     store with the daemons started at boot) is the same on every fresh router.
 
     The files a copy shares with the template unchanged (rc.conf, the runfiles of the daemons
-    started at boot) are hard links to the booted template's: a link is a directory entry, a
-    new file an inode (most of a lab's provisioning time). Safe because the simulated host
-    never writes a file in place: every write is a new file renamed over the old one
-    (SimHost.write_raw, agent.atomic) and a removal unlinks one name, so a router that
-    changes such a file gets a file of its own. The store is written in place: never linked.
+    started at boot) are hard links to the booted template's on disk, and the same bytes in
+    memory: a link is a directory entry, a new file an inode (most of a lab's provisioning
+    time). Safe because the simulated host never writes a file in place: every write is a
+    new file renamed over the old one (agent.sim.files) and a removal unlinks one name, so a
+    router that changes such a file gets a file of its own. The store is written in place:
+    never linked.
     """
 
     entries: tuple[tuple[str, int, bytes | None], ...]  # path, mode, bytes (None: directory)
@@ -127,15 +128,10 @@ class FreshRoot:
         simstate.on_disk(scratch)  # a store made in memory (simstate.in_memory) too
         simstate.close(scratch)  # the store is then state.db alone
         entries: list[tuple[str, int, bytes | None]] = []
-        for directory, dirs, files in os.walk(scratch):
-            dirs.sort()
-            for entry in [*sorted(dirs), *sorted(files)]:
-                path = os.path.join(directory, entry)
-                st = os.lstat(path)
-                if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
-                    raise ValueError(f"not a file or directory in a fresh router: {path}")
-                data = None if stat.S_ISDIR(st.st_mode) else Path(path).read_bytes()
-                entries.append((os.path.relpath(path, scratch), stat.S_IMODE(st.st_mode), data))
+        for path, info, data in simstate.router_files(scratch).walk():
+            if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+                raise ValueError(f"not a file or directory in a fresh router: {scratch}{path}")
+            entries.append((path.lstrip("/"), stat.S_IMODE(info.st_mode), data))
         return cls(tuple(entries), scratch)
 
     def copy(
@@ -146,47 +142,30 @@ class FreshRoot:
         host.json naming fleet and `files` (path -> (bytes, mode), root:wheel: what a first
         boot adds, e.g. rc's make_keys) as host.write_file would leave them. One transaction
         and each file written once: a lab provisions hundreds of routers."""
-        os.makedirs(root)
+        os.makedirs(root)  # (not there yet)
+        on = simstate.router_files(root, create=True)  # in memory in a simulation
         info = os.path.join(simstate.SIM_DIR, simstate.HOST_FILE)
         own = {info: simstate.host_info_text(name, fleet), "etc/myname": f"{name}\n".encode()}
         store = os.path.join(simstate.SIM_DIR, simstate.STATE_FILE)
         template_store = os.path.join(self.scratch, store) if self.scratch else None
         for rel, mode, data in self.entries:  # a directory comes before what it holds
-            path = os.path.join(root, rel)
             if data is None:
-                os.mkdir(path)
+                on.mkdir("/" + rel, mode)
             elif rel == store and template_store and simstate.copy_store(root, template_store):
                 continue  # a store in memory (simstate.in_memory)
-            elif rel in own or rel == store or not self._link(rel, path):
-                with open(path, "xb") as fh:
-                    fh.write(own.get(rel, data))
+            elif rel in own or rel == store or self.scratch is None:
+                on.create("/" + rel, own.get(rel, data), mode)
             else:
-                continue  # a link has the template's mode
-            os.chmod(path, mode)  # not the umask's
+                on.create("/" + rel, data, mode, template=os.path.join(self.scratch, rel))
         em0 = simstate.new_state()
         _attach_em0(em0, name, addresses)
-        host = SimHost(root)
         with simstate.transaction(root) as state:
             state["interfaces"]["em0"] = em0["interfaces"]["em0"]
             # The owners of the template's files (root:wheel) are in its store already.
             for os_path, (data, mode) in (files or {}).items():
-                real = host.real_path(os_path)
-                with open(real, "xb") as fh:
-                    fh.write(data)
-                os.chmod(real, mode)
+                on.create(os_path, data, mode)
                 state["owners"][os_path] = [0, 0]
         simstate.changed()
-
-    def _link(self, rel: str, path: str) -> bool:
-        """Make path a hard link to the template's file rel (see the class text); False when
-        the file system cannot (the caller writes a copy)."""
-        if self.scratch is None:
-            return False
-        try:
-            os.link(os.path.join(self.scratch, rel), path)
-        except OSError:
-            return False
-        return True
 
 
 @dataclass

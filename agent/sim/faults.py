@@ -22,6 +22,7 @@ from agent.sim import state as simstate
 Reader = Callable[[str], "bytes | None"]
 
 FAULTS_FILE = "faults.json"
+FAULTS_PATH = f"/{simstate.SIM_DIR}/{FAULTS_FILE}"  # as the router's files name it
 
 # The usual failure of each program, as its err()/errx() prints it (sbin/ipsecctl/ipsecctl.c,
 # sbin/ifconfig/ifconfig.c ioctl error paths, usr.sbin/rcctl/rcctl.sh via rc.subr, sbin/sysctl).
@@ -78,25 +79,19 @@ def _text(read: Reader, os_path: str) -> str:
         return ""
 
 
-def _path(root: Path) -> Path:
-    return simstate.sim_dir(root) / FAULTS_FILE
-
-
 def load(root: Path) -> list[Fault]:
-    path = _path(root)
-    if not path.exists():
+    data = simstate.router_files(root).read(FAULTS_PATH)
+    if data is None:
         return []
-    return [Fault(**f) for f in json.loads(path.read_text())]
+    return [Fault(**f) for f in json.loads(data)]
 
 
 def save(root: Path, faults: list[Fault]) -> None:
-    path = _path(root)
+    files = simstate.router_files(root, create=True)
     if not faults:
-        path.unlink(missing_ok=True)
+        files.remove(FAULTS_PATH)
         return
-    tmp = path.with_name(f".{FAULTS_FILE}.tmp")
-    tmp.write_text(json.dumps([asdict(f) for f in faults], indent=1))
-    tmp.replace(path)
+    files.write(FAULTS_PATH, json.dumps([asdict(f) for f in faults], indent=1).encode(), 0o644)
 
 
 def add(root: Path, fault: Fault) -> None:

@@ -1,8 +1,9 @@
 """SimHost: the `Host` protocol for a simulated OpenBSD router under a root directory.
 
-Files are real files under ROOT; their owner is modelled in the state (a test or a person
-may run as any user), their mode is the real mode. Commands are dispatched by argv[0] to a
-module of this package whose `main(ctx, args) -> int` behaves like the OpenBSD program.
+Files are real files under ROOT, or held in memory during a simulation (agent.sim.files);
+their owner is modelled in the state (a test or a person may run as any user). Commands
+are dispatched by argv[0] to a module of this package whose `main(ctx, args) -> int` behaves
+like the OpenBSD program.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ from __future__ import annotations
 import importlib
 import os
 import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.atomic import write_atomic
-from agent.errors import PeeropsError
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
 from agent.sim import faults
 from agent.sim import state as simstate
+from agent.sim.files import DiskFiles, MemoryFiles
 from agent.sim.libc import Exit
 
 # argv[0] (basename) -> module implementing it. Full paths (/sbin/ipsecctl) map the same way.
@@ -41,16 +40,13 @@ class WouldBlock(Exception):
     SimHost.run turns it into a timed-out result, as the real command would be killed."""
 
 
-class SimPathError(PeeropsError, ValueError):
-    """A path that is not absolute or would leave the simulated root."""
-
-
 @dataclass
 class Ctx:
     """What a simulated command sees: the host, the locked kernel state and its output."""
 
     host: SimHost
     state: dict[str, Any]
+    files: DiskFiles | MemoryFiles  # the router's
     argv0: str
     timeout: float
     stdin: str | None = None
@@ -63,17 +59,24 @@ class Ctx:
     def eprint(self, line: str) -> None:
         self.err.append(line + "\n")
 
-    def path(self, os_path: str) -> Path:
-        return self.host.real_path(os_path)
+    def read_text(self, os_path: str) -> str | None:
+        """A regular file's text (UTF-8), None when there is none or it is not UTF-8."""
+        data = self.files.read(os_path)
+        try:
+            return None if data is None else data.decode()
+        except UnicodeDecodeError:
+            return None
 
     # File helpers that keep the owner model in this transaction's state.
     def write_file(self, os_path: str, data: bytes, mode: int, uid: int = 0, gid: int = 0) -> None:
-        self.host.write_raw(os_path, data, mode)
+        simstate.changed()
+        self.files.write(os_path, data, mode)
         self.state["owners"][os_path] = [uid, gid]
 
     def remove_file(self, os_path: str) -> bool:
+        simstate.changed()
         self.state["owners"].pop(os_path, None)
-        return self.host.remove_raw(os_path)
+        return self.files.remove(os_path)
 
     def owner(self, os_path: str) -> tuple[int, int]:
         uid, gid = self.state["owners"].get(os_path, [0, 0])
@@ -93,19 +96,16 @@ class SimHost:
         self._root = str(self.root)
         self.commands: list[tuple[str, ...]] = []  # transcript of every argv run, in order
 
-    # -- paths --------------------------------------------------------------------------
+    # -- paths and files ------------------------------------------------------------------
     def real_path(self, os_path: str) -> Path:
-        """Map an absolute OpenBSD path to the file under ROOT; refuse anything that escapes."""
-        return Path(self._real(os_path))
+        """The real file of an absolute OpenBSD path under ROOT (SimPathError for one that
+        escapes); for a router whose files are on disk."""
+        return Path(DiskFiles(self._root).real(os_path))
 
-    def _real(self, os_path: str) -> str:
-        """real_path as a string: what the file calls use (pathlib costs more than the call)."""
-        if not os_path.startswith("/"):
-            raise SimPathError(f"not an absolute path: {os_path!r}")
-        parts = [p for p in os_path.split("/") if p not in ("", ".")]
-        if ".." in parts:
-            raise SimPathError(f"path escapes the simulated root: {os_path!r}")
-        return os.path.join(self._root, *parts)
+    def files(self, create: bool = False) -> DiskFiles | MemoryFiles:
+        """This router's files: on disk, or in memory during a simulation (create: a new
+        router under a simulation's directory is made there)."""
+        return simstate.router_files(self._root, create)
 
     @property
     def name(self) -> str:
@@ -131,7 +131,7 @@ class SimHost:
             failure = faults.take(self.root, argv_t, self.read_file)
             if failure is not None:
                 return CommandResult(argv_t, *failure)
-            ctx = Ctx(self, st, name, timeout, stdin)
+            ctx = Ctx(self, st, self.files(create=True), name, timeout, stdin)
             try:
                 rc = int(module.main(ctx, list(argv_t[1:])))
             except Exit as stop:
@@ -142,72 +142,45 @@ class SimHost:
 
     # -- files (Host protocol) ------------------------------------------------------------
     def read_file(self, path: str) -> bytes | None:
-        real = self._real(path)
-        try:
-            with open(real, "rb") as fh:
-                return fh.read()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        return self.files().read(path)
 
     def stat(self, path: str) -> FileStat | None:
-        real = self._real(path)
-        try:
-            st = os.stat(real)
-        except (FileNotFoundError, NotADirectoryError):
+        st = self.files().stat(path)
+        if st is None:
             return None
         uid, gid = simstate.read_object(self.root, "owners", path) or [0, 0]
-        is_dir = stat.S_ISDIR(st.st_mode)  # from this stat, not a second one
+        is_dir = stat.S_ISDIR(st.st_mode)
         return FileStat(st.st_mode & 0o7777, int(uid), int(gid), st.st_size, is_dir)
 
     def list_dir(self, path: str) -> list[str] | None:
-        real = self.real_path(path)
-        if not real.is_dir():
-            return None
-        return sorted(p.name for p in real.iterdir())
+        return self.files().listdir(path)
 
     def write_file(self, path: str, data: bytes, *, mode: int, uid: int = 0, gid: int = 0) -> None:
-        with simstate.transaction(self.root) as st:
-            self.write_raw(path, data, mode)
-            st["owners"][path] = [uid, gid]
+        self.write_files({path: (data, mode)}, (uid, gid))
 
-    def write_files(self, files: dict[str, tuple[bytes, int]]) -> None:
-        """write_file of each path -> (data, mode), root:wheel, in one transaction (a lab
-        writes the files of a `peer config` to each of a thousand routers)."""
+    def write_files(self, files: dict[str, tuple[bytes, int]], owner: tuple[int, int] = (0, 0),
+                    ) -> None:
+        """write_file of each path -> (data, mode) in one transaction (a lab writes the files
+        of a `peer config` to each of a thousand routers)."""
         if not files:
             return
         with simstate.transaction(self.root) as st:
+            on = self.files(create=True)
+            simstate.changed()
             for path, (data, mode) in files.items():
-                self.write_raw(path, data, mode)
-                st["owners"][path] = [0, 0]
+                on.write(path, data, mode)
+                st["owners"][path] = list(owner)
 
     def write_temp(self, directory: str, prefix: str, data: bytes, *, mode: int = 0o600) -> str:
-        real_dir = self.real_path(directory)
-        real_dir.mkdir(parents=True, exist_ok=True)
-        fd, real = tempfile.mkstemp(prefix=prefix, dir=real_dir)
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
-            fh.write(data)
-        return directory.rstrip("/") + "/" + os.path.basename(real)
+        return self.files(create=True).write_temp(directory, prefix, data, mode)
 
     def remove_file(self, path: str) -> bool:
         with simstate.transaction(self.root) as st:
+            simstate.changed()
             st["owners"].pop(path, None)
-            return self.remove_raw(path)
+            return self.files().remove(path)
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         """Model a change of owner (what `chown` does on the router); for tests and scenarios."""
         with simstate.transaction(self.root) as st:
             st["owners"][path] = [uid, gid]
-
-    # -- raw helpers used inside a transaction ------------------------------------------------
-    def write_raw(self, path: str, data: bytes, mode: int) -> None:
-        simstate.changed()
-        write_atomic(self.real_path(path), data, mode, durable=False)
-
-    def remove_raw(self, path: str) -> bool:
-        simstate.changed()
-        try:
-            self.real_path(path).unlink()
-        except FileNotFoundError:
-            return False
-        return True

@@ -535,9 +535,8 @@ def _getaddrinfo6(op: _Op, word: str) -> tuple[int, int] | None:
 
 def _hosts_lookup(ctx: Any, name: str, version: int) -> str | None:
     """gethostbyname()/getaddrinfo() without DNS: the first ROOT/etc/hosts line naming it."""
-    try:
-        text = ctx.path("/etc/hosts").read_text()
-    except (OSError, ValueError):
+    text = ctx.read_text("/etc/hosts")
+    if text is None:
         return None
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()

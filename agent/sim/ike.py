@@ -47,7 +47,6 @@ import functools
 import hashlib
 import ipaddress
 import json
-import os
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from typing import Any
 
 from agent.sim import fleet_index
 from agent.sim import state as simstate
+from agent.sim.files import RouterFiles
 from agent.sim.fleet import load_fleet
 from agent.sim.ike_conf import P1_AUTH, P1_ENC, P2_AUTH, P2_ENC
 from agent.sim.isakmpd import conf_list, running, secrecy_problem
@@ -433,30 +433,18 @@ def decode_connection(conf: Conf, name: str, passive: bool, serial: int) -> Conn
 # -- one router, read-only ------------------------------------------------------------------
 
 
-def real_path(root: str, path: str) -> str:
-    """The file under root; a path with `..` (an odd ID) stays inside."""
-    parts = [p for p in path.split("/") if p not in ("", ".", "..")]
-    return os.path.join(root, *parts)
-
-
-def read_under(root: str, path: str) -> bytes | None:
-    """The contents of path under root, or None when it is missing, not a file, or not a
-    plain path (isakmpd would not find a pubkey whose ID walks up with `..`)."""
-    if "/../" in f"{path}/":
+def read_under(files: RouterFiles, path: str) -> bytes | None:
+    """The contents of a router's file, or None when it is missing, not a file, or not a
+    plain absolute path (isakmpd would not find a pubkey whose ID walks up with `..`)."""
+    if "/../" in f"{path}/" or not path.startswith("/"):
         return None
-    try:
-        with open(real_path(root, path), "rb") as fh:
-            return fh.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
+    return files.read(path)
 
 
-def stat_mode(real: str) -> int | None:
+def stat_mode(files: RouterFiles, path: str) -> int | None:
     """st_mode (links followed, as isakmpd's open does), None when there is nothing."""
-    try:
-        return os.stat(real).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+    st = files.stat(path)
+    return None if st is None else st.st_mode
 
 
 def content_print(data: bytes | None) -> str:
@@ -470,7 +458,7 @@ class RouterView:
     def __init__(self, name: str, root: Path, state: dict[str, Any]) -> None:
         self.name = name
         self.root = root
-        self._root = os.fspath(root)
+        self.files = simstate.router_files(root)
         self.state = state
         self.running = running(state)
         self.ist: dict[str, Any] = state.get("isakmpd", {}) if self.running else {}
@@ -486,13 +474,9 @@ class RouterView:
         # When a dict: what each file look saw (agent.sim.ike_memo keeps a view with it).
         self.seen: dict[str, str] | None = None
 
-    def real(self, path: str) -> str:
-        """The file under this router's root; a path with `..` (an odd ID) stays inside."""
-        return real_path(self._root, path)
-
     def read(self, path: str) -> bytes | None:
         """File contents, or None when it is missing (or the path is not a plain one)."""
-        data = read_under(self._root, path)
+        data = read_under(self.files, path)
         if self.seen is not None:
             self.seen[f"data {path}"] = content_print(data)
         return data
@@ -504,7 +488,7 @@ class RouterView:
         return self._key
 
     def _load_local_key(self) -> tuple[Numbers | None, str]:
-        mode = stat_mode(self.real(PRIVATE_KEY))
+        mode = stat_mode(self.files, PRIVATE_KEY)
         if self.seen is not None:
             self.seen[f"mode {PRIVATE_KEY}"] = str(mode)
         if mode is None:

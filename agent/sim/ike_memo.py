@@ -21,25 +21,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from agent.atomic import write_atomic
 from agent.sim import state as simstate
+from agent.sim.files import RouterFiles
 from agent.sim.ike import (
     IkeView,
     KernelFlow,
     KernelSA,
     content_print,
     read_under,
-    real_path,
     stat_mode,
 )
 
 MEMO_FILE = "ike-view.json"
+MEMO_PATH = f"/{simstate.SIM_DIR}/{MEMO_FILE}"  # as the router's files name it
 # 3: isakmpd's sections are read by its generation, not listed; 4: three lines (the header,
 # the flows, the SAs), so a look decodes no view its inputs make stale and writing one does
 # not hold the whole text's pieces at once (json.dumps of a thousand peers' view: 4 MiB).
@@ -53,43 +52,43 @@ def observe(root: Path, state: dict[str, Any], compute: Compute) -> IkeView:
     the host and fleet files and every file that view read are unchanged."""
     if simstate.rows_read(state) is None:  # a state being provisioned, or already scanned
         return compute(root, state)[0]
-    path = simstate.sim_dir(root) / MEMO_FILE
-    context = _context(root)  # before computing: a change meanwhile makes the kept one stale
-    kept = _load(path, context)
+    files = simstate.router_files(root)
+    context = _context(files)  # before computing: a change meanwhile makes the kept one stale
+    kept = _load(files, context)
     if kept is not None and all(
-        look(root, state, what) == was for what, was in kept[0]["seen"].items()
+        look(files, state, what) == was for what, was in kept[0]["seen"].items()
     ):
         with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, AttributeError):
             return _view(*kept)
-    view, files = compute(root, state)
+    view, looked_at = compute(root, state)
     rows = simstate.rows_read(state)
-    if files is not None and rows is not None:
-        seen = {f"row {key}": content_print(_bytes(raw)) for key, raw in rows.items()} | files
-        header = {"format": FORMAT, "context": context, "seen": seen, "status": view.status}
+    if looked_at is not None and rows is not None:
+        seen = {f"row {key}": content_print(_bytes(raw)) for key, raw in rows.items()}
+        header = {"format": FORMAT, "context": context, "seen": seen | looked_at,
+                  "status": view.status}
         with contextlib.suppress(OSError):  # not kept: the next look computes it again
-            write_atomic(path, _lines(header, view), 0o600, durable=False)
+            files.write(MEMO_PATH, _lines(header, view), 0o600)
     return view
 
 
-def look(root: Path, state: dict[str, Any], what: str) -> str:
+def look(files: RouterFiles, state: dict[str, Any], what: str) -> str:
     """What the evaluation saw, seen again: "row SECTION/NAME" (its stored JSON), "data
     PATH" (a file's contents) or "mode PATH"."""
     kind, _, key = what.partition(" ")
     if kind == "row":
         return content_print(_bytes(simstate.stored_row(state, key)))
     if kind == "data":
-        return content_print(read_under(os.fspath(root), key))
-    return str(stat_mode(real_path(os.fspath(root), key)))
+        return content_print(read_under(files, key))
+    return str(stat_mode(files, key))
 
 
 def _bytes(raw: str | None) -> bytes | None:
     return None if raw is None else raw.encode()
 
 
-def _context(root: Path) -> list[str]:
+def _context(files: RouterFiles) -> list[str]:
     """The host file and the fleet file it names, as content prints."""
-    host = simstate.sim_dir(root) / simstate.HOST_FILE
-    raw = _read(host)
+    raw = files.read(simstate.HOST_PATH)
     prints = [content_print(raw)]
     with contextlib.suppress(ValueError, AttributeError):
         fleet = json.loads(raw or b"{}").get("fleet")
@@ -105,12 +104,12 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _load(path: Path, context: list[str]) -> tuple[dict[str, Any], bytes] | None:
+def _load(files: RouterFiles, context: list[str]) -> tuple[dict[str, Any], bytes] | None:
     """The kept file's header and the rest undecoded, or None when there is none usable
     for this context."""
     try:
-        with open(path, "rb") as fh:
-            header, rest = json.loads(fh.readline()), fh.read()
+        first, _, rest = (files.read(MEMO_PATH) or b"").partition(b"\n")
+        header = json.loads(first)
     except (OSError, ValueError):
         return None
     if not isinstance(header, dict) or header.get("format") != FORMAT:

@@ -16,7 +16,6 @@ verbose extension dump), and what agent.sim.parse_y refuses. -m (monitor) blocks
 
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,33 +155,32 @@ def _read_config(ctx: Any, path: str) -> tuple[str, str] | None:
     """parse.y `pushfile(name, 1)`: (name, text), or None after printing why not."""
     if path == "-":
         return "stdin", ctx.stdin or ""
-    real = ctx.path(_abs(path))
-    try:
-        mode = real.stat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
+    st = ctx.files.stat(_abs(path))
+    if st is None:
         ctx.eprint(f"ipsecctl: pushfile: {path}: No such file or directory")
         return None
+    mode = st.st_mode
     problem = check_file_secrecy(path, ctx.owner(_abs(path))[0], mode)
     if problem is not None:
         ctx.eprint(problem)
         return None
     # fopen(3) succeeds on a directory; reading it then fails at once, like an empty file.
-    text = real.read_bytes().decode("latin-1") if stat.S_ISREG(mode) else ""
+    text = (ctx.files.read(_abs(path)) or b"").decode("latin-1") if stat.S_ISREG(mode) else ""
     return path, text
 
 
 def _include(ctx: Any, path: str) -> str | None:
-    real = ctx.path(_abs(path))
-    if not real.exists():
+    st = ctx.files.stat(_abs(path))
+    if st is None:
         return None
-    return real.read_bytes().decode("latin-1") if real.is_file() else ""
+    return (ctx.files.read(_abs(path)) or b"").decode("latin-1") if stat.S_ISREG(st.st_mode) else ""
 
 
 def hostname(ctx: Any) -> str:
     """gethostname(3): /etc/myname as /etc/rc sets it, else the simulated host's name."""
-    real = ctx.path("/etc/myname")
-    if real.is_file():
-        name = real.read_text(errors="replace").strip().splitlines()
+    data = ctx.files.read("/etc/myname")
+    if data is not None:
+        name = data.decode(errors="replace").strip().splitlines()
         if name:
             return name[0]
     return str(ctx.host.name)
@@ -271,10 +269,8 @@ def open_fifo(ctx: Any, fifo: str) -> None:
     A FIFO nobody reads (isakmpd killed or crashed: a clean stop removes it) blocks the open
     for ever.
     """
-    real = ctx.path(_abs(fifo))
-    try:
-        st = os.stat(real)
-    except (FileNotFoundError, NotADirectoryError):
+    st = ctx.files.stat(_abs(fifo))
+    if st is None:
         ctx.eprint(f"ipsecctl: ike_ipsec_establish: open({fifo}): No such file or directory")
         raise Exit(1) from None
     if stat.S_ISDIR(st.st_mode):

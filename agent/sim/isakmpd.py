@@ -7,8 +7,9 @@ policy.c (`policy_init`), util.c (`check_file_secrecy_fd`).
 What is modelled:
 - Flags are checked with isakmpd's getopt string; a bad flag is a failed start (usage).
 - `ui_init` runs before anything else: an old FIFO is removed and a new one made (mode 0600);
-  a *regular file* in its place is fatal. The FIFO is a real FIFO under ROOT (os.mkfifo) and
-  its inode is remembered, so `ipsecctl` can tell "isakmpd reads this FIFO" from a stale one.
+  a *regular file* in its place is fatal. The FIFO is a FIFO of the router's files (a real
+  one under ROOT, or one in memory during a simulation) with a random mtime stamped on it
+  and remembered, so `ipsecctl` can tell "isakmpd reads this FIFO" from a stale one.
 - The pid file is written next (`write_pid_file`, mode 0644 under the usual umask 022).
 - Without -K, `policy_init` needs /etc/isakmpd/isakmpd.policy (0600-ish, root): if it is
   missing or too open isakmpd dies (log_fatal) after having made the FIFO and pid file.
@@ -44,11 +45,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import re
+import stat
 from collections.abc import MutableMapping
 from typing import Any
 
 from agent.sim import state as simstate
+from agent.sim.files import FileInfo
 from agent.sim.libc import getopt
 
 Conf = MutableMapping[str, dict[str, str]]  # section -> tag -> value
@@ -135,39 +139,43 @@ def _forget_conf(state: Any) -> None:
 
 def _ui_init(ctx: Any, fifo: str) -> tuple[int, int] | None:
     """ui.c `ui_init`: refuse a regular file, remove the old FIFO, mkfifo 0600; its identity."""
-    real = ctx.path(fifo)
-    if real.is_file() and not real.is_symlink():
+    files = ctx.files
+    st = files.lstat(fifo)
+    if st is not None and stat.S_ISREG(st.st_mode):
         log(ctx.state, f'ui_init: could not create FIFO "{fifo}": File exists')
         return None
     with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
-        real.unlink()  # "No need to know about errors."
-    real.parent.mkdir(parents=True, exist_ok=True)
+        files.remove(fifo)  # "No need to know about errors."
     try:
-        os.mkfifo(real, 0o600)
+        files.mkdir(posixpath.dirname(fifo), 0o755)
+        files.mkfifo(fifo, 0o600)
     except OSError as exc:
         log(ctx.state, f'ui_init: mkfifo ("{fifo}", 0600) failed: {os.strerror(exc.errno or 0)}')
         return None
-    os.chmod(real, 0o600)
     # The real FIFO stays open in isakmpd, so a FIFO made later in its place is another inode.
-    # Here nothing holds it open and an inode number can be reused at once, so the FIFO's
-    # identity is its inode plus a random mtime stamped now (nothing ever writes to it).
+    # Here nothing holds it open, an inode number can be reused at once, and a simulation's
+    # routers kept from memory get new ones (agent.sim.files.MemoryFiles.write_to): so the
+    # FIFO's identity is a random mtime stamped now (nothing ever writes to it). Its inode is
+    # noted beside it, for a person reading the state.
     stamp = 10**18 + int.from_bytes(os.urandom(7), "big")
-    os.utime(real, ns=(stamp, stamp))
+    files.set_mtime(fifo, stamp)
     ctx.chown(fifo, 0, 0)
-    return real.stat().st_ino, stamp
+    made = files.stat(fifo)
+    assert made is not None  # noqa: S101 - just made
+    return made.st_ino, stamp
 
 
 def _policy_init(ctx: Any) -> bool:
     """policy.c `policy_init` without -K: the KeyNote policy file must exist and be secret."""
-    real = ctx.path(POLICY_FILE)
-    if not real.is_file():
+    st = ctx.files.stat(POLICY_FILE)
+    if st is None or not stat.S_ISREG(st.st_mode):
         log(
             ctx.state,
             f'policy_init: open ("{POLICY_FILE}", O_RDONLY) failed: No such file or directory',
         )
         return False
     uid = ctx.owner(POLICY_FILE)[0]
-    problem = secrecy_problem(POLICY_FILE, uid, real.stat().st_mode)
+    problem = secrecy_problem(POLICY_FILE, uid, st.st_mode)
     if problem is not None:
         log(ctx.state, problem)
         log(ctx.state, f"policy_init: cannot read {POLICY_FILE}")
@@ -209,12 +217,15 @@ def crash(ctx: Any) -> None:
 # -- the FIFO -------------------------------------------------------------------------------
 
 
-def fifo_has_reader(state: dict[str, Any], fifo: str, st: os.stat_result) -> bool:
-    """True when a running isakmpd holds this very FIFO open (else an open() would block)."""
+def fifo_has_reader(state: dict[str, Any], fifo: str, st: FileInfo) -> bool:
+    """True when a running isakmpd holds this very FIFO open (else an open() would block):
+    the FIFO it made, told by the mtime it stamped (see _ui_init)."""
     if not running(state):
         return False
     ist = state["isakmpd"]
-    return ist.get("fifo") == _abs(fifo) and ist.get("fifo_id") == [st.st_ino, st.st_mtime_ns]
+    made = ist.get("fifo_id")
+    return ist.get("fifo") == _abs(fifo) and isinstance(made, list) and made[1:] == [
+        st.st_mtime_ns]
 
 
 _SET_ADD_RMV = re.compile(r"C\s*\S+\s*\[([^\]]+)\]:([^=]+)=\s*(\S+)(?:\s+(\S+))?")

@@ -32,7 +32,6 @@ Deliberate limits of the simulator (a real router would do these):
 
 from __future__ import annotations
 
-import os
 import re
 import stat as statmod
 from dataclasses import dataclass, field
@@ -144,7 +143,7 @@ def _hostname_files(run: _Run, pattern: str, only: list[str] | None = None) -> l
         if only is not None:
             names = sorted({f"hostname.{name}" for name in only})
         else:
-            names = sorted(os.listdir(run.ctx.path(ETC)))
+            names = run.ctx.files.listdir(ETC) or []
     except OSError:
         return []
     out = []
@@ -152,9 +151,15 @@ def _hostname_files(run: _Run, pattern: str, only: list[str] | None = None) -> l
         if not fname.startswith("hostname."):
             continue
         ifname = fname[len("hostname."):]
-        if re.fullmatch(pattern, ifname) and run.ctx.path(f"{ETC}/{fname}").is_file():
+        if re.fullmatch(pattern, ifname) and _is_file(run, f"{ETC}/{fname}"):
             out.append(ifname)
     return out
+
+
+def _is_file(run: _Run, path: str) -> bool:
+    """test -f: a regular file (links followed)."""
+    st = run.ctx.files.stat(path)
+    return st is not None and statmod.S_ISREG(st.st_mode)
 
 
 def read_lines(data: bytes) -> list[tuple[int, str]]:
@@ -391,13 +396,14 @@ def vifscreate(run: _Run, names: list[str] | None) -> None:
 
 def _fix_permissions(run: _Run, path: str) -> None:
     """ifstart(): `ls -nL` must end in `---` (mode) `0 0` (owner), else warn and fix."""
-    real = run.ctx.path(path)
-    mode = real.stat().st_mode
+    st = run.ctx.files.stat(path)
+    assert st is not None  # noqa: S101 - ifstart checked it is a file
+    mode = st.st_mode
     uid, gid = run.ctx.owner(path)
     if f"{statmod.filemode(mode)}{uid}{gid}".endswith("---00"):
         return
     run.ctx.eprint(f"WARNING: {path} is insecure, fixing permissions.")
-    os.chmod(real, statmod.S_IMODE(mode) & ~0o007)
+    run.ctx.files.chmod(path, statmod.S_IMODE(mode) & ~0o007)
     run.ctx.chown(path, 0, 0)
 
 
@@ -407,14 +413,14 @@ def ifstart(run: _Run, name: str) -> None:
     if not re.fullmatch(r"[A-Za-z]+[0-9]+", name):
         return
     path = f"{ETC}/hostname.{name}"
-    if not run.ctx.path(path).is_file():
+    if not _is_file(run, path):
         run.ctx.eprint(f"{PROG}: {path}: No such file or directory.")
         return
     _fix_permissions(run, path)
     if not ifcreate(run, name):
         return
     cmds: list[_Cmd] = []
-    for lineno, line in read_lines(run.ctx.path(path).read_bytes()):
+    for lineno, line in read_lines(run.ctx.files.read(path) or b""):
         parse_hn_line(split_ifs(line), name, cmds, lineno, run)
     if run.print_only:
         for cmd in cmds:
@@ -462,11 +468,10 @@ def ifmstart(run: _Run, wanted: str, skipped: str) -> None:
 def _stripcom(run: _Run, path: str) -> list[str]:
     """stripcom(): lines whose text before `#` is not empty, whitespace-trimmed by `read`
     (the comment itself stays on the line, as the script prints the whole line)."""
-    real = run.ctx.path(path)
-    if not real.is_file():
+    if not _is_file(run, path):
         return []
     out = []
-    for _, line in read_lines(real.read_bytes()):
+    for _, line in read_lines(run.ctx.files.read(path) or b""):
         line = line.strip(" \t\n")
         if line.split("#", 1)[0]:
             out.append(line)

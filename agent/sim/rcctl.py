@@ -143,8 +143,7 @@ def _read_lines(data: str) -> list[str]:
 
 
 def _file_text(ctx: Any, path: str) -> str | None:
-    real = ctx.path(path)
-    return real.read_text() if real.is_file() else None
+    return ctx.read_text(path)
 
 
 def _rc_conf_text(ctx: Any) -> str:

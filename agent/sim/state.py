@@ -19,12 +19,16 @@ import sqlite3
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from agent.sim.files import DiskFiles, MemoryFiles
 
 SIM_DIR = ".peerops-sim"
 STATE_FILE = "state.db"
 HOST_FILE = "host.json"
+HOST_PATH = f"/{SIM_DIR}/{HOST_FILE}"  # as the router's files name it
 
 # Top-level mappings stored one row per entry (the rest is one row per top-level key).
 # "isakmpd_conf" is isakmpd's section database (agent.sim.isakmpd), one row per section: a
@@ -142,30 +146,41 @@ def _close(db: sqlite3.Connection) -> None:
     db.close()
 
 
-# -- stores in memory: a simulation's routers -------------------------------------------------
+# -- routers in memory: a simulation's ------------------------------------------------------
 
-# Directories (real paths, with a trailing separator) whose new stores are made in memory.
+# Directories (real paths, with a trailing separator) whose new routers are made in memory.
 _MEMORY_UNDER: list[str] = []
-# Each store in memory by the (device, inode) of its mark, ROOT/.peerops-sim/MEMORY_MARK: a
+
+
+@dataclass
+class _InMemory:
+    """A router held in memory: its files, and its store once it has one."""
+
+    directory: str  # the real path of its ROOT/.peerops-sim
+    pid: int  # the process that made it
+    files: MemoryFiles
+    db: sqlite3.Connection | None = None
+
+
+# Each router in memory by the (device, inode) of its mark, ROOT/.peerops-sim/MEMORY_MARK: a
 # file that lives and dies with the router's directory, so another path to the same root
-# finds the store, and a root removed and made again (whose directory may get the old
-# directory's inode number at once) has none. Value: (real path of .peerops-sim, the
-# process that made it, its one connection).
+# finds it, and a root removed and made again (whose directory may get the old directory's
+# inode number at once) does not.
 MEMORY_MARK = "state.memory"
-_MEMORY: dict[tuple[int, int], tuple[str, int, sqlite3.Connection]] = {}
+_MEMORY: dict[tuple[int, int], _InMemory] = {}
 _TEMPLATES: dict[str, sqlite3.Connection] = {}  # store files copied into memory (copy_store)
 
 
 @contextmanager
 def in_memory(*directories: Path, keep: bool = False) -> Iterator[None]:
-    """Within the block, a store made under one of directories lives in this process's memory
-    instead of ROOT/.peerops-sim/state.db: the same rows, transactions and commits, without
-    the file, its WAL and their system calls (most of the system time of a simulation of a
-    thousand routers). Only this process, one thread at a time, can use such a store: for a
-    lab that runs every command of its routers itself (`peerops simulate`). When the block
-    ends the stores are written to their files (keep: the routers are left to be used
-    later; a router whose directory is gone is skipped) or dropped. Blocks over the same
-    directory do not nest."""
+    """Within the block, a router made under one of directories has its files and its store
+    in this process's memory instead of under ROOT (agent.sim.files.MemoryFiles, and a store
+    without ROOT/.peerops-sim/state.db): the same files, rows, transactions and commits,
+    without their system calls (most of the time of a simulation of a thousand routers).
+    Only this process, one thread at a time, can use such a router: for a lab that runs
+    every command of its routers itself (`peerops simulate`). When the block ends the
+    routers are written to disk (keep: they are left to be used later; a router whose
+    directory is gone is skipped) or dropped. Blocks over the same directory do not nest."""
     prefixes = [os.path.join(os.path.realpath(d), "") for d in directories]
     for prefix in prefixes:
         if any(prefix.startswith(p) or p.startswith(prefix) for p in _MEMORY_UNDER):
@@ -180,7 +195,7 @@ def in_memory(*directories: Path, keep: bool = False) -> Iterator[None]:
 
 
 def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
-    """Write out (keep) or drop every store in memory under prefixes; the first error of a
+    """Write out (keep) or drop every router in memory under prefixes; the first error of a
     write, after all of them were handled."""
     for prefix in prefixes:
         _MEMORY_UNDER.remove(prefix)
@@ -190,8 +205,8 @@ def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
         _TEMPLATES.clear()
     _LOADED.clear()  # looks at stores that are gone or on disk now
     failure: Exception | None = None
-    for ident, (directory, _pid, _db) in list(_MEMORY.items()):
-        if any(directory.startswith(prefix) for prefix in prefixes):
+    for ident, router in list(_MEMORY.items()):
+        if any(router.directory.startswith(prefix) for prefix in prefixes):
             try:
                 _drop(ident, write=keep)
             except (OSError, sqlite3.Error) as exc:
@@ -200,28 +215,31 @@ def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
 
 
 def on_disk(root: Path) -> None:
-    """Write root's store to its file if it is in memory, and keep it there from now on
-    (a template whose store file is copied)."""
+    """Write root's files and store to disk if they are in memory, and keep them there from
+    now on (a template whose files are copied)."""
     found = _memory_entry(os.path.join(os.fspath(root), SIM_DIR))
     if found is not None:
         _drop(found[0], write=True)
 
 
 def _drop(ident: tuple[int, int], write: bool) -> None:
-    """Take a store out of memory: written to its file first (write, and its directory is
-    still there), then closed and its mark removed, whether the write worked or not."""
-    directory, _pid, db = _MEMORY.pop(ident)
+    """Take a router out of memory: written to disk first (write, and its directory is still
+    there), then its store closed and its mark removed, whether the write worked or not."""
+    router = _MEMORY.pop(ident)
     try:
-        if write and os.path.isdir(directory):
-            _write_out(db, directory)
+        if write and os.path.isdir(router.directory):
+            router.files.write_to(os.path.dirname(router.directory))
+            if router.db is not None:
+                _write_out(router.db, router.directory)
     finally:
-        _close(db)
+        if router.db is not None:
+            _close(router.db)
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(directory, MEMORY_MARK))
+            os.unlink(os.path.join(router.directory, MEMORY_MARK))
 
 
-def _memory_entry(directory: str) -> tuple[tuple[int, int], str, sqlite3.Connection] | None:
-    """(its key, the real directory, the connection) of the store in memory at directory."""
+def _memory_entry(directory: str) -> tuple[tuple[int, int], _InMemory] | None:
+    """(its key, the router) of the router in memory whose .peerops-sim is directory."""
     if not _MEMORY:
         return None
     try:
@@ -232,37 +250,65 @@ def _memory_entry(directory: str) -> tuple[tuple[int, int], str, sqlite3.Connect
     found = _MEMORY.get(ident)
     if found is None:
         return None
-    real, pid, db = found
-    if pid != os.getpid():  # a fork's copy of the connection would diverge in silence
-        raise RuntimeError(f"the store of {real} is in the memory of process {pid}")
-    return ident, real, db
+    if found.pid != os.getpid():  # a fork's copy of it would diverge in silence
+        raise RuntimeError(f"the router {found.directory} is in the memory of process {found.pid}")
+    return ident, found
 
 
 def _memory_store(directory: str) -> sqlite3.Connection | None:
     found = _memory_entry(directory)
-    return found[2] if found is not None else None
+    return found[1].db if found is not None else None
+
+
+def _new_memory_router(directory: str) -> _InMemory | None:
+    """The router in memory for directory (ROOT/.peerops-sim), made now (without a store)
+    if it is under an in_memory() directory; None when it is not."""
+    found = _memory_entry(directory)
+    if found is not None:
+        return found[1]
+    real = os.path.realpath(directory)
+    if not any(os.path.join(real, "").startswith(prefix) for prefix in _MEMORY_UNDER):
+        return None
+    os.makedirs(directory, exist_ok=True)
+    mark = os.path.join(directory, MEMORY_MARK)
+    with open(mark, "w", encoding="ascii") as fh:
+        fh.write(f"this router's files and store are in the memory of process {os.getpid()}\n")
+    st = os.stat(mark)
+    stale = _MEMORY.pop((st.st_dev, st.st_ino), None)  # a mark of a removed root, reused
+    if stale is not None and stale.db is not None:
+        _close(stale.db)
+    router = _MEMORY[(st.st_dev, st.st_ino)] = _InMemory(real, os.getpid(), MemoryFiles())
+    return router
 
 
 def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Connection | None:
     """A new store in memory for directory when it is under an in_memory() directory (a copy
     of the store file source, else empty); None when it is not."""
-    real = os.path.realpath(directory)
-    if not any(os.path.join(real, "").startswith(prefix) for prefix in _MEMORY_UNDER):
+    router = _new_memory_router(directory)
+    if router is None:
         return None
-    os.makedirs(directory, exist_ok=True)
     db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     if source is not None:
         _template(source).backup(db)
     _create_schema(db)
-    mark = os.path.join(directory, MEMORY_MARK)
-    with open(mark, "w", encoding="ascii") as fh:
-        fh.write(f"this router's store is in the memory of process {os.getpid()}\n")
-    st = os.stat(mark)
-    stale = _MEMORY.pop((st.st_dev, st.st_ino), None)  # a mark of a removed root, reused
-    if stale is not None:
-        _close(stale[2])
-    _MEMORY[(st.st_dev, st.st_ino)] = (real, os.getpid(), db)
+    if router.db is not None:
+        _close(router.db)
+    router.db = db
     return db
+
+
+def router_files(root: Path | str, create: bool = False) -> DiskFiles | MemoryFiles:
+    """The files of the router at root: in memory when it is held there (or, with create,
+    when it is new under an in_memory() directory: no store on disk), else on disk."""
+    directory = os.path.join(os.fspath(root), SIM_DIR)
+    found = _memory_entry(directory)
+    if found is not None:
+        return found[1].files
+    if create and _MEMORY_UNDER and not os.path.exists(os.path.join(directory, STATE_FILE)):
+        router = _new_memory_router(directory)
+        if router is not None:
+            return router.files
+    return DiskFiles(os.fspath(root))
 
 
 def store_id(root: Path) -> int | None:
@@ -270,7 +316,7 @@ def store_id(root: Path) -> int | None:
     file, or (for a store in memory) minus that of its mark; None when it has none."""
     directory = os.path.join(os.fspath(root), SIM_DIR)
     found = _memory_entry(directory)
-    if found is not None:
+    if found is not None and found[1].db is not None:
         return -found[0][1]
     try:
         return os.stat(os.path.join(directory, STATE_FILE)).st_ino
@@ -753,16 +799,14 @@ def allocate_pid(state: MutableMapping[str, Any]) -> int:
 
 def read_host_info(root: Path) -> dict[str, Any]:
     """Return ROOT/.peerops-sim/host.json: {"name": ..., "fleet": path or None}."""
-    path = sim_dir(root) / HOST_FILE
-    if not path.exists():
-        return {"name": root.name, "fleet": None}
-    return json.loads(path.read_text())
+    data = router_files(root).read(HOST_PATH)
+    if data is None:
+        return {"name": Path(root).name, "fleet": None}
+    return json.loads(data)
 
 
 def write_host_info(root: Path, name: str, fleet: str | None) -> None:
-    directory = sim_dir(root)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / HOST_FILE).write_bytes(host_info_text(name, fleet))
+    router_files(root, create=True).write(HOST_PATH, host_info_text(name, fleet), 0o644)
 
 
 def host_info_text(name: str, fleet: str | None) -> bytes:

@@ -111,9 +111,8 @@ def _conffile(ctx: Any, opts: _Opts, conffile: str) -> None:
     """-f, as main() does it: `lp` skips leading blanks, then the line is cut (in place) at
     its first blank, tab, newline or `#`, and it is parsed unless lp[0] is then NUL. So
     comment and blank lines are skipped, but an indented name is parsed as ""."""
-    try:
-        text = ctx.path(conffile).read_text()
-    except (OSError, ValueError):
+    text = ctx.read_text(conffile)
+    if text is None:
         ctx.eprint(f"{PROG}: fopen: No such file or directory")
         raise Exit(1) from None
     for line in text.splitlines(keepends=True):

@@ -47,8 +47,5 @@ def main(ctx: Any, args: list[str]) -> int:
 
 def nodename(ctx: Any) -> str:
     """The kernel host name: what netstart's `hostname $(cat /etc/myname)` left."""
-    try:
-        text = ctx.path("/etc/myname").read_text().strip()
-    except (OSError, UnicodeDecodeError):
-        text = ""
+    text = (ctx.read_text("/etc/myname") or "").strip()
     return text or ctx.host.name

@@ -51,7 +51,7 @@ def make_keys(count: int) -> list[KeyPair]:
 def in_ctx(host: SimHost, action: Callable[[Ctx], Any]) -> Any:
     """Run `action(ctx)` inside a transaction of the router, as a command would."""
     with simstate.transaction(host.root) as st:
-        return action(Ctx(host, st, "test", 30.0))
+        return action(Ctx(host, st, host.files(create=True), "test", 30.0))
 
 
 @dataclass

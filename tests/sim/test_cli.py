@@ -111,12 +111,12 @@ def test_a_router_provisioned_from_a_template_is_the_booted_one(
 
 
 def _tree(root: Path) -> dict[str, tuple[int, bytes | None]]:
-    """Every path under root (but the store's files and mark) with its mode and a file's
-    bytes."""
+    """Every file of the router at root (on disk or in memory; but the store's files and
+    mark) with its mode and a regular file's bytes."""
     return {
-        str(p.relative_to(root)): (p.stat().st_mode, None if p.is_dir() else p.read_bytes())
-        for p in sorted(root.rglob("*"))
-        if not p.name.startswith(simstate.STATE_FILE) and p.name != simstate.MEMORY_MARK
+        path: (info.st_mode, data)
+        for path, info, data in simstate.router_files(root).walk()
+        if not path.rpartition("/")[2].startswith((simstate.STATE_FILE, simstate.MEMORY_MARK))
     }
 
 
@@ -170,6 +170,7 @@ def test_a_copy_has_the_modes_of_a_boot_whatever_the_umask(tmp_path: Path, umask
     assert _tree(copied) == _tree(booted)
 
 
+@pytest.mark.disk_only
 def test_fresh_roots_copied_in_memory_are_those_copied_on_disk(tmp_path: Path) -> None:
     """Inside simstate.in_memory (a simulation), the template still boots to a store file
     and each copy's store is that file in memory: the same state, no file of its own."""
@@ -182,6 +183,9 @@ def test_fresh_roots_copied_in_memory_are_those_copied_on_disk(tmp_path: Path) -
         assert (lab / "template" / simstate.SIM_DIR / simstate.STATE_FILE).exists()
         template.copy(lab / "copied", "peer7", addresses)
         assert not (lab / "copied" / simstate.SIM_DIR / simstate.STATE_FILE).exists()
+        assert simstate.router_files(lab / "copied").in_memory
+        assert sorted(p.name for p in (lab / "copied").rglob("*")) == [
+            simstate.SIM_DIR, simstate.MEMORY_MARK]  # on disk: only what finds it in memory
         assert simstate.load(lab / "copied") == simstate.load(on_disk)
         assert _tree(lab / "copied") == _tree(on_disk)
         show = ["ifconfig", "em0"]

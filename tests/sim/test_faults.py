@@ -11,6 +11,9 @@ import pytest
 from agent.sim.cli import main as sim_main
 from agent.sim.host import SimHost
 
+# `peerops sim` runs in a process of its own: it finds no router held in this one's memory.
+pytestmark = pytest.mark.disk_only
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:

@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from agent.sim import fleet_index
 from agent.sim import state as simstate
 from sim.fleetkit import FleetBuilder, Router, gre_rule
@@ -88,6 +90,7 @@ def test_mirrors_are_the_same_with_and_without_the_index(fleet: FleetBuilder) ->
     assert {n: r.run("ipsecctl", "-sa").stdout for n, r in routers.items()} == with_index
 
 
+@pytest.mark.disk_only
 def test_a_router_whose_store_was_replaced_is_looked_at(fleet: FleetBuilder) -> None:
     routers = build(fleet)
     b = routers["b"].host.root

@@ -14,6 +14,7 @@ import pytest
 
 from agent.sim import ike_memo
 from agent.sim import state as simstate
+from agent.sim.files import FileInfo, MemoryFiles
 from sim.fleetkit import LOCAL_KEY, LOCAL_PUB, FleetBuilder, Router, gre_rule
 from sim.test_ike import A, B, external_entry, sa_lines, show
 
@@ -22,13 +23,14 @@ CONF = simstate.CONF_TABLE
 ROW = "SELECT value FROM state WHERE section = '' AND name = 'isakmpd'"
 
 
-def memo_file(router: Router) -> Path:
-    return simstate.sim_dir(router.host.root) / ike_memo.MEMO_FILE
+def memo(router: Router) -> FileInfo | None:
+    """stat(2) of the router's kept view (None: none kept)."""
+    return router.host.files().stat(ike_memo.MEMO_PATH)
 
 
 def fresh_show(router: Router) -> str:
     """`ipsecctl -sa` with nothing kept: the view computed from scratch."""
-    memo_file(router).unlink(missing_ok=True)
+    router.host.files().remove(ike_memo.MEMO_PATH)
     return show(router)
 
 
@@ -44,17 +46,25 @@ def alone(fleet: FleetBuilder) -> Router:
 
 
 def test_an_unchanged_router_is_answered_from_the_kept_view(alone: Router) -> None:
-    kept = memo_file(alone)
     first = show(alone)
-    made = kept.stat()
-    assert show(alone) == first
-    again = kept.stat()
+    made = memo(alone)
+    assert made is not None and show(alone) == first
+    again = memo(alone)
+    assert again is not None
     assert (again.st_ino, again.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)  # not rewritten
     assert fresh_show(alone) == first
 
 
-def flip_a_byte_keeping_size_and_time(real: Path) -> None:
-    """A key file corrupted in place: same size, same inode, mtime put back."""
+def flip_a_byte_keeping_size_and_time(router: Router, path: str) -> None:
+    """A key file corrupted in place: same size, same inode, mtime put back (in memory,
+    where nothing is written in place: a file of the same size)."""
+    files = router.host.files()
+    if isinstance(files, MemoryFiles):
+        data = bytearray(files.read(path) or b"")
+        data[100] ^= 0x01
+        files.write(path, bytes(data), 0o644)
+        return
+    real = Path(files.real(path))
     before = real.stat()
     data = bytearray(real.read_bytes())
     data[100] ^= 0x01
@@ -64,11 +74,9 @@ def flip_a_byte_keeping_size_and_time(real: Path) -> None:
 
 
 CHANGES: dict[str, Callable[[FleetBuilder, Router], None]] = {
-    "peer key corrupted in place": lambda fleet, a: flip_a_byte_keeping_size_and_time(
-        Path(a.host.real_path(ALICE))
-    ),
+    "peer key corrupted in place": lambda fleet, a: flip_a_byte_keeping_size_and_time(a, ALICE),
     "peer key removed": lambda fleet, a: a.host.remove_file(ALICE),
-    "private key too open": lambda fleet, a: os.chmod(a.host.real_path(LOCAL_KEY), 0o644),
+    "private key too open": lambda fleet, a: a.host.files().chmod(LOCAL_KEY, 0o644),
     "private key owner": lambda fleet, a: a.host.chown(LOCAL_KEY, 1000, 0),
     "local.pub replaced": lambda fleet, a: a.write(LOCAL_PUB, fleet.keys[3].public, mode=0o644),
     "external peer down": lambda fleet, a: external_entry(fleet, a, state="down"),
@@ -97,30 +105,31 @@ def test_any_change_of_an_input_is_seen(
 def test_a_change_outside_ike_keeps_the_view(alone: Router) -> None:
     """A gre interface brought up, or a file IKE never reads: not an input."""
     first = show(alone)
-    made = memo_file(alone).stat()
+    made = memo(alone)
     assert alone.run("ifconfig", "gre0", "create").rc == 0
     alone.write("/etc/hostname.gre0", "up\n", mode=0o640)
     assert show(alone) == first
-    assert memo_file(alone).stat().st_mtime_ns == made.st_mtime_ns
+    assert made is not None and memo(alone) == made
 
 
 def test_a_corrupt_kept_view_is_ignored_and_rewritten(alone: Router) -> None:
     good = show(alone)
     for junk in (b"", b"{not json", b'{"format": 1, "generation": 3}', b"[1, 2]",
                  b'{"format": 2, "seen": {}, "view": {"flows": 1}}'):
-        memo_file(alone).write_bytes(junk)
+        alone.host.files().write(ike_memo.MEMO_PATH, junk, 0o600)
         assert show(alone) == good
-    assert memo_file(alone).read_bytes() != b"[1, 2]"
+    assert alone.host.read_file(ike_memo.MEMO_PATH) not in (None, b"[1, 2]")
 
 
 def test_a_view_that_looked_at_other_routers_is_not_kept(fleet: FleetBuilder) -> None:
     a, b = fleet.pair(A, B)
     assert len(sa_lines(show(a))) == 2
-    assert not memo_file(a).exists()  # b's state and files are inputs: nothing kept
+    assert memo(a) is None  # b's state and files are inputs: nothing kept
     b.stop_isakmpd()
     assert sa_lines(show(a)) == ["No entries"]
 
 
+@pytest.mark.disk_only
 def test_a_store_that_kept_isakmpd_sections_in_its_row_shows_the_same(alone: Router) -> None:
     """A store written before the section database had rows of its own (all of it inside
     the "isakmpd" row) is moved on open, and the router shows what it showed."""

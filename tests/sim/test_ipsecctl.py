@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 
 import pytest
@@ -147,8 +146,9 @@ def test_isakmpd_start_makes_fifo_and_pid_file(fleet: FleetBuilder) -> None:
     st = r.state()
     pid = st["daemons"]["isakmpd"]["pid"]
     assert st["daemons"]["isakmpd"]["flags"] == ["-K"]
-    assert (r.host.root / "var/run/isakmpd.pid").read_text() == f"{pid}\n"
-    fifo = os.stat(r.host.root / "var/run/isakmpd.fifo")
+    assert r.host.read_file("/var/run/isakmpd.pid") == f"{pid}\n".encode()
+    fifo = r.host.files().stat("/var/run/isakmpd.fifo")
+    assert fifo is not None
     assert stat.S_ISFIFO(fifo.st_mode) and stat.S_IMODE(fifo.st_mode) == 0o600
     assert st["isakmpd"]["connections"] == {} and st["isakmpd_conf"] == {}
 
@@ -165,8 +165,8 @@ def test_isakmpd_refuses_bad_flags_and_missing_policy(fleet: FleetBuilder) -> No
         "No such file or directory"
     ) in st["isakmpd_log"]
     # it died after ui_init and write_pid_file: both files are there
-    assert (r.host.root / "var/run/isakmpd.fifo").exists()
-    assert (r.host.root / "var/run/isakmpd.pid").exists()
+    assert r.host.files().stat("/var/run/isakmpd.fifo") is not None
+    assert r.host.files().stat("/var/run/isakmpd.pid") is not None
     r.write("/etc/isakmpd/isakmpd.policy", "KeyNote-Version: 2\n", mode=0o644)
     assert not r.start_isakmpd(["-v"])
     assert r.state()["isakmpd_log"][-1] == "policy_init: cannot read /etc/isakmpd/isakmpd.policy"
@@ -212,8 +212,8 @@ def test_clean_stop_removes_fifo_and_pid_file_so_a_load_fails_at_once(
     r.stop_isakmpd()
     st = r.state()
     assert "isakmpd" not in st and "isakmpd" not in st["daemons"]
-    assert not (r.host.root / "var/run/isakmpd.fifo").exists()
-    assert not (r.host.root / "var/run/isakmpd.pid").exists()
+    assert r.host.files().stat("/var/run/isakmpd.fifo") is None
+    assert r.host.files().stat("/var/run/isakmpd.pid") is None
     result = r.run("ipsecctl", "-f", "/etc/ipsec.conf")
     assert (result.rc, result.stdout, result.timed_out) == (1, "", False)
     assert result.stderr == (
@@ -228,7 +228,7 @@ def test_clean_stop_removes_fifo_and_pid_file_so_a_load_fails_at_once(
 def test_rcctl_stop_removes_the_fifo(fleet: FleetBuilder) -> None:
     r = lone(fleet)
     assert r.run("rcctl", "stop", "isakmpd").rc == 0
-    assert not (r.host.root / "var/run/isakmpd.fifo").exists()
+    assert r.host.files().stat("/var/run/isakmpd.fifo") is None
     assert not r.load(gre_rule("192.0.2.1", "198.51.100.7")).timed_out
 
 
@@ -236,7 +236,7 @@ def test_killed_isakmpd_leaves_a_stale_fifo_that_blocks(fleet: FleetBuilder) -> 
     r = lone(fleet)
     assert r.load(gre_rule("192.0.2.1", "198.51.100.7")).rc == 0
     r.kill_isakmpd()
-    assert (r.host.root / "var/run/isakmpd.pid").exists()
+    assert r.host.files().stat("/var/run/isakmpd.pid") is not None
     blocked = r.run("ipsecctl", "-f", "/etc/ipsec.conf")
     assert blocked.timed_out and not blocked.ok
     assert r.start_isakmpd()  # ui_init removes the stale FIFO and makes a new one
@@ -245,9 +245,9 @@ def test_killed_isakmpd_leaves_a_stale_fifo_that_blocks(fleet: FleetBuilder) -> 
 
 def test_fifo_replaced_behind_isakmpds_back_blocks(fleet: FleetBuilder) -> None:
     r = lone(fleet)
-    fifo = r.host.root / "var/run/isakmpd.fifo"
-    fifo.unlink()
-    os.mkfifo(fifo, 0o600)  # a new inode nobody reads
+    files = r.host.files()
+    assert files.remove("/var/run/isakmpd.fifo")
+    files.mkfifo("/var/run/isakmpd.fifo", 0o600)  # a new FIFO nobody reads
     assert r.load(gre_rule("192.0.2.1", "198.51.100.7")).timed_out
 
 

@@ -32,6 +32,7 @@ def test_in_place_edits_of_an_object_are_saved(tmp_path: Path) -> None:
     assert simstate.load(tmp_path)["interfaces"]["gre0"] == {"up": True, "inet": ["172.20.1.1"]}
 
 
+@pytest.mark.disk_only
 def test_a_command_writes_only_the_rows_it_changed(tmp_path: Path) -> None:
     with simstate.transaction(tmp_path) as st:
         for unit in range(50):
@@ -106,6 +107,7 @@ def test_mentions_finds_a_quoted_word_in_the_rows_of_one_section(tmp_path: Path)
     assert not simstate.mentions(tmp_path, conf, frozenset())
 
 
+@pytest.mark.disk_only
 def test_close_leaves_the_store_one_file_and_reopens_on_use(tmp_path: Path) -> None:
     with simstate.transaction(tmp_path) as st:
         st["next_pid"] = 4242
@@ -122,6 +124,7 @@ def _bump(root: str, times: int) -> None:
             st["owners"][f"/tmp/{st['next_pid']}"] = [0, 0]
 
 
+@pytest.mark.disk_only
 def test_commands_of_concurrent_processes_never_lose_an_update(tmp_path: Path) -> None:
     simstate.save(tmp_path, simstate.new_state())
     ctx = multiprocessing.get_context("spawn")
@@ -137,6 +140,7 @@ def test_commands_of_concurrent_processes_never_lose_an_update(tmp_path: Path) -
     assert len(state["owners"]) == 160
 
 
+@pytest.mark.disk_only
 def test_a_store_deleted_and_made_again_is_not_served_from_an_old_connection(
     tmp_path: Path,
 ) -> None:
@@ -232,6 +236,7 @@ def test_rows_read_lists_exactly_the_rows_a_command_read(tmp_path: Path) -> None
     assert simstate.rows_read({"owners": {}}) is None  # a state being provisioned
 
 
+@pytest.mark.disk_only
 def test_isakmpd_sections_kept_in_its_row_are_moved_to_rows_on_open(tmp_path: Path) -> None:
     conf = {"phase 1": {"192.0.2.9": "peer-192.0.2.9"}, "peer-192.0.2.9": {"phase": "1"}}
     with simstate.transaction(tmp_path) as st:  # the layout an older version wrote
@@ -281,6 +286,7 @@ def test_clearing_a_table_deletes_every_row_read_or_not(tmp_path: Path) -> None:
     assert simstate.load(tmp_path)["owners"] == {}
 
 
+@pytest.mark.disk_only
 def test_an_unchanged_store_is_loaded_once_and_any_commit_loads_it_again(tmp_path: Path) -> None:
     simstate.save(tmp_path, simstate.new_state())
     first = simstate.load_unchanged(tmp_path)
@@ -314,6 +320,7 @@ def test_what_is_derived_from_a_look_lives_exactly_as_long_as_the_look(tmp_path:
     assert simstate.derived(tmp_path, look) == {}  # the old look is no longer the store's
 
 
+@pytest.mark.disk_only
 def test_stores_in_memory_are_the_same_store_without_a_file(tmp_path: Path) -> None:
     lab, outside = tmp_path / "lab", tmp_path / "outside"
     lab.mkdir()
@@ -336,6 +343,7 @@ def test_stores_in_memory_are_the_same_store_without_a_file(tmp_path: Path) -> N
     assert simstate.load(router) == simstate.new_state()
 
 
+@pytest.mark.disk_only
 def test_stores_in_memory_are_written_to_their_files_when_kept(tmp_path: Path) -> None:
     with simstate.in_memory(tmp_path, keep=True):
         with simstate.transaction(tmp_path / "r1") as st:
@@ -348,6 +356,7 @@ def test_stores_in_memory_are_written_to_their_files_when_kept(tmp_path: Path) -
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+@pytest.mark.disk_only
 def test_a_root_removed_and_made_again_in_memory_has_a_fresh_store(tmp_path: Path) -> None:
     """Its directory may get the old one's inode number at once (ext4 does): the store goes
     with the directory, as a store file would."""
@@ -365,6 +374,7 @@ def test_a_root_removed_and_made_again_in_memory_has_a_fresh_store(tmp_path: Pat
             shutil.rmtree(tmp_path / "r2")
 
 
+@pytest.mark.disk_only
 def test_kept_stores_are_all_written_out_even_when_one_cannot_be(tmp_path: Path) -> None:
     import shutil
 
@@ -383,6 +393,7 @@ def test_kept_stores_are_all_written_out_even_when_one_cannot_be(tmp_path: Path)
     assert _rows(tmp_path / "c")[("", "next_pid")] == "6"
 
 
+@pytest.mark.disk_only
 def test_blocks_in_memory_over_the_same_directory_do_not_nest(tmp_path: Path) -> None:
     with simstate.in_memory(tmp_path / "lab"):
         for inner in (tmp_path / "lab" / "peers", tmp_path, tmp_path / "lab"):
@@ -403,6 +414,7 @@ def test_a_look_inside_a_command_is_not_kept_past_its_rollback(tmp_path: Path) -
     assert simstate.load_unchanged(tmp_path)["interfaces"]["gre0"] == {"up": False}
 
 
+@pytest.mark.disk_only
 def test_a_template_without_its_store_is_an_error_not_an_empty_store(tmp_path: Path) -> None:
     with simstate.in_memory(tmp_path), pytest.raises(sqlite3.OperationalError):
         simstate.copy_store(tmp_path / "r1", str(tmp_path / "missing" / simstate.STATE_FILE))

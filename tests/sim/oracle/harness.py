@@ -23,7 +23,7 @@ from typing import Any
 from agent.sim import isakmpd
 from agent.sim import state as simstate
 from agent.sim.cli import init_root
-from agent.sim.host import Ctx, SimHost
+from agent.sim.host import SimHost
 
 CONF = "ipsec.conf"
 RECEIVED = "--- received by the FIFO reader:\n"
@@ -140,7 +140,7 @@ class SimRouter:
         self._restart_isakmpd()
         lines = received.split("\n")[:-1]  # a last line without newline is not a command
         with simstate.transaction(self.host.root) as st:
-            isakmpd.apply_commands(Ctx(self.host, st, "oracle", 30.0).state, lines)
+            isakmpd.apply_commands(st, lines)
         return self.loaded()
 
 
