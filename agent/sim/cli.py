@@ -27,6 +27,7 @@ from agent.errors import PeeropsError
 from agent.host import DEFAULT_TIMEOUT
 from agent.sim import faults, if_gre, rcctl
 from agent.sim import state as simstate
+from agent.sim.files import MemoryFiles
 from agent.sim.host import SimHost
 
 USAGE = ("usage: peerops sim --root DIR [--init [--name NAME] [--address ADDR ...]]"
@@ -120,6 +121,7 @@ class FreshRoot:
 
     entries: tuple[tuple[str, int, bytes | None], ...]  # path, mode, bytes (None: directory)
     scratch: Path | None = None  # where the template was booted (kept while it is copied)
+    tree: MemoryFiles | None = None  # the entries but the store, for copies made in memory
 
     @classmethod
     def boot(cls, scratch: Path) -> FreshRoot:
@@ -132,7 +134,13 @@ class FreshRoot:
             if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
                 raise ValueError(f"not a file or directory in a fresh router: {scratch}{path}")
             entries.append((path.lstrip("/"), stat.S_IMODE(info.st_mode), data))
-        return cls(tuple(entries), scratch)
+        tree = MemoryFiles()
+        for path, mode, data in entries:
+            if data is None:
+                tree.mkdir("/" + path, mode)
+            elif path != os.path.join(simstate.SIM_DIR, simstate.STATE_FILE):
+                tree.create("/" + path, data, mode)
+        return cls(tuple(entries), scratch, tree)
 
     def copy(
         self, root: Path, name: str, addresses: list[str], fleet: str | None = None,
@@ -148,8 +156,14 @@ class FreshRoot:
         own = {info: simstate.host_info_text(name, fleet), "etc/myname": f"{name}\n".encode()}
         store = os.path.join(simstate.SIM_DIR, simstate.STATE_FILE)
         template_store = os.path.join(self.scratch, store) if self.scratch else None
-        for rel, mode, data in self.entries:  # a directory comes before what it holds
-            if data is None:
+        copied = isinstance(on, MemoryFiles) and self.tree is not None and template_store
+        if copied:  # the whole tree at once: a path walk per entry costs more
+            on.fill_from(self.tree)
+            for rel, data in own.items():
+                on.write("/" + rel, data, self.tree.mode_of("/" + rel))
+            simstate.copy_store(root, template_store)
+        for rel, mode, data in () if copied else self.entries:
+            if data is None:  # (a directory comes before what it holds)
                 on.mkdir("/" + rel, mode)
             elif rel == store and template_store and simstate.copy_store(root, template_store):
                 continue  # a store in memory (simstate.in_memory)

@@ -326,6 +326,17 @@ class MemoryFiles:
                 self.create(path, data, mode)
                 return path
 
+    def mode_of(self, os_path: str) -> int:
+        """The permission bits of what is at os_path (FileNotFoundError: nothing)."""
+        return stat.S_IMODE(self._lookup(os_path).mode)
+
+    def fill_from(self, other: MemoryFiles) -> None:
+        """Make these files (none yet) a copy of other's: the same tree and modes, each file
+        new (its own inode) but sharing other's bytes, which nothing writes in place."""
+        if self._top.entries:
+            raise FileExistsError(errno.EEXIST, "not an empty tree", "/")
+        self._top = _clone(other._top)
+
     def walk(self) -> Iterator[tuple[str, FileInfo, bytes | None]]:
         """(path, stat, bytes of a regular file else None) of everything below the top,
         each directory before what it holds, names sorted."""
@@ -363,6 +374,12 @@ class MemoryFiles:
             else:
                 disk.write(path, data or b"", stat.S_IMODE(info.st_mode))
         return fifos
+
+
+def _clone(node: _Node) -> _Node:
+    entries = None if node.entries is None else {
+        name: _clone(child) for name, child in node.entries.items()}
+    return _Node(node.mode, node.data, entries)
 
 
 # Either kind, as a router's files are passed around.

@@ -98,7 +98,7 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     if memory is not None:
         return memory
     path = os.path.join(directory, STATE_FILE)
-    key = (path, os.getpid(), threading.get_ident())
+    key = (path, _PID, threading.get_ident())
     try:
         inode = os.stat(path).st_ino
     except FileNotFoundError:
@@ -136,7 +136,7 @@ def close(root: Path) -> None:
     checkpoints the WAL into state.db and removes it: the store is then that one file, and
     the router's directory can be copied (agent.sim.cli.FreshRoot)."""
     path = os.path.join(os.fspath(root), SIM_DIR, STATE_FILE)
-    cached = _CONNECTIONS.pop((path, os.getpid(), threading.get_ident()), None)
+    cached = _CONNECTIONS.pop((path, _PID, threading.get_ident()), None)
     if cached is not None:
         _close(cached[1])
 
@@ -226,6 +226,8 @@ def _drop(ident: tuple[int, int], write: bool) -> None:
     """Take a router out of memory: written to disk first (write, and its directory is still
     there), then its store closed and its mark removed, whether the write worked or not."""
     router = _MEMORY.pop(ident)
+    if _FOUND is not None:
+        _FOUND.clear()
     try:
         if write and os.path.isdir(router.directory):
             router.files.write_to(os.path.dirname(router.directory))
@@ -242,17 +244,38 @@ def _memory_entry(directory: str) -> tuple[tuple[int, int], _InMemory] | None:
     """(its key, the router) of the router in memory whose .peerops-sim is directory."""
     if not _MEMORY:
         return None
+    if _FOUND is not None and directory in _FOUND:
+        return _FOUND[directory]
     try:
         st = os.stat(os.path.join(directory, MEMORY_MARK))
     except (FileNotFoundError, NotADirectoryError):
-        return None
-    ident = (st.st_dev, st.st_ino)
-    found = _MEMORY.get(ident)
-    if found is None:
-        return None
-    if found.pid != os.getpid():  # a fork's copy of it would diverge in silence
-        raise RuntimeError(f"the router {found.directory} is in the memory of process {found.pid}")
-    return ident, found
+        found = None
+    else:
+        router = _MEMORY.get((st.st_dev, st.st_ino))
+        found = None if router is None else ((st.st_dev, st.st_ino), router)
+    if found is not None and found[1].pid != _PID:  # a fork's copy would diverge in silence
+        raise RuntimeError(
+            f"the router {found[1].directory} is in the memory of process {found[1].pid}")
+    if _FOUND is not None:
+        _FOUND[directory] = found
+    return found
+
+
+# While a command's transaction is open: what each lookup above found, by directory. A
+# command removes no router, and its look at a fleet asks about each of a thousand routers
+# several times (a stat of the mark each). Cleared when a router is made or dropped.
+_FOUND: dict[str, tuple[tuple[int, int], _InMemory] | None] | None = None
+
+# This process's id (os.getpid() is a system call, and lookups are many), again in a fork.
+_PID = os.getpid()
+
+
+def _forked() -> None:
+    global _PID
+    _PID = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _memory_store(directory: str) -> sqlite3.Connection | None:
@@ -272,12 +295,14 @@ def _new_memory_router(directory: str) -> _InMemory | None:
     os.makedirs(directory, exist_ok=True)
     mark = os.path.join(directory, MEMORY_MARK)
     with open(mark, "w", encoding="ascii") as fh:
-        fh.write(f"this router's files and store are in the memory of process {os.getpid()}\n")
+        fh.write(f"this router's files and store are in the memory of process {_PID}\n")
     st = os.stat(mark)
     stale = _MEMORY.pop((st.st_dev, st.st_ino), None)  # a mark of a removed root, reused
     if stale is not None and stale.db is not None:
         _close(stale.db)
-    router = _MEMORY[(st.st_dev, st.st_ino)] = _InMemory(real, os.getpid(), MemoryFiles())
+    router = _MEMORY[(st.st_dev, st.st_ino)] = _InMemory(real, _PID, MemoryFiles())
+    if _FOUND is not None:
+        _FOUND.clear()
     return router
 
 
@@ -616,10 +641,14 @@ class State(MutableMapping[str, Any]):
 def transaction(root: Path) -> Iterator[State]:
     """Yield the state under the store's write lock; commit when the block ends without
     error, roll back (change nothing) when it raises."""
+    global _FOUND
     db = _connect(root)
     assert db is not None  # noqa: S101 - create=True always connects
     db.execute("BEGIN IMMEDIATE")
     before = db.total_changes
+    outermost = _FOUND is None
+    if outermost:
+        _FOUND = {}
     try:
         state = State(db)
         if "version" not in state:  # a store never written: the router has just booted
@@ -633,6 +662,9 @@ def transaction(root: Path) -> Iterator[State]:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+    finally:
+        if outermost:
+            _FOUND = None
     db.execute("COMMIT")
     if db.total_changes != before:
         changed()
