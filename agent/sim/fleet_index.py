@@ -21,6 +21,7 @@ covers.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sqlite3
@@ -38,7 +39,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS mention (address TEXT NOT NULL, root TEXT NOT NULL,"
     " PRIMARY KEY (address, root))",
 )
-_CONNECTIONS: dict[tuple[str, int], sqlite3.Connection] = {}
+_CONNECTIONS: dict[tuple[str, int, int | None], sqlite3.Connection] = {}
 
 
 def quoted_addresses(value: str) -> set[str]:
@@ -52,17 +53,37 @@ def index_path(root: Path) -> str | None:
     return f"{fleet}{SUFFIX}" if fleet else None
 
 
+def _key(path: str) -> tuple[str, int, int | None]:
+    """The connection's key: the index of a simulation's fleet (simstate.in_memory) is in
+    this process's memory, one per simulation (a derived index: dropped with it)."""
+    return path, os.getpid(), simstate.memory_block(_real(path))
+
+
+def _exists(path: str) -> bool:
+    key = _key(path)
+    return key in _CONNECTIONS if key[2] is not None else os.path.exists(path)
+
+
 def _connect(path: str) -> sqlite3.Connection:
-    key = (path, os.getpid())
+    key = _key(path)
     db = _CONNECTIONS.get(key)
     if db is None:
-        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=OFF")  # as the stores (state.py): never an fsync
+        if key[2] is not None:
+            for old in [k for k in _CONNECTIONS if k[2] is not None and k[:2] == key[:2]]:
+                _CONNECTIONS.pop(old).close()  # of an earlier simulation at the same place
+            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        else:
+            db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")  # as the stores (state.py): never an fsync
         for statement in _SCHEMA:
             db.execute(statement)
         _CONNECTIONS[key] = db
     return db
+
+
+# A router's root (or the index) as the fleet's readers resolve it (ike.fleet_root), once.
+_real = functools.lru_cache(maxsize=4096)(os.path.realpath)
 
 
 def note(root: Path, values: Iterable[str]) -> None:
@@ -72,7 +93,7 @@ def note(root: Path, values: Iterable[str]) -> None:
     inode = simstate.store_id(root)
     if path is None or inode is None:
         return
-    name = os.path.realpath(root)  # as the fleet's readers resolve it (ike.fleet_root)
+    name = _real(os.fspath(root))
     addresses: set[str] = set()
     for value in values:
         addresses.update(quoted_addresses(value))
@@ -100,7 +121,7 @@ def lookup(
     fleet of root; needles are `"ADDR"` as state.mentions takes them."""
     path = index_path(root)
     addresses = [n.decode()[1:-1] for n in needles]
-    if path is None or not needles or not os.path.exists(path):
+    if path is None or not needles or not _exists(path):
         return None  # no needles: every router is looked at (ike._load_state)
     if not all(re.fullmatch(f'"{_ADDRESS}"', n.decode()) for n in needles):
         return None

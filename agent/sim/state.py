@@ -13,6 +13,7 @@ Top-level keys belong to the module that models them (interfaces to ifconfig, ..
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
@@ -186,6 +187,8 @@ def in_memory(*directories: Path, keep: bool = False) -> Iterator[None]:
         if any(prefix.startswith(p) or p.startswith(prefix) for p in _MEMORY_UNDER):
             raise ValueError(f"stores under {prefix} are in memory already")
     _MEMORY_UNDER.extend(prefixes)
+    block = next(_BLOCKS)
+    _BLOCK_OF.update((prefix, block) for prefix in prefixes)
     try:
         yield
     finally:
@@ -194,11 +197,22 @@ def in_memory(*directories: Path, keep: bool = False) -> Iterator[None]:
         raise failure
 
 
+_BLOCKS = itertools.count(1)  # in_memory() blocks of this process, numbered
+_BLOCK_OF: dict[str, int] = {}  # each prefix of _MEMORY_UNDER -> its block's number
+
+
+def memory_block(path: str) -> int | None:
+    """The number of the in_memory() block whose directory holds path (a real path), None
+    when none does: for what a simulation derives and drops with it (agent.sim.fleet_index)."""
+    return next((block for prefix, block in _BLOCK_OF.items() if path.startswith(prefix)), None)
+
+
 def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
     """Write out (keep) or drop every router in memory under prefixes; the first error of a
     write, after all of them were handled."""
     for prefix in prefixes:
         _MEMORY_UNDER.remove(prefix)
+        _BLOCK_OF.pop(prefix, None)
     if not _MEMORY_UNDER:
         for template in _TEMPLATES.values():
             template.close()

@@ -10,7 +10,7 @@ import pytest
 
 from agent.sim import fleet_index
 from agent.sim import state as simstate
-from sim.fleetkit import FleetBuilder, Router, gre_rule
+from sim.fleetkit import FleetBuilder, KeyPair, Router, gre_rule
 
 HUB, B, C, D, MOVED = "192.0.2.1", "198.51.100.7", "198.51.100.8", "198.51.100.9", "203.0.113.5"
 
@@ -77,14 +77,17 @@ def test_the_index_rules_out_exactly_what_the_stores_rule_out(fleet: FleetBuilde
     assert str(c.host.root.resolve()) not in from_scratch(fleet, needle(HUB))
 
 
-def test_mirrors_are_the_same_with_and_without_the_index(fleet: FleetBuilder) -> None:
+def test_mirrors_are_the_same_with_and_without_the_index(
+    fleet: FleetBuilder, router_files: str,
+) -> None:
     routers = build(fleet)
     index = Path(f"{fleet.path}{fleet_index.SUFFIX}")
-    assert index.exists()
+    assert fleet_index.lookup(routers["hub"].host.root, needle(HUB)) is not None
+    assert index.exists() is (router_files == "disk")  # a simulation's is in its memory
     with_index = {n: r.run("ipsecctl", "-sa").stdout for n, r in routers.items()}
     assert "peer 198.51.100.8" in with_index["hub"]
     for db in [index, *index.parent.glob(index.name + "-*")]:
-        db.unlink()
+        db.unlink(missing_ok=True)
     fleet_index._CONNECTIONS.clear()
     assert fleet_index.lookup(routers["hub"].host.root, needle(HUB)) is None
     assert {n: r.run("ipsecctl", "-sa").stdout for n, r in routers.items()} == with_index
@@ -105,3 +108,16 @@ def test_a_router_whose_store_was_replaced_is_looked_at(fleet: FleetBuilder) -> 
     shutil.copyfile(c / simstate.SIM_DIR / simstate.STATE_FILE, db.with_suffix(".new"))
     os.replace(db.with_suffix(".new"), db)
     assert str(b.resolve()) in from_index(fleet, needle(MOVED))  # not ruled out any more
+
+
+@pytest.mark.disk_only
+def test_a_simulations_index_is_dropped_with_it(tmp_path: Path, rsa_keys: list[KeyPair]) -> None:
+    """The index of a fleet held in memory (simstate.in_memory) lives and dies with it: a
+    later simulation in the same place starts without one, and none is left on disk."""
+    with simstate.in_memory(tmp_path):
+        routers = build(FleetBuilder(tmp_path, rsa_keys))
+        hub = routers["hub"].host.root
+        assert fleet_index.lookup(hub, needle(HUB)) is not None
+    assert not list(tmp_path.glob("*" + fleet_index.SUFFIX + "*"))
+    with simstate.in_memory(tmp_path):
+        assert fleet_index.lookup(hub, needle(HUB)) is None
