@@ -570,14 +570,16 @@ class Table(MutableMapping[str, Any]):
         """Write the changed rows (inside the open transaction)."""
         if not self._stored:  # no row touched (most commands touch two or three tables)
             return
-        self._db.executemany(
-            "DELETE FROM state WHERE section = ? AND name = ?",
-            ((self._section, name) for name, old in self._stored.items()
-             if name not in self._rows and old is not None),
-        )
-        self._db.executemany(  # one row's JSON at a time: a table may hold thousands
-            "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", self._changed_rows()
-        )
+        deleted = [(self._section, name) for name, old in self._stored.items()
+                   if name not in self._rows and old is not None]
+        if deleted:
+            self._db.executemany("DELETE FROM state WHERE section = ? AND name = ?", deleted)
+        changed = self._changed_rows()  # one row's JSON at a time: a table may hold thousands
+        first = next(changed, None)
+        if first is not None:  # (most touched tables were only read)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", itertools.chain([first], changed)
+            )
 
     def _changed_rows(self) -> Iterator[tuple[str, str, str]]:
         for name, value in self._rows.items():
@@ -656,30 +658,31 @@ def transaction(root: Path) -> Iterator[State]:
     """Yield the state under the store's write lock; commit when the block ends without
     error, roll back (change nothing) when it raises."""
     global _FOUND
-    db = _connect(root)
-    assert db is not None  # noqa: S101 - create=True always connects
-    db.execute("BEGIN IMMEDIATE")
-    before = db.total_changes
     outermost = _FOUND is None
     if outermost:
         _FOUND = {}
     try:
-        state = State(db)
-        if "version" not in state:  # a store never written: the router has just booted
-            state.update(new_state())
-        yield state
-        state.flush()
-        if state.wrote("", "isakmpd") or state.wrote(CONF_TABLE):
-            from agent.sim import fleet_index  # who mentions which address in a fleet
+        db = _connect(root)
+        assert db is not None  # noqa: S101 - create=True always connects
+        db.execute("BEGIN IMMEDIATE")
+        before = db.total_changes
+        try:
+            state = State(db)
+            if "version" not in state:  # a store never written: the router has just booted
+                state.update(new_state())
+            yield state
+            state.flush()
+            if state.wrote("", "isakmpd") or state.wrote(CONF_TABLE):
+                from agent.sim import fleet_index  # who mentions which address in a fleet
 
-            fleet_index.note(root, state.stored_values(CONF_TABLE))
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+                fleet_index.note(root, state.stored_values(CONF_TABLE))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
     finally:
         if outermost:
             _FOUND = None
-    db.execute("COMMIT")
     if db.total_changes != before:
         changed()
         _COMMITS[db] = _COMMITS.get(db, 0) + 1
