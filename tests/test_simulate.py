@@ -110,3 +110,37 @@ def test_a_second_run_that_changes_the_fleet_makes_every_router_look_again(
     assert links == dict.fromkeys(
         [("rtr1", "alice"), ("rtr1", "bob"), ("rtr1", "rtr2"), ("rtr2", "carol"),
          ("rtr2", "rtr1")], "up")
+
+
+def test_a_simulation_runs_without_full_collections_and_leaves_the_collector_as_it_was(
+    state_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A simulation's heap lives to its end: no full garbage collection within it (the
+    young generations as usual), and the thresholds are back afterwards, also when it
+    fails (a caller in this process keeps its collector)."""
+    import gc
+
+    import agent.repo.cache
+    from agent.lab.simulate import simulate
+
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    load = agent.repo.cache.load_inventory_cached
+
+    def noted(*args: object) -> object:
+        during.append(gc.get_threshold())
+        return load(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(agent.repo.cache, "load_inventory_cached", noted)
+    edit(state_copy / "routers/rtr1.yaml", "asn:", "as_number:")
+    assert not simulate(state_copy).ok  # an invalid repo: the simulation stops at once
+    assert during and during[0][:2] == before[:2] and during[0][2] > 10**9
+    assert gc.get_threshold() == before
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(agent.repo.cache, "load_inventory_cached", broken)
+    with pytest.raises(RuntimeError):
+        simulate(state_copy)
+    assert gc.get_threshold() == before

@@ -259,7 +259,7 @@ class _Loader:
         if msg := fields.check_endpoint(endpoint):
             self.problems.append(doc.problem(("endpoint",), msg))
             return None
-        endpoint = str(ipaddress.ip_address(endpoint))
+        endpoint = str(fields.ip_address(endpoint))
         if endpoint in (router.ipv4, router.ipv6):
             self.problems.append(
                 doc.problem(
@@ -269,7 +269,7 @@ class _Loader:
                 )
             )
             return None
-        family = ipaddress.ip_address(endpoint).version
+        family = fields.ip_address(endpoint).version
         local = router.endpoint(family)
         if local is None:
             self.problems.append(
@@ -429,7 +429,7 @@ class _Loader:
         found = False
         for address, path in _transfer_addresses(p):
             if isinstance(address, ipaddress.IPv6Network):
-                address = ipaddress.ip_address(p.ipv6.router if p.ipv6 else "::")
+                address = fields.ip_address(p.ipv6.router if p.ipv6 else "::")
             if str(address) in publics:
                 self.problems.append(
                     doc.problem(
@@ -459,7 +459,7 @@ class _Loader:
             return None
         value = raw["value"]
         if raw["type"] in ("ipv4", "ipv6"):
-            value = str(ipaddress.ip_address(value))  # isakmpd names ipv6 keys in compressed form
+            value = str(fields.ip_address(value))  # isakmpd names ipv6 keys in compressed form
         return Identity(raw["type"], value)
 
     def _key(self, doc: Located, raw: str, path: tuple[str, ...]) -> str | None:
@@ -596,9 +596,9 @@ class _Loader:
             return None
         if not self._pair_ok(doc, ("gre", "ipv4"), raw, 4):
             return None
-        ours, theirs = (str(ipaddress.ip_address(raw[k])) for k in ("router", "peer"))
+        ours, theirs = (str(fields.ip_address(raw[k])) for k in ("router", "peer"))
         for key, value in (("router", ours), ("peer", theirs)):
-            ip = ipaddress.ip_address(value)
+            ip = fields.ip_address(value)
             why = fields.impossible_address(ip)
             if ip.is_multicast or ip.is_unspecified or ip.is_loopback or why:
                 self.problems.append(
@@ -647,7 +647,7 @@ class _Loader:
             if msg := fields.check_address(raw[key], family):
                 self.problems.append(doc.problem((*path, key), msg))
                 ok = False
-        if ok and ipaddress.ip_address(raw["router"]) == ipaddress.ip_address(raw["peer"]):
+        if ok and fields.ip_address(raw["router"]) == fields.ip_address(raw["peer"]):
             self.problems.append(
                 doc.problem((*path, "peer"), "the router and the peer have the same address")
             )
@@ -750,8 +750,8 @@ def _transfer_addresses(p: Peering) -> list[tuple[object, tuple[str, ...]]]:
     out: list[tuple[object, tuple[str, ...]]] = []
     if p.ipv4:
         out += [
-            (ipaddress.ip_address(p.ipv4.router), ("gre", "ipv4", "router")),
-            (ipaddress.ip_address(p.ipv4.peer), ("gre", "ipv4", "peer")),
+            (fields.ip_address(p.ipv4.router), ("gre", "ipv4", "router")),
+            (fields.ip_address(p.ipv4.peer), ("gre", "ipv4", "peer")),
         ]
     if p.ipv6 and p.ipv6.mode == "ula" and p.ipv6.router:
         out.append(
@@ -765,7 +765,7 @@ def _show(value: object) -> str:
 
 
 def _compressed(address: str | None) -> str | None:
-    return str(ipaddress.ip_address(address)) if address else None
+    return str(fields.ip_address(address)) if address else None
 
 
 def _flip4(pair: Ipv4Pair | None) -> Ipv4Pair | None:
