@@ -136,15 +136,19 @@ def strtol(text: str) -> int | None:
 # -- IPv4 text forms ----------------------------------------------------------------------------
 
 
+_C_NUMBER = re.compile(r"0[xX](?P<hex>[0-9a-fA-F]*)|(?P<octal>0[0-7]*)|(?P<decimal>[1-9][0-9]*)")
+
+
 def _c_number(part: str) -> int | None:
     """One inet_aton() part: 0x hex, leading-0 octal, else decimal."""
-    if re.fullmatch(r"0[xX][0-9a-fA-F]*", part):
-        return int(part[2:] or "0", 16)
-    if re.fullmatch(r"0[0-7]*", part):
-        return int(part, 8)
-    if re.fullmatch(r"[1-9][0-9]*", part):
+    match = _C_NUMBER.fullmatch(part)
+    if match is None:
+        return None
+    if match["decimal"] is not None:
         return int(part)
-    return None
+    if match["octal"] is not None:
+        return int(part, 8)
+    return int(match["hex"] or "0", 16)
 
 
 def inet_aton(text: str) -> int | None:

@@ -144,7 +144,31 @@ def close(root: Path) -> None:
 
 def _close(db: sqlite3.Connection) -> None:
     _COMMITS.pop(db, None)
+    _READ.pop(db, None)
     db.close()
+
+
+# The rows of each store in memory, as stored (JSON; None: no row), once read or written: no
+# other process or connection writes such a store, and this module writes its rows only in
+# Table.flush, which keeps this up to date (a rollback forgets it). A simulation's commands
+# read ninety thousand rows one by one, each a SELECT otherwise.
+_READ: dict[sqlite3.Connection, dict[tuple[str, str], str | None]] = {}
+_ROW = "SELECT value FROM state WHERE section = ? AND name = ?"
+_UNREAD = object()
+
+
+def _stored(db: sqlite3.Connection, section: str, name: str) -> str | None:
+    """The JSON of row (section, name) in db, None when there is none."""
+    known = _READ.get(db)
+    if known is not None:
+        raw = known.get((section, name), _UNREAD)
+        if raw is not _UNREAD:
+            return raw  # type: ignore[return-value]
+    row = db.execute(_ROW, (section, name)).fetchone()
+    raw = row[0] if row else None
+    if known is not None:
+        known[section, name] = raw
+    return raw
 
 
 # -- routers in memory: a simulation's ------------------------------------------------------
@@ -330,6 +354,7 @@ def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Conn
     if source is not None:
         _template(source).backup(db)
     _create_schema(db)
+    _READ[db] = {}
     if router.db is not None:
         _close(router.db)
     router.db = db
@@ -452,12 +477,10 @@ class Table(MutableMapping[str, Any]):
 
     def _fetch(self, name: str) -> bool:
         if name not in self._stored:
-            row = None if self._complete else self._db.execute(
-                "SELECT value FROM state WHERE section = ? AND name = ?", (self._section, name)
-            ).fetchone()
-            self._stored[name] = row[0] if row else None
-            if row:
-                self._rows[name] = json.loads(row[0])
+            raw = None if self._complete else _stored(self._db, self._section, name)
+            self._stored[name] = raw
+            if raw is not None:
+                self._rows[name] = json.loads(raw)
         return name in self._rows
 
     def _fetch_all(self) -> None:
@@ -535,10 +558,8 @@ class Table(MutableMapping[str, Any]):
         (rows_read does not list it): for a caller that knows its inputs otherwise."""
         if name in self._stored:
             return self._rows.get(name)
-        row = self._db.execute(
-            "SELECT value FROM state WHERE section = ? AND name = ?", (self._section, name)
-        ).fetchone()
-        return json.loads(row[0]) if row else None
+        raw = _stored(self._db, self._section, name)
+        return None if raw is None else json.loads(raw)
 
     def __repr__(self) -> str:
         return f"Table({self._section!r}, {dict(self)!r})"
@@ -572,8 +593,11 @@ class Table(MutableMapping[str, Any]):
             return
         deleted = [(self._section, name) for name, old in self._stored.items()
                    if name not in self._rows and old is not None]
+        known = _READ.get(self._db)
         if deleted:
             self._db.executemany("DELETE FROM state WHERE section = ? AND name = ?", deleted)
+            if known is not None:
+                known.update(dict.fromkeys(deleted))
         changed = self._changed_rows()  # one row's JSON at a time: a table may hold thousands
         first = next(changed, None)
         if first is not None:  # (most touched tables were only read)
@@ -582,10 +606,13 @@ class Table(MutableMapping[str, Any]):
             )
 
     def _changed_rows(self) -> Iterator[tuple[str, str, str]]:
+        known = _READ.get(self._db)
         for name, value in self._rows.items():
             new = json.dumps(value, sort_keys=True)
             if new != self._stored.get(name):
                 self.written.add(name)
+                if known is not None:
+                    known[self._section, name] = new
                 yield self._section, name, new
 
 
@@ -678,6 +705,8 @@ def transaction(root: Path) -> Iterator[State]:
                 fleet_index.note(root, state.stored_values(CONF_TABLE))
         except BaseException:
             db.execute("ROLLBACK")
+            if db in _READ:
+                _READ[db] = {}  # rows flushed before the error are undone
             raise
         db.execute("COMMIT")
     finally:
@@ -708,10 +737,7 @@ def stored_row(state: MutableMapping[str, Any], key: str) -> str | None:
     """The JSON of row "section/name" (a key of rows_read) in the store of state now."""
     assert isinstance(state, State)  # noqa: S101 - only called with keys rows_read gave
     section, _, name = key.partition("/")
-    row = state.db.execute(
-        "SELECT value FROM state WHERE section = ? AND name = ?", (section, name)
-    ).fetchone()
-    return str(row[0]) if row else None
+    return _stored(state.db, section, name)
 
 
 # -- snapshots: reuse of looks at the fleet while nothing changes ------------------------------
@@ -808,10 +834,8 @@ def read_object(root: Path, section: str, name: str) -> Any:
     db = _connect(root, create=False)
     if db is None:
         return None
-    row = db.execute(
-        "SELECT value FROM state WHERE section = ? AND name = ?", (section, name)
-    ).fetchone()
-    return json.loads(row[0]) if row else None
+    raw = _stored(db, section, name)
+    return None if raw is None else json.loads(raw)
 
 
 def mentions(root: Path, section: str, needles: frozenset[bytes]) -> bool:
