@@ -19,7 +19,7 @@ from typing import Any
 from agent.host import DEFAULT_TIMEOUT, CommandResult, FileStat
 from agent.sim import faults
 from agent.sim import state as simstate
-from agent.sim.files import DiskFiles, MemoryFiles
+from agent.sim.files import DiskFiles, RouterFiles
 from agent.sim.libc import Exit
 
 # argv[0] (basename) -> module implementing it. Full paths (/sbin/ipsecctl) map the same way.
@@ -46,7 +46,7 @@ class Ctx:
 
     host: SimHost
     state: dict[str, Any]
-    files: DiskFiles | MemoryFiles  # the router's
+    files: RouterFiles  # the router's
     argv0: str
     timeout: float
     stdin: str | None = None
@@ -102,7 +102,7 @@ class SimHost:
         escapes); for a router whose files are on disk."""
         return Path(DiskFiles(self._root).real(os_path))
 
-    def files(self, create: bool = False) -> DiskFiles | MemoryFiles:
+    def files(self, create: bool = False) -> RouterFiles:
         """This router's files: on disk, or in memory during a simulation (create: a new
         router under a simulation's directory is made there)."""
         return simstate.router_files(self._root, create)
@@ -158,8 +158,9 @@ class SimHost:
     def write_file(self, path: str, data: bytes, *, mode: int, uid: int = 0, gid: int = 0) -> None:
         self.write_files({path: (data, mode)}, (uid, gid))
 
-    def write_files(self, files: dict[str, tuple[bytes, int]], owner: tuple[int, int] = (0, 0),
-                    ) -> None:
+    def write_files(
+        self, files: dict[str, tuple[bytes, int]], owner: tuple[int, int] = (0, 0)
+    ) -> None:
         """write_file of each path -> (data, mode) in one transaction (a lab writes the files
         of a `peer config` to each of a thousand routers)."""
         if not files:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.sim.files import DiskFiles, MemoryFiles
+from agent.sim.files import DiskFiles, MemoryFiles, RouterFiles
 
 SIM_DIR = ".peerops-sim"
 STATE_FILE = "state.db"
@@ -361,7 +361,7 @@ def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Conn
     return db
 
 
-def router_files(root: Path | str, create: bool = False) -> DiskFiles | MemoryFiles:
+def router_files(root: Path | str, create: bool = False) -> RouterFiles:
     """The files of the router at root: in memory when it is held there (or, with create,
     when it is new under an in_memory() directory: no store on disk), else on disk."""
     directory = os.path.join(os.fspath(root), SIM_DIR)
