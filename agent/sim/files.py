@@ -73,19 +73,13 @@ class DiskFiles:
         return os.path.join(self.root, *parts(os_path))
 
     def read(self, os_path: str) -> bytes | None:
-        """A regular file's bytes (links followed); None when there is none (a FIFO is not
-        opened for reading: that would wait for a writer)."""
+        """A file's bytes (links followed); None when there is none or it is a directory.
+        A FIFO reads as empty: opened without waiting for a writer, it has none."""
         try:
-            fd = os.open(self.real(os_path), os.O_RDONLY | os.O_NONBLOCK)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            with open(fd, "rb", closefd=False) as fh:
+            with open(self.real(os_path), "rb", opener=_without_waiting) as fh:
                 return fh.read()
-        finally:
-            os.close(fd)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
 
     def stat(self, os_path: str) -> FileInfo | None:
         """stat(2) of the path (links followed); None when there is nothing."""
@@ -180,6 +174,10 @@ class DiskFiles:
                 yield path, info, self.read(path) if stat.S_ISREG(info.st_mode) else None
 
 
+def _without_waiting(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
 def _info(call: object, real: str) -> FileInfo | None:
     try:
         st = call(real)  # type: ignore[operator]
@@ -257,7 +255,7 @@ class MemoryFiles:
 
     def read(self, os_path: str) -> bytes | None:
         node = self._find(os_path)
-        return node.data if node is not None and stat.S_ISREG(node.mode) else None
+        return None if node is None or node.entries is not None else node.data
 
     def stat(self, os_path: str) -> FileInfo | None:
         node = self._find(os_path)

@@ -94,6 +94,7 @@ class SimHost:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
         self._root = str(self.root)
+        self._disk = DiskFiles(self._root)
         self.commands: list[tuple[str, ...]] = []  # transcript of every argv run, in order
 
     # -- paths and files ------------------------------------------------------------------
@@ -105,6 +106,8 @@ class SimHost:
     def files(self, create: bool = False) -> RouterFiles:
         """This router's files: on disk, or in memory during a simulation (create: a new
         router under a simulation's directory is made there)."""
+        if simstate.all_on_disk():  # (the files of every call an agent's run makes)
+            return self._disk
         return simstate.router_files(self._root, create)
 
     @property

@@ -361,6 +361,11 @@ def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Conn
     return db
 
 
+def all_on_disk() -> bool:
+    """True when no router is (or can be made) in memory in this process."""
+    return not _MEMORY and not _MEMORY_UNDER
+
+
 def router_files(root: Path | str, create: bool = False) -> RouterFiles:
     """The files of the router at root: in memory when it is held there (or, with create,
     when it is new under an in_memory() directory: no store on disk), else on disk."""
