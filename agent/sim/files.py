@@ -25,7 +25,7 @@ import posixpath
 import stat
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -178,17 +178,15 @@ def _without_waiting(path: str, flags: int) -> int:
     return os.open(path, flags | os.O_NONBLOCK)
 
 
-def _info(call: object, real: str) -> FileInfo | None:
+def _info(call: Callable[[str], os.stat_result], real: str) -> FileInfo | None:
     try:
-        st = call(real)  # type: ignore[operator]
+        st = call(real)
     except (FileNotFoundError, NotADirectoryError):
         return None
     return FileInfo(st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns)
 
 
-# Inode numbers of files in memory: never reused in a process (a FIFO made again in the same
-# place is told from the old one by its inode, as on a real system where isakmpd holds the
-# old one open).
+# Inode numbers of files in memory: never reused in a process, as stat(2) tells files apart.
 _INODES = itertools.count(1_000_000)
 
 
@@ -276,6 +274,7 @@ class MemoryFiles:
         entries[name] = _Node(stat.S_IFREG | stat.S_IMODE(mode), whole)
 
     def create(self, os_path: str, data: bytes, mode: int, template: str | None = None) -> None:
+        # (No link to template: the bytes are shared as they are, nothing writes in place.)
         entries, name = self._parent(os_path)
         if name in entries:
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os_path)
@@ -351,12 +350,11 @@ class MemoryFiles:
                 data = child.data if stat.S_ISREG(child.mode) else None
                 yield f"{path}/{name}", child.info(), data
 
-    def write_to(self, root: str) -> dict[int, int]:
-        """Make these files real under root (directories that exist keep their place, their
-        mode is set); {inode in memory: inode on disk} of each FIFO, whose identity isakmpd's
-        state keeps (its mtime is kept too)."""
+    def write_to(self, root: str) -> None:
+        """Make these files real under root with their modes (a directory that is there
+        already keeps its place); a FIFO keeps its mtime, which isakmpd's state names it by
+        (agent.sim.isakmpd: the inode on disk is another)."""
         disk = DiskFiles(root)
-        fifos: dict[int, int] = {}
         for path, info, data in self.walk():
             kind = stat.S_IFMT(info.st_mode)
             if kind == stat.S_IFDIR:
@@ -366,12 +364,8 @@ class MemoryFiles:
                 disk.remove(path)
                 disk.mkfifo(path, stat.S_IMODE(info.st_mode))
                 disk.set_mtime(path, info.st_mtime_ns)
-                made = disk.stat(path)
-                assert made is not None  # noqa: S101 - just made
-                fifos[info.st_ino] = made.st_ino
             else:
                 disk.write(path, data or b"", stat.S_IMODE(info.st_mode))
-        return fifos
 
 
 def _clone(node: _Node) -> _Node:
