@@ -377,3 +377,49 @@ def test_a_nul_byte_ends_the_input() -> None:
     result = parse("ike \0\n" + A1_CONF, verbose=1)
     assert result.failed and result.rules == [] and result.out == []
     assert result.err == ["/etc/ipsec.conf: 1: syntax error"]
+
+
+def _tokens(text: str) -> list[tuple[str, object, int]]:
+    """Every token of text (kind, value, the line yylex set) up to $end."""
+    from agent.sim.parse_y import Lexer, _Diag, _File
+
+    diag = _Diag()
+    lexer = Lexer(_File(CONF, text), diag, lambda path: None)
+    out = []
+    while True:
+        tok = lexer.yylex()
+        out.append((tok.kind, tok.value, diag.lineno))
+        if tok.kind == "$end":
+            return out
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        # Blanks and tabs are skipped; a word ends at a blank, a newline and EOF.
+        (" \t ike\tesp \n", [("IKE", None, 1), ("ESP", None, 1), ("\n", None, 1),
+                             ("$end", None, 2)]),
+        # ... and at `{` and a non-ASCII character; a quote inside a word is part of it; `#`
+        # after a word begins a comment.
+        ('a{b"c d"é x', [("STRING", "a", 1), ("{", None, 1), ("STRING", 'b"c', 1),
+                          ("STRING", 'd"', 1), ("é", None, 1), ("STRING", "x", 1),
+                          ("$end", None, 1)]),
+        ("w#c\nv", [("STRING", "w", 1), ("\n", None, 1), ("STRING", "v", 2), ("$end", None, 2)]),
+        # A backslash inside a word is dropped before anything but a newline; before a
+        # newline it joins the next line to the word (and counts the line).
+        ("ab\\cd ef\\\ngh \\\n  ij\n", [("STRING", "abcd", 1), ("STRING", "efgh", 1),
+                                          ("STRING", "ij", 3), ("\n", None, 3),
+                                          ("$end", None, 4)]),
+        # A number, then a word that starts like one, then a comment and a last word at EOF.
+        ("3600 192.0.2.1 #x y\nend", [("NUMBER", 3600, 1), ("STRING", "192.0.2.1", 1),
+                                       ("\n", None, 1), ("STRING", "end", 2),
+                                       ("$end", None, 2)]),
+    ],
+)
+def test_the_lexer_takes_words_and_blanks_as_parse_y_does(
+    text: str, tokens: list[tuple[str, object, int]]
+) -> None:
+    """Words, blanks, quotes, comments and continued lines as parse.y's yylex takes them
+    (its fast path for a run of plain characters included), with the line each token is
+    reported on."""
+    assert _tokens(text) == tokens
