@@ -627,31 +627,43 @@ class State(MutableMapping[str, Any]):
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self._top = Table(db, "")
-        self._tables = {name: Table(db, name) for name in TABLES}
+        self._tables: dict[str, Table] = {}  # each made when first used (most commands touch
+        # two or three: a transaction that made all five cost a third more)
+
+    def _table(self, name: str) -> Table:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = Table(self.db, name)
+        return table
 
     def __getitem__(self, key: str) -> Any:
-        return self._tables[key] if key in self._tables else self._top[key]
+        return self._table(key) if key in TABLES else self._top[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if key not in self._tables:
+        if key not in TABLES:
             self._top[key] = value
             return
-        table = self._tables[key]
+        table = self._table(key)
         if value is not table:
             entries = dict(value)
             table.clear()
             table.update(entries)
 
     def __delitem__(self, key: str) -> None:
-        if key in self._tables:
+        if key in TABLES:
             raise KeyError(f"{key} is part of every state")
         del self._top[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter([*self._tables, *self._top])
+        return iter([*TABLES, *self._top])
 
     def __len__(self) -> int:
-        return len(self._tables) + len(self._top)
+        return len(TABLES) + len(self._top)
+
+    def booted(self) -> bool:
+        """Whether the store was ever written (else the router has just booted); not a read
+        of a row (rows_read does not list it)."""
+        return _stored(self.db, "", "version") is not None
 
     def flush(self) -> None:
         for table in (self._top, *self._tables.values()):
@@ -660,15 +672,17 @@ class State(MutableMapping[str, Any]):
     def wrote(self, table: str, name: str | None = None) -> bool:
         """Whether flush() wrote row name of table ("": a top-level key), or any of its rows
         (of a released table: only whether any)."""
-        written = self._tables[table] if table else self._top
+        written = self._tables.get(table) if table else self._top
+        if written is None:  # never used in this transaction
+            return False
         if name is None:
             return bool(written.written) or written.wrote_released
         return name in written.written
 
     def release_over(self, table: str, limit: int) -> None:
         """Table.release() of table once it holds more than limit rows."""
-        if self._tables[table].held() > limit:
-            self._tables[table].release()
+        if self._table(table).held() > limit:
+            self._table(table).release()
 
     def stored_values(self, table: str) -> Iterator[str]:
         """The JSON of every row of table in the store (flushed rows included), one by one."""
@@ -700,7 +714,7 @@ def transaction(root: Path) -> Iterator[State]:
         before = db.total_changes
         try:
             state = State(db)
-            if "version" not in state:  # a store never written: the router has just booted
+            if not state.booted():
                 state.update(new_state())
             yield state
             state.flush()
