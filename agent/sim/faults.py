@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agent.errors import PeeropsError
 from agent.sim import state as simstate
+from agent.sim.files import RouterFiles
 
 Reader = Callable[[str], "bytes | None"]
 
@@ -80,14 +81,21 @@ def _text(read: Reader, os_path: str) -> str:
 
 
 def load(root: Path) -> list[Fault]:
-    data = simstate.router_files(root).read(FAULTS_PATH)
+    return _load(simstate.router_files(root))
+
+
+def _load(files: RouterFiles) -> list[Fault]:
+    data = files.read(FAULTS_PATH)
     if data is None:
         return []
     return [Fault(**f) for f in json.loads(data)]
 
 
 def save(root: Path, faults: list[Fault]) -> None:
-    files = simstate.router_files(root, create=True)
+    _save(simstate.router_files(root, create=True), faults)
+
+
+def _save(files: RouterFiles, faults: list[Fault]) -> None:
     if not faults:
         files.remove(FAULTS_PATH)
         return
@@ -104,15 +112,16 @@ def clear(root: Path) -> None:
         save(root, [])
 
 
-def take(root: Path, argv: tuple[str, ...], read: Reader) -> tuple[int, str, str] | None:
-    """The failure to return instead of running argv, consuming one of its times; None when
-    no fault matches. read: the simulated host's read_file. Call with the kernel's lock held."""
-    faults = load(root)
+def take(files: RouterFiles, argv: tuple[str, ...], read: Reader) -> tuple[int, str, str] | None:
+    """The failure to return instead of running argv on the router of files, consuming one
+    of its times; None when no fault matches. read: the simulated host's read_file. Call
+    with the kernel's lock held."""
+    faults = _load(files)
     for fault in faults:
         if fault.matches(argv, read):
             if fault.times is not None:
                 fault.times -= 1
-                save(root, [f for f in faults if f.times is None or f.times > 0])
+                _save(files, [f for f in faults if f.times is None or f.times > 0])
             rc, out, err = default_failure(argv)
             if fault.stderr is not None:
                 out, err = "", fault.stderr if fault.stderr.endswith("\n") else fault.stderr + "\n"

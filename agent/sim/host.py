@@ -130,11 +130,12 @@ class SimHost:
             )
         module = importlib.import_module(module_name)
         with simstate.transaction(self.root) as st:
+            files = self.files(create=True)
             # An injected fault answers instead of the program (agent/sim/faults.py).
-            failure = faults.take(self.root, argv_t, self.read_file)
+            failure = faults.take(files, argv_t, files.read)
             if failure is not None:
                 return CommandResult(argv_t, *failure)
-            ctx = Ctx(self, st, self.files(create=True), name, timeout, stdin)
+            ctx = Ctx(self, st, files, name, timeout, stdin)
             try:
                 rc = int(module.main(ctx, list(argv_t[1:])))
             except Exit as stop:

@@ -13,6 +13,7 @@ Top-level keys belong to the module that models them (interfaces to ifconfig, ..
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -77,8 +78,19 @@ def sim_dir(root: Path) -> Path:
     return root / SIM_DIR
 
 
+@functools.lru_cache(maxsize=4096)
+def _sim_dir(root: str) -> str:
+    """ROOT/.peerops-sim as a string, joined once per root (every command asks it twice)."""
+    return os.path.join(root, SIM_DIR)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mark(directory: str) -> str:
+    return os.path.join(directory, MEMORY_MARK)
+
+
 def is_provisioned(root: Path) -> bool:
-    return _memory_store(os.path.join(os.fspath(root), SIM_DIR)) is not None or (
+    return _memory_store(_sim_dir(os.fspath(root))) is not None or (
         sim_dir(root) / STATE_FILE
     ).exists()
 
@@ -94,7 +106,7 @@ _COMMITS: dict[sqlite3.Connection, int] = {}
 
 def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     """The connection to root's store; None when there is none and create is false."""
-    directory = os.path.join(os.fspath(root), SIM_DIR)
+    directory = _sim_dir(os.fspath(root))
     memory = _memory_store(directory)
     if memory is not None:
         return memory
@@ -255,7 +267,7 @@ def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
 def on_disk(root: Path) -> None:
     """Write root's files and store to disk if they are in memory, and keep them there from
     now on (a template whose files are copied)."""
-    found = _memory_entry(os.path.join(os.fspath(root), SIM_DIR))
+    found = _memory_entry(_sim_dir(os.fspath(root)))
     if found is not None:
         _drop(found[0], write=True)
 
@@ -285,7 +297,7 @@ def _memory_entry(directory: str) -> tuple[tuple[int, int], _InMemory] | None:
     if _FOUND is not None and directory in _FOUND:
         return _FOUND[directory]
     try:
-        st = os.stat(os.path.join(directory, MEMORY_MARK))
+        st = os.stat(_mark(directory))
     except (FileNotFoundError, NotADirectoryError):
         found = None
     else:
@@ -369,7 +381,7 @@ def all_on_disk() -> bool:
 def router_files(root: Path | str, create: bool = False) -> RouterFiles:
     """The files of the router at root: in memory when it is held there (or, with create,
     when it is new under an in_memory() directory: no store on disk), else on disk."""
-    directory = os.path.join(os.fspath(root), SIM_DIR)
+    directory = _sim_dir(os.fspath(root))
     found = _memory_entry(directory)
     if found is not None:
         return found[1].files
@@ -383,7 +395,7 @@ def router_files(root: Path | str, create: bool = False) -> RouterFiles:
 def store_id(root: Path) -> int | None:
     """What tells root's store from one made after it at the same place: the inode of its
     file, or (for a store in memory) minus that of its mark; None when it has none."""
-    directory = os.path.join(os.fspath(root), SIM_DIR)
+    directory = _sim_dir(os.fspath(root))
     found = _memory_entry(directory)
     if found is not None and found[1].db is not None:
         return -found[0][1]
@@ -411,7 +423,7 @@ def copy_store(root: Path, source: str) -> bool:
     under an in_memory() directory; False (nothing done) when it is not."""
     if not _MEMORY_UNDER:  # no simulation running here: no path to resolve
         return False
-    return _new_memory_store(os.path.join(os.fspath(root), SIM_DIR), source) is not None
+    return _new_memory_store(_sim_dir(os.fspath(root)), source) is not None
 
 
 def _write_out(db: sqlite3.Connection, directory: str) -> None:
