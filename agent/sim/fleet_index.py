@@ -64,13 +64,17 @@ def _exists(path: str) -> bool:
     return key in _CONNECTIONS if key[2] is not None else os.path.exists(path)
 
 
+def forget(block: int) -> None:
+    """Close the indexes of the fleets of in_memory() block number block (it ended)."""
+    for key in [k for k in _CONNECTIONS if k[2] == block]:
+        _CONNECTIONS.pop(key).close()
+
+
 def _connect(path: str) -> sqlite3.Connection:
     key = _key(path)
     db = _CONNECTIONS.get(key)
     if db is None:
         if key[2] is not None:
-            for old in [k for k in _CONNECTIONS if k[2] is not None and k[:2] == key[:2]]:
-                _CONNECTIONS.pop(old).close()  # of an earlier simulation at the same place
             db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         else:
             db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)

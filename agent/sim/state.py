@@ -246,9 +246,11 @@ def memory_block(path: str) -> int | None:
 def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
     """Write out (keep) or drop every router in memory under prefixes; the first error of a
     write, after all of them were handled."""
+    from agent.sim import fleet_index  # what the block's fleets derived in its memory
+
     for prefix in prefixes:
         _MEMORY_UNDER.remove(prefix)
-        _BLOCK_OF.pop(prefix, None)
+        fleet_index.forget(_BLOCK_OF.pop(prefix))
     if not _MEMORY_UNDER:
         for template in _TEMPLATES.values():
             template.close()
@@ -295,25 +297,27 @@ def _memory_entry(directory: str) -> tuple[tuple[int, int], _InMemory] | None:
     if not _MEMORY:
         return None
     if _FOUND is not None and directory in _FOUND:
-        return _FOUND[directory]
-    try:
-        st = os.stat(_mark(directory))
-    except (FileNotFoundError, NotADirectoryError):
-        found = None
+        found = _FOUND[directory]
     else:
-        router = _MEMORY.get((st.st_dev, st.st_ino))
-        found = None if router is None else ((st.st_dev, st.st_ino), router)
+        try:
+            st = os.stat(_mark(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            found = None
+        else:
+            router = _MEMORY.get((st.st_dev, st.st_ino))
+            found = None if router is None else ((st.st_dev, st.st_ino), router)
+        if _FOUND is not None:
+            _FOUND[directory] = found
     if found is not None and found[1].pid != _PID:  # a fork's copy would diverge in silence
         raise RuntimeError(
             f"the router {found[1].directory} is in the memory of process {found[1].pid}")
-    if _FOUND is not None:
-        _FOUND[directory] = found
     return found
 
 
 # While a command's transaction is open: what each lookup above found, by directory. A
 # command removes no router, and its look at a fleet asks about each of a thousand routers
-# several times (a stat of the mark each). Cleared when a router is made or dropped.
+# several times (a stat of the mark each). Cleared when a router is made or dropped here;
+# code that removed a router's directory inside a transaction would still find it.
 _FOUND: dict[str, tuple[tuple[int, int], _InMemory] | None] | None = None
 
 # This process's id (os.getpid() is a system call, and lookups are many), again in a fork.
@@ -321,8 +325,9 @@ _PID = os.getpid()
 
 
 def _forked() -> None:
-    global _PID
+    global _PID, _FOUND
     _PID = os.getpid()
+    _FOUND = None if _FOUND is None else {}
 
 
 os.register_at_fork(after_in_child=_forked)

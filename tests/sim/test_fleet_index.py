@@ -119,5 +119,6 @@ def test_a_simulations_index_is_dropped_with_it(tmp_path: Path, rsa_keys: list[K
         hub = routers["hub"].host.root
         assert fleet_index.lookup(hub, needle(HUB)) is not None
     assert not list(tmp_path.glob("*" + fleet_index.SUFFIX + "*"))
+    assert not [key for key in fleet_index._CONNECTIONS if key[2] is not None]  # closed
     with simstate.in_memory(tmp_path):
         assert fleet_index.lookup(hub, needle(HUB)) is None
