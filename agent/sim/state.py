@@ -289,7 +289,7 @@ def _drop(ident: tuple[int, int], write: bool) -> None:
         if router.db is not None:
             _close(router.db)
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(router.directory, MEMORY_MARK))
+            os.unlink(_mark(router.directory))
 
 
 def _memory_entry(directory: str) -> tuple[tuple[int, int], _InMemory] | None:
@@ -348,7 +348,7 @@ def _new_memory_router(directory: str) -> _InMemory | None:
     if not any(os.path.join(real, "").startswith(prefix) for prefix in _MEMORY_UNDER):
         return None
     os.makedirs(directory, exist_ok=True)
-    mark = os.path.join(directory, MEMORY_MARK)
+    mark = _mark(directory)
     with open(mark, "w", encoding="ascii") as fh:
         fh.write(f"this router's files and store are in the memory of process {_PID}\n")
     st = os.stat(mark)
