@@ -1,12 +1,13 @@
 """Persistent kernel and daemon state of one simulated router, shared between processes.
 
 The state lives in ROOT/.peerops-sim/state.db, a SQLite database (stdlib, WAL mode) with one
-row per object: `(section, name) -> JSON`. Section "" holds the top-level values (counters,
-isakmpd's state); each key of TABLES is a section of its own, one row per interface, owned
-file, daemon or sysctl. Every command runs inside `transaction()` (BEGIN IMMEDIATE: one
-writer at a time across processes, readers never blocked) and sees a mapping with the same
-keys as before; it reads only the rows it touches and writes back only the rows it changed,
-so a command costs the same whatever the number of other interfaces or files.
+row per object: `(section, name) -> JSON` (agent.sim.store; a simulation's routers keep these
+rows in memory). Section "" holds the top-level values (counters, isakmpd's state); each
+key of TABLES is a section of its own, one row per interface, owned file, daemon or sysctl.
+Every command runs inside `transaction()` (BEGIN IMMEDIATE: one writer at a time across
+processes, readers never blocked) and sees a mapping with the same keys as before; it reads
+only the rows it touches and writes back only the rows it changed, so a command costs the
+same whatever the number of other interfaces or files.
 Top-level keys belong to the module that models them (interfaces to ifconfig, ...).
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.sim.files import DiskFiles, MemoryFiles, RouterFiles
+from agent.sim.store import CONF_TABLE, MemoryStore, SqliteStore, Store
 
 SIM_DIR = ".peerops-sim"
 STATE_FILE = "state.db"
@@ -36,8 +38,7 @@ HOST_PATH = f"/{SIM_DIR}/{HOST_FILE}"  # as the router's files name it
 # "isakmpd_conf" is isakmpd's section database (agent.sim.isakmpd), one row per section: a
 # thousand peers make eleven thousand sections, which as one row were decoded whole by every
 # command that looked at one of them.
-TABLES = ("interfaces", "owners", "daemons", "sysctl", "isakmpd_conf")
-CONF_TABLE = "isakmpd_conf"
+TABLES = ("interfaces", "owners", "daemons", "sysctl", CONF_TABLE)
 
 # What a freshly installed OpenBSD kernel reports for the sysctls the agent touches
 # (sys/netinet/ip_gre.c: gre_allow defaults to 0; esp/ah enable default 1).
@@ -50,14 +51,6 @@ DEFAULT_SYSCTL: dict[str, int] = {
     "net.inet.ip.forwarding": 0,
     "net.inet6.ip6.forwarding": 0,
 }
-
-# A rowid table with its key in a separate index: a WITHOUT ROWID table keeps whole rows in
-# its b-tree, and SQLite reads a row's whole overflow chain to compare keys with it, so a
-# lookup that passes isakmpd's configuration (megabytes for a thousand peers) read all of it.
-SCHEMA = """CREATE TABLE IF NOT EXISTS state (
-    section TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
-    PRIMARY KEY (section, name))"""
-
 
 def new_state() -> dict[str, Any]:
     """Return the kernel state of a router that has just booted with nothing configured."""
@@ -98,14 +91,11 @@ def is_provisioned(root: Path) -> bool:
 # One connection per (root, process, thread): sqlite3 connections must not cross a fork or be
 # shared by threads, and opening one per command would cost more than the command. The inode
 # tells a database that was deleted and made again (a test's fresh router) from the old one.
-_CONNECTIONS: dict[tuple[str, int, int], tuple[int, sqlite3.Connection]] = {}
-# Commits made through each of them: PRAGMA data_version, which load_unchanged() asks,
-# counts only the commits of other connections.
-_COMMITS: dict[sqlite3.Connection, int] = {}
+_CONNECTIONS: dict[tuple[str, int, int], tuple[int, SqliteStore]] = {}
 
 
-def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
-    """The connection to root's store; None when there is none and create is false."""
+def _connect(root: Path, create: bool = True) -> Store | None:
+    """The store of root; None when there is none and create is false."""
     directory = _sim_dir(os.fspath(root))
     memory = _memory_store(directory)
     if memory is not None:
@@ -125,23 +115,11 @@ def _connect(root: Path, create: bool = True) -> sqlite3.Connection | None:
     if cached is not None and cached[0] == inode:
         return cached[1]
     if cached is not None:
-        _close(cached[1])
+        cached[1].close()
     os.makedirs(directory, exist_ok=True)
-    # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE below.
-    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    # No fsync, not even when a new store writes its first commit (its WAL and directory: two
-    # per store, a thousand stores in a simulation): every commit is in the OS's hands, so a
-    # crash of a process loses nothing; a power cut could, as it could the simulated host's
-    # files (SimHost.write_raw: durable=False). A store models a kernel, not a disk.
-    db.execute("PRAGMA synchronous=OFF")
-    # A small page cache (256 KiB, not SQLite's 2 MiB): rows are read by key a few at a time
-    # and the OS caches the file; at a thousand peers the default held 2-3 MiB more at the
-    # first apply's peak, for no CPU measured.
-    db.execute("PRAGMA cache_size=-256")
-    _create_schema(db)
-    _CONNECTIONS[key] = (os.stat(path).st_ino, db)
-    return db
+    store = SqliteStore(path)
+    _CONNECTIONS[key] = (os.stat(path).st_ino, store)
+    return store
 
 
 def close(root: Path) -> None:
@@ -151,36 +129,7 @@ def close(root: Path) -> None:
     path = os.path.join(os.fspath(root), SIM_DIR, STATE_FILE)
     cached = _CONNECTIONS.pop((path, _PID, threading.get_ident()), None)
     if cached is not None:
-        _close(cached[1])
-
-
-def _close(db: sqlite3.Connection) -> None:
-    _COMMITS.pop(db, None)
-    _READ.pop(db, None)
-    db.close()
-
-
-# The rows of each store in memory, as stored (JSON; None: no row), once read or written: no
-# other process or connection writes such a store, and this module writes its rows only in
-# Table.flush, which keeps this up to date (a rollback forgets it). A simulation's commands
-# read ninety thousand rows one by one, each a SELECT otherwise.
-_READ: dict[sqlite3.Connection, dict[tuple[str, str], str | None]] = {}
-_ROW = "SELECT value FROM state WHERE section = ? AND name = ?"
-_UNREAD = object()
-
-
-def _stored(db: sqlite3.Connection, section: str, name: str) -> str | None:
-    """The JSON of row (section, name) in db, None when there is none."""
-    known = _READ.get(db)
-    if known is not None:
-        raw = known.get((section, name), _UNREAD)
-        if raw is not _UNREAD:
-            return raw  # type: ignore[return-value]
-    row = db.execute(_ROW, (section, name)).fetchone()
-    raw = row[0] if row else None
-    if known is not None:
-        known[section, name] = raw
-    return raw
+        cached[1].close()
 
 
 # -- routers in memory: a simulation's ------------------------------------------------------
@@ -196,7 +145,7 @@ class _InMemory:
     directory: str  # the real path of its ROOT/.peerops-sim
     pid: int  # the process that made it
     files: MemoryFiles
-    db: sqlite3.Connection | None = None
+    db: MemoryStore | None = None
 
 
 # Each router in memory by the (device, inode) of its mark, ROOT/.peerops-sim/MEMORY_MARK: a
@@ -205,7 +154,7 @@ class _InMemory:
 # inode number at once) does not.
 MEMORY_MARK = "state.memory"
 _MEMORY: dict[tuple[int, int], _InMemory] = {}
-_TEMPLATES: dict[str, sqlite3.Connection] = {}  # store files copied into memory (copy_store)
+_TEMPLATES: dict[str, MemoryStore] = {}  # store files copied into memory (copy_store)
 
 
 @contextmanager
@@ -252,8 +201,6 @@ def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
         _MEMORY_UNDER.remove(prefix)
         fleet_index.forget(_BLOCK_OF.pop(prefix))
     if not _MEMORY_UNDER:
-        for template in _TEMPLATES.values():
-            template.close()
         _TEMPLATES.clear()
     _LOADED.clear()  # looks at stores that are gone or on disk now
     failure: Exception | None = None
@@ -284,10 +231,10 @@ def _drop(ident: tuple[int, int], write: bool) -> None:
         if write and os.path.isdir(router.directory):
             router.files.write_to(os.path.dirname(router.directory))
             if router.db is not None:
-                _write_out(router.db, router.directory)
+                router.db.write_to(os.path.join(router.directory, STATE_FILE))
     finally:
         if router.db is not None:
-            _close(router.db)
+            router.db.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(_mark(router.directory))
 
@@ -333,7 +280,7 @@ def _forked() -> None:
 os.register_at_fork(after_in_child=_forked)
 
 
-def _memory_store(directory: str) -> sqlite3.Connection | None:
+def _memory_store(directory: str) -> MemoryStore | None:
     found = _memory_entry(directory)
     return found[1].db if found is not None else None
 
@@ -354,28 +301,23 @@ def _new_memory_router(directory: str) -> _InMemory | None:
     st = os.stat(mark)
     stale = _MEMORY.pop((st.st_dev, st.st_ino), None)  # a mark of a removed root, reused
     if stale is not None and stale.db is not None:
-        _close(stale.db)
+        stale.db.close()
     router = _MEMORY[(st.st_dev, st.st_ino)] = _InMemory(real, _PID, MemoryFiles())
     if _FOUND is not None:
         _FOUND.clear()
     return router
 
 
-def _new_memory_store(directory: str, source: str | None = None) -> sqlite3.Connection | None:
+def _new_memory_store(directory: str, source: str | None = None) -> MemoryStore | None:
     """A new store in memory for directory when it is under an in_memory() directory (a copy
     of the store file source, else empty); None when it is not."""
     router = _new_memory_router(directory)
     if router is None:
         return None
-    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    if source is not None:
-        _template(source).backup(db)
-    _create_schema(db)
-    _READ[db] = {}
     if router.db is not None:
-        _close(router.db)
-    router.db = db
-    return db
+        router.db.close()
+    router.db = MemoryStore() if source is None else _template(source).copy()
+    return router.db
 
 
 def all_on_disk() -> bool:
@@ -410,17 +352,12 @@ def store_id(root: Path) -> int | None:
         return None
 
 
-def _template(source: str) -> sqlite3.Connection:
+def _template(source: str) -> MemoryStore:
     """The store file source, read into memory once (a lab copies it a thousand times)."""
-    db = _TEMPLATES.get(source)
-    if db is None:
-        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        # Read-only: a template without its store is an error, not an empty store.
-        uri = Path(source).resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as template:
-            template.backup(db)
-        _TEMPLATES[source] = db
-    return db
+    store = _TEMPLATES.get(source)
+    if store is None:
+        store = _TEMPLATES[source] = MemoryStore.from_file(source)
+    return store
 
 
 def copy_store(root: Path, source: str) -> bool:
@@ -431,63 +368,11 @@ def copy_store(root: Path, source: str) -> bool:
     return _new_memory_store(_sim_dir(os.fspath(root)), source) is not None
 
 
-def _write_out(db: sqlite3.Connection, directory: str) -> None:
-    """Write a store in memory to its file in directory, as a store made on disk would be."""
-    with contextlib.closing(
-        sqlite3.connect(os.path.join(directory, STATE_FILE), isolation_level=None)
-    ) as disk:
-        db.backup(disk)
-        disk.execute("PRAGMA journal_mode=WAL")
-
-
-def _create_schema(db: sqlite3.Connection) -> None:
-    """The table, made anew from a store an older version wrote WITHOUT ROWID."""
-    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'state'")
-    found = row.fetchone()
-    if found is not None and "WITHOUT ROWID" in found[0].upper():
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("ALTER TABLE state RENAME TO state_old")
-        db.execute(SCHEMA)
-        db.execute("INSERT INTO state SELECT section, name, value FROM state_old")
-        db.execute("DROP TABLE state_old")
-        db.execute("COMMIT")
-    else:
-        db.execute(SCHEMA)
-    _split_isakmpd_conf(db)
-
-
-def _split_isakmpd_conf(db: sqlite3.Connection) -> None:
-    """Move isakmpd's section database out of its "isakmpd" row (where an older version
-    kept it, {"conf": {section: tags}, ...}) into rows of CONF_TABLE."""
-    query = "SELECT value FROM state WHERE section = '' AND name = 'isakmpd'"
-    row = db.execute(query + " AND instr(value, '\"conf\":') > 0").fetchone()
-    if row is None:
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        found = db.execute(query).fetchone()  # again, under the write lock
-        ist = json.loads(found[0]) if found else {}
-        if "conf" in ist:
-            db.executemany(
-                "INSERT OR REPLACE INTO state VALUES (?, ?, ?)",
-                ((CONF_TABLE, name, json.dumps(tags, sort_keys=True))
-                 for name, tags in ist.pop("conf").items()),
-            )
-            db.execute(
-                "UPDATE state SET value = ? WHERE section = '' AND name = 'isakmpd'",
-                (json.dumps(ist, sort_keys=True),),
-            )
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
 class Table(MutableMapping[str, Any]):
     """One section of the store as a mapping: rows are read when first touched and written
     back at the end of the transaction only if their JSON changed (in-place edits count)."""
 
-    def __init__(self, db: sqlite3.Connection, section: str) -> None:
+    def __init__(self, db: Store, section: str) -> None:
         self._db, self._section = db, section
         self._rows: dict[str, Any] = {}  # rows touched in this transaction (absent: deleted)
         self._stored: dict[str, str | None] = {}  # their JSON in the store (None: no row)
@@ -499,7 +384,7 @@ class Table(MutableMapping[str, Any]):
 
     def _fetch(self, name: str) -> bool:
         if name not in self._stored:
-            raw = None if self._complete else _stored(self._db, self._section, name)
+            raw = None if self._complete else self._db.row(self._section, name)
             self._stored[name] = raw
             if raw is not None:
                 self._rows[name] = json.loads(raw)
@@ -508,9 +393,7 @@ class Table(MutableMapping[str, Any]):
     def _fetch_all(self) -> None:
         if self._complete:
             return
-        for name, value in self._db.execute(
-            "SELECT name, value FROM state WHERE section = ? ORDER BY name", (self._section,)
-        ):
+        for name, value in self._db.section(self._section):
             if name not in self._stored:
                 self._stored[name] = value
                 self._rows[name] = json.loads(value)
@@ -560,17 +443,14 @@ class Table(MutableMapping[str, Any]):
         self._probed = True
         if self._rows:
             return True
-        names = self._db.execute("SELECT name FROM state WHERE section = ?", (self._section,))
-        return any(name not in self._stored for (name,) in names)
+        return any(name not in self._stored for name, _ in self._db.section(self._section))
 
     def numbers(self, key: str) -> dict[str, Any]:
-        """{name: entry[key]} of a number (or string) field over every entry, read inside
-        SQLite: the entries are not loaded, so they cost nothing at commit either."""
+        """{name: entry[key]} of a number (or string) field over every entry, read by the
+        store: the entries are not loaded, so they cost nothing at commit either."""
         self._probed = True
-        out = {name: value for name, value in self._db.execute(
-            "SELECT name, json_extract(value, '$.' || ?) FROM state WHERE section = ?",
-            (key, self._section),
-        ) if name not in self._stored}
+        out = {name: value for name, value in self._db.field(self._section, key).items()
+               if name not in self._stored}
         out.update({name: row.get(key) for name, row in self._rows.items()})
         return out
 
@@ -580,7 +460,7 @@ class Table(MutableMapping[str, Any]):
         (rows_read does not list it): for a caller that knows its inputs otherwise."""
         if name in self._stored:
             return self._rows.get(name)
-        raw = _stored(self._db, self._section, name)
+        raw = self._db.row(self._section, name)
         return None if raw is None else json.loads(raw)
 
     def __repr__(self) -> str:
@@ -615,33 +495,25 @@ class Table(MutableMapping[str, Any]):
             return
         deleted = [(self._section, name) for name, old in self._stored.items()
                    if name not in self._rows and old is not None]
-        known = _READ.get(self._db)
         if deleted:
-            self._db.executemany("DELETE FROM state WHERE section = ? AND name = ?", deleted)
-            if known is not None:
-                known.update(dict.fromkeys(deleted))
+            self._db.delete(deleted)
         changed = self._changed_rows()  # one row's JSON at a time: a table may hold thousands
         first = next(changed, None)
         if first is not None:  # (most touched tables were only read)
-            self._db.executemany(
-                "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", itertools.chain([first], changed)
-            )
+            self._db.put(itertools.chain([first], changed))
 
     def _changed_rows(self) -> Iterator[tuple[str, str, str]]:
-        known = _READ.get(self._db)
         for name, value in self._rows.items():
             new = json.dumps(value, sort_keys=True)
             if new != self._stored.get(name):
                 self.written.add(name)
-                if known is not None:
-                    known[self._section, name] = new
                 yield self._section, name, new
 
 
 class State(MutableMapping[str, Any]):
     """The state a command sees: the keys of new_state() and whatever modules add."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Store) -> None:
         self.db = db
         self._top = Table(db, "")
         self._tables: dict[str, Table] = {}  # each made when first used (most commands touch
@@ -680,7 +552,7 @@ class State(MutableMapping[str, Any]):
     def booted(self) -> bool:
         """Whether the store was ever written (else the router has just booted); not a read
         of a row (rows_read does not list it)."""
-        return _stored(self.db, "", "version") is not None
+        return self.db.row("", "version") is not None
 
     def flush(self) -> None:
         for table in (self._top, *self._tables.values()):
@@ -703,7 +575,7 @@ class State(MutableMapping[str, Any]):
 
     def stored_values(self, table: str) -> Iterator[str]:
         """The JSON of every row of table in the store (flushed rows included), one by one."""
-        for (value,) in self.db.execute("SELECT value FROM state WHERE section = ?", (table,)):
+        for _, value in self.db.section(table):
             yield value
 
     def rows_read(self) -> dict[str, str | None] | None:
@@ -727,8 +599,7 @@ def transaction(root: Path) -> Iterator[State]:
     try:
         db = _connect(root)
         assert db is not None  # noqa: S101 - create=True always connects
-        db.execute("BEGIN IMMEDIATE")
-        before = db.total_changes
+        db.begin()
         try:
             state = State(db)
             if not state.booted():
@@ -740,17 +611,14 @@ def transaction(root: Path) -> Iterator[State]:
 
                 fleet_index.note(root, state.stored_values(CONF_TABLE))
         except BaseException:
-            db.execute("ROLLBACK")
-            if db in _READ:
-                _READ[db] = {}  # rows flushed before the error are undone
+            db.rollback()
             raise
-        db.execute("COMMIT")
+        wrote = db.commit()
     finally:
         if outermost:
             _FOUND = None
-    if db.total_changes != before:
+    if wrote:
         changed()
-        _COMMITS[db] = _COMMITS.get(db, 0) + 1
 
 
 def rows_read(state: MutableMapping[str, Any]) -> dict[str, str | None] | None:
@@ -773,7 +641,7 @@ def stored_row(state: MutableMapping[str, Any], key: str) -> str | None:
     """The JSON of row "section/name" (a key of rows_read) in the store of state now."""
     assert isinstance(state, State)  # noqa: S101 - only called with keys rows_read gave
     section, _, name = key.partition("/")
-    return _stored(state.db, section, name)
+    return state.db.row(section, name)
 
 
 # -- snapshots: reuse of looks at the fleet while nothing changes ------------------------------
@@ -823,14 +691,13 @@ def load(root: Path) -> dict[str, Any]:
     if db is None:
         return new_state()
     state: dict[str, Any] = {name: {} for name in TABLES}
-    rows = db.execute("SELECT section, name, value FROM state ORDER BY 1, 2")
-    for section, name, value in rows:
+    for section, name, value in db.everything():
         (state[section] if section else state)[name] = json.loads(value)
     return state
 
 
 # root -> (connection, version, the state as loaded, what readers derived from it: derived())
-_LOADED: dict[str, tuple[sqlite3.Connection, tuple[int, int], dict[str, Any], dict[str, Any]]] = {}
+_LOADED: dict[str, tuple[Store, Any, dict[str, Any], dict[str, Any]]] = {}
 _LOADED_MAX = 4096  # stores remembered (a simulation looks at a thousand peer routers)
 
 
@@ -846,7 +713,7 @@ def load_unchanged(root: Path) -> dict[str, Any]:
     if db.in_transaction:  # this process's open command: rows that may yet be rolled back
         return load(root)
     key = os.fspath(root)
-    version = (_COMMITS.get(db, 0), db.execute("PRAGMA data_version").fetchone()[0])
+    version = db.version()
     kept = _LOADED.get(key)
     if kept is not None and kept[0] is db and kept[1] == version:
         return kept[2]
@@ -870,21 +737,17 @@ def read_object(root: Path, section: str, name: str) -> Any:
     db = _connect(root, create=False)
     if db is None:
         return None
-    raw = _stored(db, section, name)
+    raw = db.row(section, name)
     return None if raw is None else json.loads(raw)
 
 
 def mentions(root: Path, section: str, needles: frozenset[bytes]) -> bool:
-    """Whether the stored JSON of a row of section contains any of needles (searched inside
-    SQLite: a router's whole fleet is looked at this way, nothing is decoded)."""
+    """Whether the stored JSON of a row of section contains any of needles (searched by the
+    store: a router's whole fleet is looked at this way, nothing is decoded)."""
     db = _connect(root, create=False)
     if db is None or not needles:
         return False
-    query = "SELECT 1 FROM state WHERE section = ? AND instr(value, ?) > 0 LIMIT 1"
-    return any(
-        db.execute(query, (section, needle.decode())).fetchone() is not None
-        for needle in sorted(needles)
-    )
+    return any(db.contains(section, needle.decode()) for needle in sorted(needles))
 
 
 def save(root: Path, state: dict[str, Any]) -> None:
