@@ -47,7 +47,9 @@ def _load_fleet(root: Path) -> dict[str, Any]:
 
 
 def write_fleet(path: Path, fleet: dict[str, Any]) -> None:
-    path.write_text(json.dumps(fleet, indent=1, sort_keys=True))
+    # Not indented: json's indenting encoder is the pure-Python one, 8 times slower (70 ms of
+    # a 10x100 simulation, whose fleet file is a megabyte).
+    path.write_text(json.dumps(fleet, sort_keys=True))
 
 
 def external_peer(p: Any, state: str = "up") -> dict[str, Any]:

@@ -4,8 +4,8 @@ A router that looks for the mirror of its connections asks every other router of
 whether its isakmpd state mentions one of its addresses (`state.mentions`: `"ADDR"` inside
 the stored JSON), a thousand store lookups per look in a simulation of a thousand peers.
 This index answers that for the whole fleet in one query. It lives beside the fleet file
-(FLEET.index.db, SQLite) and is derived: safe to delete, never trusted beyond what it
-covers.
+(FLEET.index.db, SQLite; a simulation's, in memory) and is derived: safe to delete, never
+trusted beyond what it covers.
 
 - `note(root, values)`: before a router's store commits a change of isakmpd's state, every
   address quoted in its section database (the JSON `values` of every section row: `"ADDR"`,
@@ -39,7 +39,77 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS mention (address TEXT NOT NULL, root TEXT NOT NULL,"
     " PRIMARY KEY (address, root))",
 )
-_CONNECTIONS: dict[tuple[str, int, int | None], sqlite3.Connection] = {}
+
+
+class _FileIndex:
+    """The index in its file, FLEET.index.db, through one connection."""
+
+    def __init__(self, path: str) -> None:
+        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=OFF")  # as the stores (state.py): never an fsync
+        for statement in _SCHEMA:
+            db.execute(statement)
+        self._db = db
+
+    def add(self, name: str, inode: int, addresses: set[str]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT inode FROM covered WHERE root = ?", (name,)).fetchone()
+            if row is not None and row[0] != inode:  # another store: its old rows say nothing
+                db.execute("DELETE FROM mention WHERE root = ?", (name,))
+            db.executemany(
+                "INSERT OR IGNORE INTO mention VALUES (?, ?)",
+                [(address, name) for address in sorted(addresses)],
+            )
+            db.execute("INSERT OR REPLACE INTO covered VALUES (?, ?)", (name, inode))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def find(self, addresses: list[str]) -> tuple[dict[str, int], set[str]]:
+        covered = dict(self._db.execute("SELECT root, inode FROM covered").fetchall())
+        marks = ",".join("?" * len(addresses))
+        hits = {root for (root,) in self._db.execute(
+            f"SELECT DISTINCT root FROM mention WHERE address IN ({marks})", addresses  # noqa: S608
+        )}  # fmt: skip
+        return covered, hits
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _MemoryIndex:
+    """A simulation's index, in this process's memory (simstate.in_memory): the same two
+    tables as dictionaries (SQLite in memory was most of the cost of noting a router)."""
+
+    def __init__(self) -> None:
+        self._covered: dict[str, int] = {}  # root -> the inode of its store
+        self._mention: dict[str, set[str]] = {}  # address -> the roots that mention it
+        self._of_root: dict[str, set[str]] = {}  # root -> the addresses it mentions
+
+    def add(self, name: str, inode: int, addresses: set[str]) -> None:
+        if self._covered.get(name, inode) != inode:  # another store: its old rows say nothing
+            for address in self._of_root.pop(name, set()):
+                self._mention[address].discard(name)
+        self._of_root.setdefault(name, set()).update(addresses)
+        for address in addresses:
+            self._mention.setdefault(address, set()).add(name)
+        self._covered[name] = inode
+
+    def find(self, addresses: list[str]) -> tuple[dict[str, int], set[str]]:
+        hits: set[str] = set()
+        for address in addresses:
+            hits |= self._mention.get(address, set())
+        return dict(self._covered), hits
+
+    def close(self) -> None:
+        self._covered, self._mention, self._of_root = {}, {}, {}
+
+
+_CONNECTIONS: dict[tuple[str, int, int | None], _FileIndex | _MemoryIndex] = {}
 
 
 def quoted_addresses(value: str) -> set[str]:
@@ -70,20 +140,12 @@ def forget(block: int) -> None:
         _CONNECTIONS.pop(key).close()
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def _connect(path: str) -> _FileIndex | _MemoryIndex:
     key = _key(path)
-    db = _CONNECTIONS.get(key)
-    if db is None:
-        if key[2] is not None:
-            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        else:
-            db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=OFF")  # as the stores (state.py): never an fsync
-        for statement in _SCHEMA:
-            db.execute(statement)
-        _CONNECTIONS[key] = db
-    return db
+    index = _CONNECTIONS.get(key)
+    if index is None:
+        index = _CONNECTIONS[key] = _FileIndex(path) if key[2] is None else _MemoryIndex()
+    return index
 
 
 # A router's root (or the index) as the fleet's readers resolve it (ike.fleet_root), once.
@@ -101,21 +163,7 @@ def note(root: Path, values: Iterable[str]) -> None:
     addresses: set[str] = set()
     for value in values:
         addresses.update(quoted_addresses(value))
-    db = _connect(path)
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        row = db.execute("SELECT inode FROM covered WHERE root = ?", (name,)).fetchone()
-        if row is not None and row[0] != inode:  # another store: its old rows say nothing
-            db.execute("DELETE FROM mention WHERE root = ?", (name,))
-        db.executemany(
-            "INSERT OR IGNORE INTO mention VALUES (?, ?)",
-            [(address, name) for address in sorted(addresses)],
-        )
-        db.execute("INSERT OR REPLACE INTO covered VALUES (?, ?)", (name, inode))
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+    _connect(path).add(name, inode, addresses)
 
 
 def lookup(
@@ -129,13 +177,7 @@ def lookup(
         return None  # no needles: every router is looked at (ike._load_state)
     if not all(re.fullmatch(f'"{_ADDRESS}"', n.decode()) for n in needles):
         return None
-    db = _connect(path)
-    covered = dict(db.execute("SELECT root, inode FROM covered").fetchall())
-    marks = ",".join("?" * len(addresses))
-    hits = {root for (root,) in db.execute(
-        f"SELECT DISTINCT root FROM mention WHERE address IN ({marks})", addresses  # noqa: S608
-    )}  # fmt: skip
-    return covered, hits
+    return _connect(path).find(addresses)
 
 
 def skip(found: tuple[dict[str, int], set[str]] | None, root: Path) -> bool:

@@ -302,9 +302,10 @@ def _ui_config(state: Any, conf: Conf, cmd: str) -> bool:
     handler = _HANDLERS.get(sub)
     if handler is not None:
         match = _SET_ADD_RMV.match(cmd)
-        if match and len(match.group(1)) <= _LIMIT and len(match.group(2)) <= _LIMIT:
-            section, tag = match.group(1).lower(), match.group(2).lower()
-            return handler(state, conf, section, tag, match.group(3)[:_LIMIT], match.group(4))
+        if match:
+            section, tag, value, force = match.groups()
+            if len(section) <= _LIMIT and len(tag) <= _LIMIT:
+                return handler(state, conf, section.lower(), tag.lower(), value[:_LIMIT], force)
     elif sub == "rms" and (match := _RMS.match(cmd)):
         return conf.pop(match.group(1).lower(), None) is not None
     elif sub == "rm" and (match := _RM.match(cmd)):

@@ -122,3 +122,26 @@ def test_a_simulations_index_is_dropped_with_it(tmp_path: Path, rsa_keys: list[K
     assert not [key for key in fleet_index._CONNECTIONS if key[2] is not None]  # closed
     with simstate.in_memory(tmp_path):
         assert fleet_index.lookup(hub, needle(HUB)) is None
+
+
+@pytest.mark.disk_only  # makes both kinds itself
+def test_the_index_in_memory_answers_as_the_index_file(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+    kinds = [fleet_index._FileIndex(str(tmp_path / "f.index.db")), fleet_index._MemoryIndex()]
+    roots, addresses = ["/r/a", "/r/b", "/r/c"], [HUB, B, C, D, MOVED]
+    inodes = dict.fromkeys(roots, 1)
+    try:
+        for _ in range(200):
+            root = rng.choice(roots)
+            if rng.random() < 0.15:
+                inodes[root] += 1  # the router's store was made again
+            said = set(rng.sample(addresses, rng.randrange(3)))
+            for index in kinds:
+                index.add(root, inodes[root], said)
+            asked = rng.sample(addresses, rng.randrange(1, 3))
+            disk, memory = (index.find(asked) for index in kinds)
+            assert disk == memory
+    finally:
+        kinds[0].close()
