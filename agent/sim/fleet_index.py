@@ -180,7 +180,7 @@ def lookup(
     return _connect(path).find(addresses)
 
 
-def skip(found: tuple[dict[str, int], set[str]] | None, root: Path) -> bool:
+def skip(found: tuple[dict[str, int], set[str]] | None, root: Path | str) -> bool:
     """True when the index says root's current store mentions none of the needles."""
     if found is None:
         return False

@@ -709,6 +709,13 @@ def fleet_root(root: str) -> Path:
     return Path(root).resolve()
 
 
+@functools.lru_cache(maxsize=8)
+def _fleet_paths(routers: tuple[tuple[str, str], ...]) -> list[tuple[str, Path, str]]:
+    """(name, resolved root, the same as a string) of each of a fleet file's routers: each
+    look of a simulation walks a thousand of them, and compared Paths (slow) before."""
+    return [(name, path, str(path)) for name, path in ((n, fleet_root(r)) for n, r in routers)]
+
+
 def load_state(root: Path, needles: frozenset[bytes] = frozenset()) -> dict[str, Any] | None:
     """Another router's state, read without its lock (a reader sees the last commit).
 
@@ -761,9 +768,9 @@ class _Fleet:
         needles = frozenset(f'"{addr}"'.encode() for addr in ours)
         index: dict[str, list[tuple[RouterView, str]]] = {}
         indexed = fleet_index.lookup(self.me.root, needles)  # one query, not one per router
-        for name, root in sorted(self.routers.items()):
-            path = fleet_root(root)
-            if name == self.me.name or path == self.me.root or fleet_index.skip(indexed, path):
+        me = str(self.me.root)
+        for name, path, text in _fleet_paths(tuple(sorted(self.routers.items()))):
+            if name == self.me.name or text == me or fleet_index.skip(indexed, text):
                 continue
             state = load_state(path, needles)
             view = RouterView(name, path, state) if state is not None else None
