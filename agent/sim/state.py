@@ -18,7 +18,6 @@ import functools
 import itertools
 import json
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
@@ -208,7 +207,7 @@ def _end_memory(prefixes: list[str], keep: bool) -> Exception | None:
         if any(router.directory.startswith(prefix) for prefix in prefixes):
             try:
                 _drop(ident, write=keep)
-            except (OSError, sqlite3.Error) as exc:
+            except Exception as exc:  # one router's failure must not leave the others behind
                 failure = failure or exc
     return failure
 

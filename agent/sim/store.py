@@ -154,7 +154,8 @@ class MemoryStore:
         out = {}
         for name, value in (self._sections.get(section) or {}).items():
             decoded = json.loads(value)
-            out[name] = decoded.get(key) if isinstance(decoded, dict) else None
+            found = decoded.get(key) if isinstance(decoded, dict) else None
+            out[name] = _as_json_extract(found)
         return out
 
     def contains(self, section: str, needle: str) -> bool:
@@ -167,6 +168,8 @@ class MemoryStore:
 
     def put(self, rows: Iterable[Row]) -> None:
         for section, name, value in rows:
+            _storable(name)
+            _storable(value)
             rows_of = self._sections.setdefault(section, {})
             self._remember(section, name, rows_of)
             rows_of[name] = value
@@ -213,16 +216,49 @@ class MemoryStore:
         return self.commits
 
     def close(self) -> None:
-        self._sections = {}
+        """Drop the rows; any later use of the store raises (as a closed connection does)."""
+        self._sections = _CLOSED
 
     def write_to(self, path: str) -> None:
-        """Write the rows to a new store file at path, as a store made on disk would be."""
-        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as disk:
-            disk.execute("PRAGMA journal_mode=WAL")
-            disk.execute(SCHEMA)
-            disk.execute("BEGIN IMMEDIATE")
-            disk.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", self.everything())
-            disk.execute("COMMIT")
+        """Make the store file at path hold these rows and nothing else (what was there is
+        replaced whole, as a store made on disk would be)."""
+        with contextlib.closing(sqlite3.connect(":memory:", isolation_level=None)) as rows:
+            rows.execute(SCHEMA)
+            rows.executemany("INSERT INTO state VALUES (?, ?, ?)", self.everything())
+            with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as disk:
+                rows.backup(disk)
+                disk.execute("PRAGMA journal_mode=WAL")
+
+
+def _storable(text: str) -> None:
+    """Refuse what SQLite refuses to bind as text (a store in memory takes what a store
+    file takes): a name that is not a string, text with a lone surrogate (os.fsdecode's)."""
+    if not isinstance(text, str):
+        raise TypeError(f"a store row's name and value are text, not {type(text).__name__}")
+    if not text.isascii():
+        text.encode("utf-8")  # UnicodeEncodeError, as sqlite3's binding raises
+
+
+def _as_json_extract(value: Any) -> Any:
+    """value as SQLite's json_extract() returns it: true/false as 1/0, an object or array
+    as its (compact) JSON text, anything else as it is."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+class _Closed(dict[str, dict[str, str]]):
+    """The rows of a closed MemoryStore: every use raises."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the store is closed")
+
+    get = setdefault = __getitem__ = __iter__ = __contains__ = items = values = _refuse
+
+
+_CLOSED = _Closed()
 
 
 Store = SqliteStore | MemoryStore

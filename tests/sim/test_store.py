@@ -29,16 +29,21 @@ def reads(store: Store) -> Any:
         list(store.everything()),
         {s: list(store.section(s)) for s in (*SECTIONS, "absent")},
         {(s, n): store.row(s, n) for s in SECTIONS for n in NAMES},
-        {s: store.field(s, "index") for s in SECTIONS},
+        {s: sorted((n, repr(v)) for n, v in store.field(s, "index").items())  # 1 is not True
+         for s in SECTIONS},
         {(s, needle): store.contains(s, needle)
          for s in SECTIONS for needle in ('"192.0.2.1"', "index", "none")},
     )  # fmt: skip
 
 
 def value(rng: random.Random) -> str:
-    choice = rng.randrange(4)
+    choice = rng.randrange(6)
     if choice == 0:
         return json.dumps({"index": rng.randrange(9), "address": "192.0.2.1"})
+    if choice == 4:  # field() of a boolean, a list, an object: as json_extract returns them
+        return json.dumps({"index": rng.choice([True, False, ["gre", 1], {"a": None}])})
+    if choice == 5:
+        return json.dumps({"index": None, "name": "caf\u00e9 \u2603"})
     if choice == 1:
         return json.dumps({"up": rng.random() < 0.5})  # no "index": field() gives None
     if choice == 2:
@@ -120,3 +125,49 @@ def test_memory_store_writes_only_inside_a_transaction() -> None:
     store.begin()
     with pytest.raises(RuntimeError):
         store.begin()
+
+
+def test_write_to_replaces_what_the_file_held(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    old = SqliteStore(str(path))
+    old.begin()
+    old.put([("interfaces", "gre0", "{}"), ("", "next_pid", "7")])
+    old.commit()
+    old.close()
+    store = MemoryStore()
+    store.begin()
+    store.put([("interfaces", "gre1", "{}")])
+    store.commit()
+    store.write_to(str(path))
+    reread = SqliteStore(str(path))
+    try:
+        assert list(reread.everything()) == [("interfaces", "gre1", "{}")]
+    finally:
+        reread.close()
+
+
+def test_memory_store_refuses_what_sqlite_refuses(tmp_path: Path) -> None:
+    """A command that writes an unencodable name fails (and rolls back) in memory as it
+    does on disk: it must not commit and then break writing the store out."""
+    disk, memory = SqliteStore(str(tmp_path / "state.db")), MemoryStore()
+    try:
+        for store in (disk, memory):
+            store.begin()
+            with pytest.raises(UnicodeEncodeError):
+                store.put([("owners", "/etc/x\udcff", "[0, 0]")])  # os.fsdecode's surrogate
+            store.rollback()
+        assert list(disk.everything()) == list(memory.everything()) == []
+        memory.begin()
+        with pytest.raises(TypeError):  # (SQLite would store 7 as the text "7")
+            memory.put([("interfaces", 7, "{}")])  # type: ignore[list-item]
+    finally:
+        disk.close()
+
+
+def test_a_closed_memory_store_cannot_be_used() -> None:
+    store = MemoryStore()
+    store.close()
+    for use in (lambda: store.row("", "version"), lambda: list(store.everything()),
+                lambda: list(store.section("owners"))):
+        with pytest.raises(RuntimeError, match="closed"):
+            use()
