@@ -338,7 +338,7 @@ def router_files(root: Path | str, create: bool = False) -> RouterFiles:
     return DiskFiles(os.fspath(root))
 
 
-def store_id(root: Path) -> int | None:
+def store_id(root: Path | str) -> int | None:
     """What tells root's store from one made after it at the same place: the inode of its
     file, or (for a store in memory) minus that of its mark; None when it has none."""
     directory = _sim_dir(os.fspath(root))

@@ -42,7 +42,7 @@ class SqliteStore:
         # No fsync, not even when a new store writes its first commit (its WAL and directory:
         # two per store): every commit is in the OS's hands, so a crash of a process loses
         # nothing; a power cut could, as it could the simulated host's files
-        # (SimHost.write_raw: durable=False). A store models a kernel, not a disk.
+        # (DiskFiles.write: durable=False). A store models a kernel, not a disk.
         db.execute("PRAGMA synchronous=OFF")
         # A small page cache (256 KiB, not SQLite's 2 MiB): rows are read by key a few at a
         # time and the OS caches the file; at a thousand peers the default held 2-3 MiB more
@@ -126,19 +126,19 @@ class MemoryStore:
     def from_file(cls, path: str) -> MemoryStore:
         """The rows of the store file path (brought up to date in memory, the file left as
         it is). A missing file is an error (sqlite3.OperationalError), not an empty store."""
-        copy = sqlite3.connect(":memory:", isolation_level=None)
+        scratch = sqlite3.connect(":memory:", isolation_level=None)
         try:
             with contextlib.closing(
                 sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
             ) as source:
-                source.backup(copy)
-            _migrate(copy)
+                source.backup(scratch)
+            _migrate(scratch)
             store = cls()
-            for section, name, value in copy.execute("SELECT section, name, value FROM state"):
+            for section, name, value in scratch.execute("SELECT section, name, value FROM state"):
                 store._sections.setdefault(section, {})[name] = value
             return store
         finally:
-            copy.close()
+            scratch.close()
 
     def copy(self) -> MemoryStore:
         return MemoryStore({section: dict(rows) for section, rows in self._sections.items()})
